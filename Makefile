@@ -1,0 +1,75 @@
+# authsite — the two commands that matter: `make run` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | sha1sum | cut -c1-12)
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: help setup system-deps run test e2e integration lint format check serve migrate clean
+
+help:
+	@echo "make run          set up and serve http://$(HOST):$(PORT) (SQLite, DEBUG, console email/SMS)"
+	@echo "make test         set up and run the test suite (DATABASE_URL picks the database)"
+	@echo "make e2e          browser journeys in Chromium (Playwright)"
+	@echo "make integration  tests that start real servers (gunicorn, MariaDB)"
+	@echo "make lint         ruff check + ruff format --check"
+	@echo "make serve        gunicorn with production settings (see README)"
+
+# mysqlclient builds against MariaDB Connector/C; install it when it is missing.
+system-deps:
+	@if ! command -v pkg-config >/dev/null 2>&1 || ! pkg-config --exists mariadb 2>/dev/null && ! pkg-config --exists mysqlclient 2>/dev/null; then \
+		if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then \
+			echo "Installing pkg-config and libmariadb-dev (needed to build mysqlclient)…"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pkg-config libmariadb-dev >/dev/null; \
+		else \
+			echo "mysqlclient needs pkg-config and the MariaDB client headers. Install them with:"; \
+			echo "    sudo apt-get install pkg-config libmariadb-dev"; \
+			exit 1; \
+		fi; \
+	fi
+
+$(STAMP): requirements.txt requirements-dev.txt
+	@$(MAKE) --no-print-directory system-deps
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@rm -f $(VENV)/.installed-*
+	@touch $(STAMP)
+
+setup: $(STAMP)
+
+migrate: setup
+	DEBUG=$${DEBUG:-true} $(PY) manage.py migrate --noinput
+
+run: setup
+	DEBUG=$${DEBUG:-true} $(PY) manage.py migrate --noinput
+	DEBUG=$${DEBUG:-true} $(PY) manage.py runserver $(HOST):$(PORT)
+
+test: setup
+	$(PY) -m pytest -m "not e2e and not integration" $(PYTEST_ARGS)
+
+e2e: setup
+	@test -x /usr/bin/chromium || { echo "The browser tests need Debian's chromium: apt-get install chromium"; exit 1; }
+	$(PY) -m pytest -m e2e $(PYTEST_ARGS)
+
+integration: setup
+	$(PY) -m pytest -m integration $(PYTEST_ARGS)
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: setup
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+# Production-style server: gunicorn, DEBUG off. Needs SECRET_KEY, JWT_SIGNING_KEY,
+# ALLOWED_HOSTS and CACHE_URL=redis://… in the environment (see README).
+serve: setup
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py collectstatic --noinput
+	$(VENV)/bin/gunicorn authsite.wsgi:application --bind $(HOST):$(PORT) --workers $${WEB_CONCURRENCY:-2} --access-logfile -
+
+clean:
+	rm -rf $(VENV) staticfiles build .pytest_cache .ruff_cache

@@ -1,0 +1,35 @@
+from __future__ import annotations
+
+from django.http import HttpRequest
+from django.utils.translation import gettext as _
+from rest_framework import exceptions
+from rest_framework.authentication import BaseAuthentication
+
+from accounts.services.tokens import session_authenticate
+from authsite.errors import TokenInvalid
+
+
+class SessionTokenAuthentication(BaseAuthentication):
+    """``Authorization: Bearer <access JWT>``, accepted only while its token
+    session is live. Tokens are never read from the query string or a cookie.
+
+    The authenticated request gets ``request.auth`` = the ``DeviceSession``.
+    """
+
+    keyword = "Bearer"
+
+    def authenticate(self, request: HttpRequest):
+        header = request.META.get("HTTP_AUTHORIZATION", "")
+        if not header:
+            return None
+        parts = header.split()
+        if len(parts) != 2 or parts[0].lower() != self.keyword.lower():
+            raise exceptions.NotAuthenticated(_("Send the access token as 'Bearer <token>'."))
+        try:
+            user, session, _token = session_authenticate(raw_access=parts[1])
+        except TokenInvalid as exc:
+            raise exceptions.AuthenticationFailed(exc.message, code="token_invalid") from None
+        return user, session
+
+    def authenticate_header(self, request: HttpRequest) -> str:
+        return f'{self.keyword} realm="api"'

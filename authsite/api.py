@@ -1,0 +1,255 @@
+"""The JSON envelope of SPEC §5.1, for every response under ``/api/``.
+
+Success::
+
+    {"success": true, "message": "Signed in.", "data": {...}}
+
+Error::
+
+    {"success": false, "code": "otp_invalid", "message": "...", "errors": {...}}
+
+``exception_handler`` is DRF's ``EXCEPTION_HANDLER``: it renders our
+``AuthsiteError`` subclasses, DRF's own exceptions (authentication,
+validation, parse, throttling, 404, 405), Django's ``Http404`` and
+``PermissionDenied``, database/cache outages (503) and anything unexpected
+(500, logged with its traceback; the body holds no traceback, SQL or
+settings). ``ApiErrorMiddleware`` and the project's ``handler404`` /
+``handler500`` cover what happens outside DRF views.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation
+from django.db import DatabaseError, InterfaceError, OperationalError
+from django.http import Http404, HttpRequest, JsonResponse
+from django.utils.translation import gettext as _
+from rest_framework import exceptions as drf_exceptions
+from rest_framework import status as http
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.response import Response
+
+from authsite.errors import AuthsiteError, RetryLater, ServiceUnavailable
+
+logger = logging.getLogger("authsite.api")
+
+try:  # Redis being down is an outage, not a bug.
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import TimeoutError as RedisTimeoutError
+
+    CACHE_OUTAGE_ERRORS: tuple[type[BaseException], ...] = (
+        RedisConnectionError,
+        RedisTimeoutError,
+    )
+except ImportError:  # pragma: no cover - redis is a requirement
+    CACHE_OUTAGE_ERRORS = ()
+
+OUTAGE_ERRORS: tuple[type[BaseException], ...] = (
+    OperationalError,
+    InterfaceError,
+    *CACHE_OUTAGE_ERRORS,
+)
+
+
+def success(
+    data: Any = None,
+    *,
+    message: str = "",
+    status: int = http.HTTP_200_OK,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    return Response(
+        {"success": True, "message": str(message), "data": data},
+        status=status,
+        headers=headers,
+    )
+
+
+def error_body(
+    code: str,
+    message: str,
+    errors: dict[str, list[str]] | None = None,
+    data: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    body: dict[str, Any] = {"success": False, "code": code, "message": str(message)}
+    if errors:
+        body["errors"] = errors
+    if data:
+        body["data"] = data
+    return body
+
+
+def _flatten(detail: Any) -> dict[str, list[str]]:
+    """DRF's nested ``ValidationError.detail`` as ``{field: [messages]}``."""
+    if isinstance(detail, dict):
+        out: dict[str, list[str]] = {}
+        for field, value in detail.items():
+            if isinstance(value, dict):
+                for sub, messages in _flatten(value).items():
+                    out[f"{field}.{sub}"] = messages
+            elif isinstance(value, list):
+                messages: list[str] = []
+                for index, item in enumerate(value):
+                    if isinstance(item, dict):
+                        for sub, sub_messages in _flatten(item).items():
+                            out[f"{field}.{index}.{sub}"] = sub_messages
+                    elif isinstance(item, list):
+                        messages.extend(str(m) for m in item)
+                    else:
+                        messages.append(str(item))
+                if messages:
+                    out[str(field)] = messages
+            else:
+                out[str(field)] = [str(value)]
+        return out
+    if isinstance(detail, list):
+        return {"non_field_errors": [str(item) for item in detail]}
+    return {"non_field_errors": [str(detail)]}
+
+
+def _response(
+    code: str,
+    message: str,
+    status: int,
+    *,
+    errors: dict[str, list[str]] | None = None,
+    data: dict[str, Any] | None = None,
+    retry_after: int | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    headers = dict(headers or {})
+    if retry_after is not None:
+        headers["Retry-After"] = str(max(1, math.ceil(retry_after)))
+    return Response(error_body(code, message, errors, data), status=status, headers=headers)
+
+
+def render_error(exc: AuthsiteError) -> Response:
+    retry_after = exc.retry_after
+    if isinstance(exc, RetryLater) and retry_after is None:
+        retry_after = 1
+    headers = {}
+    if exc.status == 401:
+        headers["WWW-Authenticate"] = 'Bearer realm="api"'
+    return _response(
+        exc.code,
+        exc.message,
+        exc.status,
+        errors=exc.errors,
+        data=exc.data,
+        retry_after=retry_after,
+        headers=headers,
+    )
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
+    if isinstance(exc, AuthsiteError):
+        return render_error(exc)
+    if isinstance(exc, drf_exceptions.NotAuthenticated):
+        return _response(
+            "not_authenticated",
+            _("Authentication credentials were not provided."),
+            401,
+            headers={"WWW-Authenticate": 'Bearer realm="api"'},
+        )
+    if isinstance(exc, drf_exceptions.AuthenticationFailed):
+        code = exc.get_codes() if isinstance(exc.get_codes(), str) else "token_invalid"
+        if code not in {"token_invalid", "token_reused", "not_authenticated"}:
+            code = "token_invalid"
+        return _response(
+            code, str(exc.detail), 401, headers={"WWW-Authenticate": 'Bearer realm="api"'}
+        )
+    if isinstance(exc, drf_exceptions.ValidationError):
+        return _response(
+            "validation_error", _("Some fields are invalid."), 400, errors=_flatten(exc.detail)
+        )
+    if isinstance(exc, drf_exceptions.ParseError):
+        return _response(
+            "validation_error",
+            _("The request body is not valid JSON."),
+            400,
+            errors={"non_field_errors": [str(exc.detail)]},
+        )
+    if isinstance(exc, drf_exceptions.UnsupportedMediaType):
+        return _response(
+            "unsupported_media_type", _("Send the request body as application/json."), 415
+        )
+    if isinstance(exc, drf_exceptions.MethodNotAllowed):
+        return _response("method_not_allowed", _("Method not allowed."), 405)
+    if isinstance(exc, drf_exceptions.NotAcceptable):
+        return _response("not_acceptable", _("This endpoint only answers application/json."), 406)
+    if isinstance(exc, drf_exceptions.Throttled):
+        return _response(
+            "rate_limited",
+            _("Too many requests. Try again later."),
+            429,
+            retry_after=exc.wait or 1,
+        )
+    if isinstance(exc, (drf_exceptions.NotFound, Http404)):
+        return _response("not_found", _("Not found."), 404)
+    if isinstance(exc, (drf_exceptions.PermissionDenied, PermissionDenied)):
+        return _response("permission_denied", _("You do not have permission to do this."), 403)
+    if isinstance(exc, RequestDataTooBig):
+        return _response(
+            "validation_error",
+            _("The request body is too large."),
+            400,
+            errors={"non_field_errors": [_("The request body is too large.")]},
+        )
+    if isinstance(exc, SuspiciousOperation):
+        return _response("validation_error", _("The request could not be processed."), 400)
+    if isinstance(exc, drf_exceptions.APIException):
+        return _response("error", str(exc.detail), exc.status_code)
+    if isinstance(exc, OUTAGE_ERRORS):
+        logger.error("Service unavailable: %s", exc.__class__.__name__, exc_info=exc)
+        return render_error(ServiceUnavailable(retry_after=5))
+    if isinstance(exc, DatabaseError):
+        logger.exception("Database error", exc_info=exc)
+        return _response("server_error", _("Something went wrong on our side."), 500)
+    logger.error("Unexpected error in API view", exc_info=exc)
+    return _response("server_error", _("Something went wrong on our side."), 500)
+
+
+def json_error(
+    code: str, message: str, status: int, *, retry_after: int | None = None
+) -> JsonResponse:
+    response = JsonResponse(error_body(code, message), status=status)
+    if retry_after is not None:
+        response["Retry-After"] = str(retry_after)
+    return response
+
+
+def is_api_request(request: HttpRequest) -> bool:
+    return request.path.startswith("/api/")
+
+
+class EnvelopePagination(PageNumberPagination):
+    """Page-number pagination whose page lives in ``data``:
+    ``{"count", "next", "previous", "results"}``."""
+
+    page_size_query_param = "page_size"
+    max_page_size = 100
+
+    def get_paginated_response(self, data: Any) -> Response:
+        return success(
+            {
+                "count": self.page.paginator.count,
+                "next": self.get_next_link(),
+                "previous": self.get_previous_link(),
+                "results": data,
+            }
+        )
+
+    def get_paginated_response_schema(self, schema: dict) -> dict:
+        return {
+            "type": "object",
+            "required": ["count", "results"],
+            "properties": {
+                "count": {"type": "integer"},
+                "next": {"type": "string", "nullable": True, "format": "uri"},
+                "previous": {"type": "string", "nullable": True, "format": "uri"},
+                "results": schema,
+            },
+        }

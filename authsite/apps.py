@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+
+
+class AuthsiteConfig(AppConfig):
+    name = "authsite"
+    verbose_name = "authsite"
+
+    def ready(self) -> None:
+        from authsite import checks  # noqa: F401  (registers the system checks)

@@ -1,0 +1,333 @@
+"""Settings for authsite, read once from the environment with django-environ.
+
+Every variable is documented with its default in ``.env.example``. A ``.env``
+file at the project root is read when present; real environment variables win.
+"""
+
+from datetime import timedelta
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+
+env = environ.Env()
+if (BASE_DIR / ".env").is_file():
+    environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+DEBUG = env.bool("DEBUG", default=False)
+
+# Keys used only when DEBUG is on, so `make run` works with no configuration.
+# They never sign anything in production: without DEBUG the variables are required.
+_DEV_SECRET_KEY = "django-insecure-development-only-secret-key-authsite"
+_DEV_JWT_SIGNING_KEY = "development-only-jwt-signing-key-authsite"
+
+
+def _required(name: str, dev_default: str) -> str:
+    value = env.str(name, default="")
+    if value:
+        return value
+    if DEBUG:
+        return dev_default
+    raise ImproperlyConfigured(
+        f"The {name} environment variable is required when DEBUG is false. "
+        f"Set {name} in the environment or in .env (see .env.example)."
+    )
+
+
+SECRET_KEY = _required("SECRET_KEY", _DEV_SECRET_KEY)
+JWT_SIGNING_KEY = _required("JWT_SIGNING_KEY", _DEV_JWT_SIGNING_KEY)
+
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"] if DEBUG else [])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+SITE_NAME = env.str("SITE_NAME", default="authsite")
+# The domain named in the WebOTP line of SMS texts ("@<domain> #<code>").
+SITE_DOMAIN = env.str("SITE_DOMAIN", default="localhost")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "django_ratelimit",
+    "authsite",
+    "accounts",
+    "otp",
+    "profiles",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "authsite.middleware.ApiErrorMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "authsite.urls"
+WSGI_APPLICATION = "authsite.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "authsite.context_processors.site",
+            ],
+        },
+    },
+]
+
+# --- Database -----------------------------------------------------------------
+DATABASES = {
+    "default": env.db_url("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
+}
+_db = DATABASES["default"]
+_db.setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
+_db["CONN_HEALTH_CHECKS"] = True
+if _db["ENGINE"] == "django.db.backends.mysql":
+    _db.setdefault("OPTIONS", {})
+    _db["OPTIONS"].setdefault("charset", "utf8mb4")
+    _db["OPTIONS"].setdefault("init_command", "SET sql_mode='STRICT_TRANS_TABLES'")
+    _db["OPTIONS"].setdefault("isolation_level", "read committed")
+    _db["TEST"] = {"CHARSET": "utf8mb4", "COLLATION": "utf8mb4_unicode_ci"}
+elif _db["ENGINE"] == "django.db.backends.sqlite3":
+    # IMMEDIATE transactions take the write lock up front, so concurrent writers
+    # wait (up to `timeout`) instead of failing with "database is locked".
+    _db.setdefault("OPTIONS", {})
+    _db["OPTIONS"].setdefault("timeout", 20)
+    _db["OPTIONS"].setdefault("transaction_mode", "IMMEDIATE")
+    _db["CONN_MAX_AGE"] = 0
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Cache (rate-limit counters, sign-in failure counters) -----------------------
+CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://authsite")}
+RATELIMIT_USE_CACHE = "default"
+
+# django-ratelimit refuses caches that are not shared between processes (E003,
+# W001). LocMem is fine for `make run` and the in-process test suite; with
+# DEBUG off our own check (authsite.checks) insists on Redis or memcached.
+if CACHES["default"]["BACKEND"].endswith(("LocMemCache", "DummyCache")):
+    SILENCED_SYSTEM_CHECKS = ["django_ratelimit.E003", "django_ratelimit.W001"]
+
+# --- Auth ---------------------------------------------------------------------
+AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = ["accounts.backends.IdentifierBackend"]
+LOGIN_URL = "accounts:login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "home"
+
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+]
+PASSWORD_REQUIRE_COMPLEXITY = env.bool("PASSWORD_REQUIRE_COMPLEXITY", default=True)
+PASSWORD_MAX_LENGTH = 1024
+AUTH_PASSWORD_VALIDATORS = [
+    {
+        "NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator",
+        "OPTIONS": {"user_attributes": ("email", "phone", "username")},
+    },
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": "accounts.validators.MaximumLengthValidator"},
+    {"NAME": "accounts.validators.ComplexityValidator"},
+]
+
+DEFAULT_PHONE_REGION = env.str("DEFAULT_PHONE_REGION", default="IN")
+ACCOUNT_SIGNUP_REVEALS_EXISTING = env.bool("ACCOUNT_SIGNUP_REVEALS_EXISTING", default=False)
+
+# --- Web sessions ---------------------------------------------------------------
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
+SESSION_IDLE_TIMEOUT = env.int("SESSION_IDLE_TIMEOUT", default=60 * 60 * 24)  # seconds
+SESSION_MAX_AGE = env.int("SESSION_MAX_AGE", default=60 * 60 * 24 * 14)  # seconds
+SESSION_COOKIE_AGE = SESSION_IDLE_TIMEOUT
+SESSION_SAVE_EVERY_REQUEST = True  # the idle timeout slides with activity
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+CSRF_FAILURE_VIEW = "authsite.views.csrf_failure"
+
+# --- One-time codes (SPEC §4) ---------------------------------------------------
+OTP_LENGTH = env.int("OTP_LENGTH", default=6)
+OTP_TTL = env.int("OTP_TTL", default=600)  # seconds
+OTP_MAX_ATTEMPTS = env.int("OTP_MAX_ATTEMPTS", default=5)
+OTP_RESEND_COOLDOWN = env.int("OTP_RESEND_COOLDOWN", default=30)  # seconds
+OTP_MAX_SENDS_PER_HOUR = env.int("OTP_MAX_SENDS_PER_HOUR", default=4)
+OTP_MAX_FAILURES_PER_DAY = env.int("OTP_MAX_FAILURES_PER_DAY", default=10)
+OTP_EXPOSE_IN_RESPONSE = env.bool("OTP_EXPOSE_IN_RESPONSE", default=DEBUG)
+OTP_LOGIN_CREATES_ACCOUNT = env.bool("OTP_LOGIN_CREATES_ACCOUNT", default=True)
+OTP_PURGE_GRACE = env.int("OTP_PURGE_GRACE", default=60 * 60 * 24)  # seconds
+# "thread": delivery runs on a small worker pool after commit, off the request path.
+# "sync": delivery runs in the request thread right after commit (tests).
+OTP_DELIVERY_MODE = env.str("OTP_DELIVERY_MODE", default="thread")
+
+# --- Delivery -------------------------------------------------------------------
+EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
+vars().update(EMAIL_CONFIG)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="authsite <no-reply@localhost>")
+ANYMAIL = {
+    key.removeprefix("ANYMAIL_"): value
+    for key, value in env.ENVIRON.items()
+    if key.startswith("ANYMAIL_")
+}
+SMS_BACKEND = env.str("SMS_BACKEND", default="otp.delivery.sms.ConsoleSmsBackend")
+SMS_ALLOWED_COUNTRIES = [c.upper() for c in env.list("SMS_ALLOWED_COUNTRIES", default=[])]
+TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID", default="")
+TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="")
+TWILIO_FROM_NUMBER = env.str("TWILIO_FROM_NUMBER", default="")
+TWILIO_API_BASE = env.str("TWILIO_API_BASE", default="https://api.twilio.com")
+
+# --- JSON API -------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.api.authentication.SessionTokenAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "authsite.api.exception_handler",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    "DEFAULT_PAGINATION_CLASS": "authsite.api.EnvelopePagination",
+    "PAGE_SIZE": 20,
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "authsite API",
+    "DESCRIPTION": (
+        "Sign-up and sign-in by email or phone, with a password or a one-time code; "
+        "token sessions; profile. Every response is a JSON envelope: "
+        '`{"success": true, "message": ..., "data": ...}` or '
+        '`{"success": false, "code": ..., "message": ..., "errors": ...}`.'
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "authsite.schema.add_error_responses",
+    ],
+    "APPEND_COMPONENTS": {
+        "securitySchemes": {
+            "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+        }
+    },
+}
+
+JWT_ACCESS_TTL = env.int("JWT_ACCESS_TTL", default=60 * 60)  # seconds
+JWT_REFRESH_TTL = env.int("JWT_REFRESH_TTL", default=60 * 60 * 24 * 7)  # seconds
+JWT_REFRESH_REUSE_GRACE = env.int("JWT_REFRESH_REUSE_GRACE", default=10)  # seconds
+JWT_ALGORITHM = env.str("JWT_ALGORITHM", default="HS256")
+SIMPLE_JWT = {
+    "ALGORITHM": JWT_ALGORITHM,
+    "SIGNING_KEY": JWT_SIGNING_KEY,
+    "ACCESS_TOKEN_LIFETIME": timedelta(seconds=JWT_ACCESS_TTL),
+    "REFRESH_TOKEN_LIFETIME": timedelta(seconds=JWT_REFRESH_TTL),
+    "USER_ID_FIELD": "id",
+    "USER_ID_CLAIM": "user_id",
+    "TOKEN_TYPE_CLAIM": "token_type",
+    "JTI_CLAIM": "jti",
+    "AUTH_HEADER_TYPES": ("Bearer",),
+    "UPDATE_LAST_LOGIN": False,
+    "LEEWAY": 0,
+}
+
+# --- Rate limits (SPEC §11) -------------------------------------------------------
+RATELIMIT_ENABLE = env.bool("RATELIMIT_ENABLE", default=True)
+# Named actions, applied the same way by the API and the pages. Rates are
+# django-ratelimit strings ("count/period"); each can be set from the
+# environment as RATELIMIT_<NAME>, e.g. RATELIMIT_LOGIN_IP=20/m.
+_RATELIMIT_DEFAULTS = {
+    "anon_ip": "60/m",  # every unauthenticated POST, per client IP
+    "login_ip": "20/m",  # password and code sign-in attempts, per client IP
+    "login_identifier": "10/m",  # sign-in attempts per identifier, whatever the IP
+    "code_request_ip": "10/m",  # code requests (signup, login, reset, resend), per IP
+}
+RATELIMITS = {
+    name: env.str(f"RATELIMIT_{name.upper()}", default=rate)
+    for name, rate in _RATELIMIT_DEFAULTS.items()
+}
+# Failed sign-ins per identifier (SPEC §14 rule 3): after LOGIN_FAILURE_LIMIT
+# failures within LOGIN_FAILURE_WINDOW seconds the identifier is locked for
+# LOGIN_LOCKOUT_BASE seconds, doubling with each further failure up to
+# LOGIN_LOCKOUT_MAX.
+LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=10)
+LOGIN_FAILURE_WINDOW = env.int("LOGIN_FAILURE_WINDOW", default=15 * 60)
+LOGIN_LOCKOUT_BASE = env.int("LOGIN_LOCKOUT_BASE", default=60)
+LOGIN_LOCKOUT_MAX = env.int("LOGIN_LOCKOUT_MAX", default=60 * 60)
+# How many reverse proxies' X-Forwarded-For hops to trust for the client IP.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+
+# --- Security events -------------------------------------------------------------
+SECURITY_EVENT_RETENTION_DAYS = env.int("SECURITY_EVENT_RETENTION_DAYS", default=365)
+
+# --- Security headers (effective in production) -----------------------------------
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+if not DEBUG:
+    SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=60 * 60 * 24 * 365)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+    SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    if env.bool("SECURE_PROXY_SSL_HEADER", default=TRUSTED_PROXY_COUNT > 0):
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    # /healthz and /readyz are probed over plain HTTP by load balancers.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+
+# --- Static files ---------------------------------------------------------------------
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "django.contrib.staticfiles.storage.StaticFilesStorage"
+            if DEBUG
+            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        )
+    },
+}
+
+# --- i18n ---------------------------------------------------------------------------
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English")]
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+LOCALE_PATHS = [BASE_DIR / "locale"]
+
+# --- Logging ---------------------------------------------------------------------------
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+    },
+}

@@ -1,0 +1,89 @@
+import logging
+
+import pytest
+
+pytestmark = pytest.mark.django_db
+
+
+def assert_error(response, status, code):
+    assert response.status_code == status, response.content
+    assert response["Content-Type"].startswith("application/json")
+    body = response.json()
+    assert body["success"] is False
+    assert body["code"] == code
+    assert isinstance(body["message"], str) and body["message"]
+    return body
+
+
+def test_unknown_api_path_is_a_404_envelope(api_client):
+    assert_error(api_client.get("/api/v1/no-such-endpoint"), 404, "not_found")
+
+
+def test_unknown_path_outside_the_api_is_an_html_404(client):
+    response = client.get("/no-such-page/")
+    assert response.status_code == 404
+    assert not response["Content-Type"].startswith("application/json")
+
+
+def test_wrong_method_is_a_405_envelope(auth_client):
+    assert_error(auth_client.delete("/api/v1/auth/me"), 405, "method_not_allowed")
+
+
+@pytest.mark.urls("authsite.tests.urls")
+def test_malformed_json_is_a_400_validation_error(api_client):
+    response = api_client.generic(
+        "POST", "/api/v1/test/echo", data='{"email": "a@b.c", ', content_type="application/json"
+    )
+    body = assert_error(response, 400, "validation_error")
+    assert body["errors"]
+
+
+def test_missing_bearer_token_is_not_authenticated(api_client):
+    response = api_client.get("/api/v1/auth/me")
+    assert_error(response, 401, "not_authenticated")
+    assert response["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_malformed_authorization_header_is_not_authenticated(api_client):
+    api_client.credentials(HTTP_AUTHORIZATION="Token abc")
+    assert_error(api_client.get("/api/v1/auth/me"), 401, "not_authenticated")
+
+
+def test_garbage_bearer_token_is_token_invalid(api_client):
+    api_client.credentials(HTTP_AUTHORIZATION="Bearer not-a-jwt")
+    assert_error(api_client.get("/api/v1/auth/me"), 401, "token_invalid")
+
+
+@pytest.mark.urls("authsite.tests.urls")
+def test_unexpected_exception_is_a_500_envelope_without_details(api_client, caplog):
+    with caplog.at_level(logging.ERROR, logger="authsite.api"):
+        response = api_client.get("/api/v1/test/boom")
+    body = assert_error(response, 500, "server_error")
+    text = response.content.decode()
+    assert "secret detail" not in text
+    assert "SELECT" not in text and "SECRET_KEY" not in text and "Traceback" not in text
+    assert set(body) == {"success", "code", "message"}
+    # …but the traceback is in the log for the operators.
+    assert any(record.exc_info for record in caplog.records)
+
+
+@pytest.mark.urls("authsite.tests.urls")
+def test_database_outage_is_a_503_envelope(api_client):
+    response = api_client.get("/api/v1/test/db-down")
+    assert_error(response, 503, "service_unavailable")
+    assert "MySQL" not in response.content.decode()
+
+
+def test_success_envelope_shape(auth_client, user):
+    response = auth_client.get("/api/v1/auth/me")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["success"] is True
+    assert isinstance(body["message"], str)
+    assert body["data"]["id"] == user.id
+
+
+@pytest.mark.urls("authsite.tests.urls")
+def test_form_encoded_body_is_a_415_envelope(api_client):
+    response = api_client.post("/api/v1/test/echo", {"a": "b"}, format="multipart")
+    assert_error(response, 415, "unsupported_media_type")

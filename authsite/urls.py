@@ -1,0 +1,25 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from authsite import views
+
+api_v1 = [
+    path("", include("accounts.api.urls")),
+    path("", include("profiles.api.urls")),
+    path("schema", SpectacularAPIView.as_view(), name="schema"),
+    path("docs", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+]
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("healthz", views.healthz, name="healthz"),
+    path("readyz", views.readyz, name="readyz"),
+    path("api/v1/", include(api_v1)),
+    path("admin/", admin.site.urls),
+]
+
+handler400 = "authsite.views.bad_request"
+handler403 = "authsite.views.permission_denied"
+handler404 = "authsite.views.page_not_found"
+handler500 = "authsite.views.server_error"

@@ -1,0 +1,3 @@
+app_name = "profiles_api"
+
+urlpatterns: list = []

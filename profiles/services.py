@@ -1,0 +1,173 @@
+"""Profile flows. ``profile_clean`` holds every rule about profile fields, so
+sign-up, the API and the pages validate them the same way."""
+
+from __future__ import annotations
+
+import datetime
+import json
+from typing import Any
+
+from django.db import transaction
+from django.utils.dateparse import parse_date
+from django.utils.translation import gettext as _
+
+from authsite import clock
+from authsite.errors import ValidationFailed
+from profiles.models import Profile
+
+TEXT_FIELDS = {
+    "first_name": 150,
+    "last_name": 150,
+    "company": 200,
+    "city": 100,
+    "state": 100,
+    "country": 100,
+    "bio": 2000,
+}
+EDITABLE_FIELDS = (*TEXT_FIELDS, "gender", "date_of_birth", "preferences", "attributes")
+GENDERS = {value for value, _label in Profile.GENDERS}
+MAX_PREFERENCES = 50
+MAX_PREFERENCE_LENGTH = 50
+MAX_ATTRIBUTES_BYTES = 4096
+EARLIEST_BIRTH_DATE = datetime.date(1900, 1, 1)
+
+
+def _empty_value(field: str) -> Any:
+    if field == "gender":
+        return Profile.UNSPECIFIED
+    if field == "date_of_birth":
+        return None
+    if field == "preferences":
+        return []
+    if field == "attributes":
+        return {}
+    return ""
+
+
+def profile_clean(fields: dict[str, Any]) -> dict[str, Any]:
+    """Validate and normalise the profile fields present in ``fields``.
+
+    Unknown keys are ignored (sign-up bodies carry other fields too). Raises
+    ``ValidationFailed`` with one message list per offending field.
+    """
+    errors: dict[str, list[str]] = {}
+    clean: dict[str, Any] = {}
+    for field, limit in TEXT_FIELDS.items():
+        if field not in fields:
+            continue
+        value = fields[field]
+        if value is None:
+            value = ""
+        if not isinstance(value, str):
+            errors[field] = [_("Enter text.")]
+            continue
+        value = value.strip()
+        if len(value) > limit:
+            errors[field] = [
+                _("Ensure this field has no more than %(limit)d characters.") % {"limit": limit}
+            ]
+            continue
+        clean[field] = value
+    if "gender" in fields:
+        value = fields["gender"]
+        if value in (None, ""):
+            clean["gender"] = Profile.UNSPECIFIED
+        elif isinstance(value, str) and value.strip().lower() in GENDERS:
+            clean["gender"] = value.strip().lower()
+        else:
+            errors["gender"] = [
+                _("Choose one of: %(choices)s.") % {"choices": ", ".join(sorted(GENDERS))}
+            ]
+    if "date_of_birth" in fields:
+        value = fields["date_of_birth"]
+        if value in (None, ""):
+            clean["date_of_birth"] = None
+        else:
+            parsed = None
+            if isinstance(value, datetime.date):
+                parsed = value
+            elif isinstance(value, str):
+                try:
+                    parsed = parse_date(value.strip())
+                except ValueError:
+                    parsed = None
+            if parsed is None:
+                errors["date_of_birth"] = [_("Enter a valid date in the form YYYY-MM-DD.")]
+            elif parsed >= clock.now().date():
+                errors["date_of_birth"] = [_("The date of birth must be in the past.")]
+            elif parsed < EARLIEST_BIRTH_DATE:
+                errors["date_of_birth"] = [_("Enter a date of birth after 1900-01-01.")]
+            else:
+                clean["date_of_birth"] = parsed
+    if "preferences" in fields:
+        value = fields["preferences"]
+        if value is None:
+            clean["preferences"] = []
+        elif not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+            errors["preferences"] = [_("Enter a list of short texts.")]
+        elif len(value) > MAX_PREFERENCES:
+            errors["preferences"] = [
+                _("Enter at most %(limit)d preferences.") % {"limit": MAX_PREFERENCES}
+            ]
+        elif any(len(item.strip()) > MAX_PREFERENCE_LENGTH for item in value):
+            errors["preferences"] = [
+                _("Each preference has at most %(limit)d characters.")
+                % {"limit": MAX_PREFERENCE_LENGTH}
+            ]
+        else:
+            seen: list[str] = []
+            for item in value:
+                item = item.strip()
+                if item and item not in seen:
+                    seen.append(item)
+            clean["preferences"] = seen
+    if "attributes" in fields:
+        value = fields["attributes"]
+        if value is None:
+            clean["attributes"] = {}
+        elif not isinstance(value, dict):
+            errors["attributes"] = [_("Enter a JSON object.")]
+        else:
+            size = len(json.dumps(value, ensure_ascii=False).encode("utf-8"))
+            if size > MAX_ATTRIBUTES_BYTES:
+                errors["attributes"] = [
+                    _("Attributes are limited to %(limit)d bytes of JSON.")
+                    % {"limit": MAX_ATTRIBUTES_BYTES}
+                ]
+            else:
+                clean["attributes"] = value
+    if errors:
+        raise ValidationFailed(errors=errors)
+    return clean
+
+
+def profile_create(*, user: Any, fields: dict[str, Any] | None = None) -> Profile:
+    """Create the profile of a new user; called by the user-creation service."""
+    clean = profile_clean(fields or {})
+    return Profile.objects.create(user=user, **clean)
+
+
+@transaction.atomic
+def profile_update(*, user: Any, fields: dict[str, Any], replace: bool = False) -> Profile:
+    """Update the given fields (PATCH), or every editable field with the ones
+    missing from ``fields`` emptied (``replace=True``: POST and PUT)."""
+    clean = profile_clean(fields)
+    profile, _created = Profile.objects.select_for_update().get_or_create(user=user)
+    if replace:
+        for field in EDITABLE_FIELDS:
+            setattr(profile, field, clean.get(field, _empty_value(field)))
+    else:
+        for field, value in clean.items():
+            setattr(profile, field, value)
+    profile.save()
+    return profile
+
+
+@transaction.atomic
+def profile_clear(*, user: Any) -> Profile:
+    """Empty every editable field (DELETE); the profile itself stays."""
+    profile, _created = Profile.objects.select_for_update().get_or_create(user=user)
+    for field in EDITABLE_FIELDS:
+        setattr(profile, field, _empty_value(field))
+    profile.save()
+    return profile
