@@ -243,13 +243,22 @@ class EnvelopePagination(PageNumberPagination):
         )
 
     def get_paginated_response_schema(self, schema: dict) -> dict:
-        return {
+        page = {
             "type": "object",
-            "required": ["count", "results"],
+            "required": ["count", "next", "previous", "results"],
             "properties": {
                 "count": {"type": "integer"},
                 "next": {"type": "string", "nullable": True, "format": "uri"},
                 "previous": {"type": "string", "nullable": True, "format": "uri"},
                 "results": schema,
+            },
+        }
+        return {
+            "type": "object",
+            "required": ["success", "message", "data"],
+            "properties": {
+                "success": {"type": "boolean"},
+                "message": {"type": "string"},
+                "data": page,
             },
         }

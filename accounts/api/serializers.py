@@ -1,8 +1,196 @@
-"""Output shapes shared by several API views."""
+"""Input and output shapes of the accounts API. Inputs only parse and
+normalise; every rule of a flow lives in ``accounts.services``."""
 
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
+from accounts.identifiers import (
+    EMAIL,
+    PHONE,
+    Identifier,
+    normalize_email,
+    normalize_phone,
+    parse_identifier,
+)
+from accounts.models import DeviceSession, SecurityEvent
+from accounts.services.signup import CodeSent
 from accounts.services.tokens import TokenPair
+from otp.services import PURPOSES
+from profiles.models import Profile
+
+PASSWORD_MAX = settings.PASSWORD_MAX_LENGTH
+
+
+def password_field(**kwargs) -> serializers.CharField:
+    # No trimming: passwords are compared exactly, spaces included.
+    return serializers.CharField(
+        max_length=PASSWORD_MAX, trim_whitespace=False, style={"input_type": "password"}, **kwargs
+    )
+
+
+def otp_field() -> serializers.CharField:
+    return serializers.CharField(max_length=12, help_text="The one-time code (digits).")
+
+
+# --- identifiers --------------------------------------------------------------------
+
+
+class AddressInputSerializer(serializers.Serializer):
+    """Exactly one of ``email`` / ``phone`` (+ optional ``dialing_code``)."""
+
+    email = serializers.CharField(required=False, allow_blank=True, max_length=320)
+    phone = serializers.CharField(required=False, allow_blank=True, max_length=32)
+    dialing_code = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        allow_null=True,
+        max_length=5,
+        help_text='Country calling code for a national phone number: "91" or "+91".',
+    )
+
+    prefer_phone = False  # sign-up verification: both may be sent, the phone wins
+
+    def validate(self, attrs):
+        email = (attrs.get("email") or "").strip()
+        phone = (attrs.get("phone") or "").strip()
+        if email and phone and not self.prefer_phone:
+            raise serializers.ValidationError(
+                {"email": ["Give either an email address or a phone number, not both."]}
+            )
+        if not email and not phone:
+            message = "Give an email address or a phone number."
+            raise serializers.ValidationError({"email": [message], "phone": [message]})
+        try:
+            if phone:
+                identifier = Identifier(PHONE, normalize_phone(phone, attrs.get("dialing_code")))
+            else:
+                identifier = Identifier(EMAIL, normalize_email(email))
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(
+                {"phone" if phone else "email": exc.messages}
+            ) from None
+        attrs["identifier"] = identifier
+        return attrs
+
+
+class ProfileFieldsSerializer(serializers.Serializer):
+    """Profile fields accepted at sign-up and its verification (documentation;
+    the rules are applied by ``profiles.services.profile_clean``)."""
+
+    first_name = serializers.CharField(required=False, allow_blank=True)
+    last_name = serializers.CharField(required=False, allow_blank=True)
+    company = serializers.CharField(required=False, allow_blank=True)
+    city = serializers.CharField(required=False, allow_blank=True)
+    state = serializers.CharField(required=False, allow_blank=True)
+    country = serializers.CharField(required=False, allow_blank=True)
+    gender = serializers.ChoiceField(choices=Profile.GENDERS, required=False)
+    date_of_birth = serializers.DateField(required=False, allow_null=True)
+    bio = serializers.CharField(required=False, allow_blank=True)
+    preferences = serializers.ListField(child=serializers.CharField(), required=False)
+    attributes = serializers.DictField(required=False)
+
+
+PROFILE_KEYS = tuple(ProfileFieldsSerializer().fields)
+
+
+def profile_input(data) -> dict:
+    """The profile fields present in a request body, as sent (unvalidated)."""
+    if not isinstance(data, dict):
+        return {}
+    return {key: data[key] for key in PROFILE_KEYS if key in data}
+
+
+class SignupInputSerializer(serializers.Serializer):
+    email = serializers.CharField(required=False, allow_blank=True, max_length=320)
+    phone = serializers.CharField(required=False, allow_blank=True, max_length=32)
+    dialing_code = serializers.CharField(
+        required=False, allow_blank=True, allow_null=True, max_length=5
+    )
+    password = password_field()
+    username = serializers.CharField(required=False, allow_blank=True, max_length=64)
+
+
+class SignupRequestSerializer(ProfileFieldsSerializer, SignupInputSerializer):
+    """The documented sign-up body: identity fields plus profile fields."""
+
+
+class SignupVerifyInputSerializer(AddressInputSerializer):
+    prefer_phone = True
+    otp = otp_field()
+    username = serializers.CharField(required=False, allow_blank=True, max_length=64)
+
+
+class SignupVerifyRequestSerializer(ProfileFieldsSerializer, SignupVerifyInputSerializer):
+    """The documented sign-up verification body."""
+
+
+class LoginInputSerializer(serializers.Serializer):
+    identifier = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=320,
+        help_text="Email, phone number or username. Or send `email` / `phone` / `username`.",
+    )
+    email = serializers.CharField(required=False, allow_blank=True, max_length=320)
+    phone = serializers.CharField(required=False, allow_blank=True, max_length=32)
+    username = serializers.CharField(required=False, allow_blank=True, max_length=64)
+    dialing_code = serializers.CharField(
+        required=False, allow_blank=True, allow_null=True, max_length=5
+    )
+    password = password_field()
+
+    def validate(self, attrs):
+        given = [
+            (key, (attrs.get(key) or "").strip())
+            for key in ("identifier", "email", "phone", "username")
+            if (attrs.get(key) or "").strip()
+        ]
+        if len(given) != 1:
+            message = "Give exactly one of identifier, email, phone or username."
+            raise serializers.ValidationError({"identifier": [message]})
+        key, raw = given[0]
+        try:
+            if key == "email":
+                identifier = Identifier(EMAIL, normalize_email(raw))
+            elif key == "phone":
+                identifier = Identifier(PHONE, normalize_phone(raw, attrs.get("dialing_code")))
+            elif key == "username":
+                identifier = parse_identifier(raw)
+                if identifier.kind != "username":
+                    raise DjangoValidationError("Enter a valid username.")
+            else:
+                identifier = parse_identifier(raw, dialing_code=attrs.get("dialing_code"))
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError({key: exc.messages}) from None
+        attrs["identifier_value"] = identifier
+        return attrs
+
+
+class CodeVerifyInputSerializer(AddressInputSerializer):
+    otp = otp_field()
+
+
+class ResendInputSerializer(AddressInputSerializer):
+    purpose = serializers.ChoiceField(choices=[(p, p) for p in PURPOSES])
+
+
+class RefreshInputSerializer(serializers.Serializer):
+    refresh = serializers.CharField(max_length=4096)
+
+
+class TokenVerifyInputSerializer(serializers.Serializer):
+    token = serializers.CharField(max_length=4096)
+
+
+class LogoutInputSerializer(serializers.Serializer):
+    refresh = serializers.CharField(required=False, max_length=4096)
+    all = serializers.BooleanField(required=False, default=False)
+
+
+# --- outputs -----------------------------------------------------------------------------
 
 
 class UserSerializer(serializers.Serializer):
@@ -24,8 +212,12 @@ class TokenSessionSerializer(serializers.Serializer):
     user = UserSerializer()
 
 
-def token_session_data(pair: TokenPair) -> dict:
-    return TokenSessionSerializer(
+class CodeLoginSessionSerializer(TokenSessionSerializer):
+    created = serializers.BooleanField(help_text="True when this code created the account.")
+
+
+def token_session_data(pair: TokenPair, **extra) -> dict:
+    data = TokenSessionSerializer(
         {
             "access": pair.access,
             "refresh": pair.refresh,
@@ -36,3 +228,106 @@ def token_session_data(pair: TokenPair) -> dict:
             "user": pair.session.user,
         }
     ).data
+    data.update(extra)
+    return data
+
+
+class CodeSentSerializer(serializers.Serializer):
+    channel = serializers.ChoiceField(choices=[("email", "email"), ("sms", "sms")])
+    destination = serializers.CharField(help_text="Masked destination of the code.")
+    expires_in = serializers.IntegerField(help_text="Seconds the code lives.")
+    resend_in = serializers.IntegerField(help_text="Seconds before another code can be sent.")
+    otp = serializers.CharField(
+        required=False, help_text="The code itself: development only (OTP_EXPOSE_IN_RESPONSE)."
+    )
+
+
+class SignupSentSerializer(CodeSentSerializer):
+    user_id = serializers.IntegerField()
+
+
+def code_sent_data(sent: CodeSent, *, with_user_id: bool = False) -> dict:
+    data = {
+        "channel": sent.channel,
+        "destination": sent.destination,
+        "expires_in": sent.expires_in,
+        "resend_in": sent.resend_in,
+    }
+    if with_user_id:
+        data = {"user_id": sent.user_id, **data}
+    if sent.code is not None:
+        data["otp"] = sent.code
+    return data
+
+
+class DeviceSessionSerializer(serializers.ModelSerializer):
+    current = serializers.SerializerMethodField()
+
+    class Meta:
+        model = DeviceSession
+        fields = [
+            "id",
+            "kind",
+            "created_at",
+            "last_used_at",
+            "expires_at",
+            "ip",
+            "user_agent",
+            "current",
+        ]
+
+    def get_current(self, obj) -> bool:
+        current = self.context.get("current_session_id")
+        return current is not None and str(obj.pk) == str(current)
+
+
+class SecurityEventSerializer(serializers.ModelSerializer):
+    description = serializers.CharField(source="get_kind_display")
+
+    class Meta:
+        model = SecurityEvent
+        fields = ["id", "kind", "description", "identifier", "ip", "user_agent", "created_at"]
+
+
+class ClaimsSerializer(serializers.Serializer):
+    token_type = serializers.CharField()
+    user_id = serializers.IntegerField()
+    sid = serializers.CharField()
+    jti = serializers.CharField()
+    exp = serializers.IntegerField()
+    iat = serializers.IntegerField()
+    email = serializers.CharField(allow_null=True)
+    phone = serializers.CharField(allow_null=True)
+    username = serializers.CharField(allow_null=True)
+
+
+class ResetInputSerializer(CodeVerifyInputSerializer):
+    new_password = password_field()
+
+
+class PasswordChangeInputSerializer(serializers.Serializer):
+    current_password = password_field()
+    new_password = password_field()
+
+
+class ContactChangeInputSerializer(AddressInputSerializer):
+    password = password_field(
+        required=False, help_text="The current password (accounts that have one)."
+    )
+
+
+class AccountDeleteInputSerializer(serializers.Serializer):
+    password = password_field(required=False, help_text="The password (accounts that have one).")
+    otp = serializers.CharField(
+        required=False,
+        max_length=12,
+        help_text="For accounts without a password: a sign-in code from /auth/otp/request.",
+    )
+
+
+class ValidCodeSerializer(serializers.Serializer):
+    valid = serializers.BooleanField()
+
+
+class RevokedSerializer(serializers.Serializer):
+    revoked = serializers.IntegerField()

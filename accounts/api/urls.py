@@ -5,5 +5,37 @@ from accounts.api import views
 app_name = "accounts_api"
 
 urlpatterns = [
+    path("auth/signup", views.SignupView.as_view(), name="signup"),
+    path("auth/signup/verify", views.SignupVerifyView.as_view(), name="signup_verify"),
+    path("auth/login", views.LoginView.as_view(), name="login"),
+    path("auth/otp/request", views.CodeRequestView.as_view(), name="otp_request"),
+    path("auth/otp/verify", views.CodeVerifyView.as_view(), name="otp_verify"),
+    path("auth/otp/resend", views.CodeResendView.as_view(), name="otp_resend"),
+    path("auth/token/refresh", views.TokenRefreshView.as_view(), name="token_refresh"),
+    path("auth/token/verify", views.TokenVerifyView.as_view(), name="token_verify"),
+    path("auth/logout", views.LogoutView.as_view(), name="logout"),
     path("auth/me", views.MeView.as_view(), name="me"),
+    path("auth/sessions", views.SessionListView.as_view(), name="sessions"),
+    path(
+        "auth/sessions/<uuid:session_id>",
+        views.SessionDetailView.as_view(),
+        name="session_detail",
+    ),
+]
+
+urlpatterns += [
+    path("auth/password/forgot", views.PasswordForgotView.as_view(), name="password_forgot"),
+    path(
+        "auth/password/forgot/verify",
+        views.PasswordForgotVerifyView.as_view(),
+        name="password_forgot_verify",
+    ),
+    path("auth/password/reset", views.PasswordResetView.as_view(), name="password_reset"),
+    path("auth/password/change", views.PasswordChangeView.as_view(), name="password_change"),
+    path("auth/contact/change", views.ContactChangeView.as_view(), name="contact_change"),
+    path("auth/contact/verify", views.ContactVerifyView.as_view(), name="contact_verify"),
+    path("auth/events", views.EventListView.as_view(), name="events"),
+    path("auth/events/<int:event_id>/not-me", views.EventNotMeView.as_view(), name="event_not_me"),
+    path("auth/account/export", views.AccountExportView.as_view(), name="account_export"),
+    path("auth/account", views.AccountView.as_view(), name="account"),
 ]

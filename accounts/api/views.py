@@ -1,12 +1,282 @@
+"""The JSON front door of the accounts app: validate, call a service, shape
+the answer. Errors are raised by the services and rendered by
+``authsite.api.exception_handler``."""
+
+from __future__ import annotations
+
 from django.utils.translation import gettext as _
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.generics import ListAPIView
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.api.serializers import UserSerializer
+from accounts import selectors
+from accounts.api import serializers as s
+from accounts.services import account, codes, contact, login, password, signup, tokens
+from accounts.services.tokens import session_open
 from authsite.api import success
+from authsite.client import client_info
+from authsite.errors import NotFound, TokenInvalid
+from authsite.ratelimits import rate_limited
 from authsite.schema import api_doc
+
+LIMITED = "429: rate_limited, otp_cooldown, otp_send_limit, otp_locked (Retry-After)."
+CODE_ERRORS = {
+    400: "validation_error, otp_invalid, otp_attempts_exceeded",
+    429: "otp_locked, rate_limited",
+}
+
+
+def _validated(serializer_class, request: Request, **kwargs):
+    serializer = serializer_class(data=request.data, **kwargs)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+def _session_response(request: Request, user, *, message: str, status: int = 200, **extra):
+    pair = session_open(user=user, client=client_info(request))
+    return success(s.token_session_data(pair, **extra), message=message, status=status)
+
+
+class PublicView(APIView):
+    """Endpoints for clients that are not signed in (no bearer token read)."""
+
+    authentication_classes: list = []
+    permission_classes: list = []
+
+
+class SignupView(PublicView):
+    @api_doc(
+        summary="Sign up",
+        description=(
+            "Creates an unverified account and sends a code: to the phone if one is "
+            "given, else to the email. With both, the email stays pending until "
+            "confirmed through `/auth/contact/verify`. An address that already "
+            "belongs to a verified account gets the same answer (and a notice), "
+            "unless ACCOUNT_SIGNUP_REVEALS_EXISTING (then 409 account_exists). " + LIMITED
+        ),
+        request=s.SignupRequestSerializer,
+        data=s.SignupSentSerializer,
+        status=201,
+        errors={
+            400: "validation_error",
+            409: "account_exists (only with ACCOUNT_SIGNUP_REVEALS_EXISTING)",
+            429: "otp_cooldown, otp_send_limit, otp_locked, rate_limited",
+        },
+    )
+    @rate_limited("anon_ip", "code_request_ip")
+    def post(self, request: Request) -> Response:
+        data = _validated(s.SignupInputSerializer, request)
+        sent = signup.user_signup(
+            email=data.get("email"),
+            phone=data.get("phone"),
+            dialing_code=data.get("dialing_code"),
+            password=data["password"],
+            username=data.get("username"),
+            profile=s.profile_input(request.data),
+            client=client_info(request),
+        )
+        return success(
+            s.code_sent_data(sent, with_user_id=True),
+            message=_("Account created. Enter the code we sent to verify it."),
+            status=201,
+        )
+
+
+class SignupVerifyView(PublicView):
+    @api_doc(
+        summary="Verify a sign-up code",
+        description="Marks the channel verified and opens a token session.",
+        request=s.SignupVerifyRequestSerializer,
+        data=s.TokenSessionSerializer,
+        errors=CODE_ERRORS,
+    )
+    @rate_limited("anon_ip", "login_ip")
+    def post(self, request: Request) -> Response:
+        data = _validated(s.SignupVerifyInputSerializer, request)
+        client = client_info(request)
+        user = signup.user_signup_verify(
+            identifier=data["identifier"],
+            code=data["otp"],
+            username=data.get("username"),
+            profile=s.profile_input(request.data),
+            client=client,
+        )
+        login.user_signed_in(user=user, client=client, identifier=data["identifier"].value)
+        return _session_response(request, user, message=_("Account verified. You are signed in."))
+
+
+class LoginView(PublicView):
+    @api_doc(
+        summary="Sign in with a password",
+        description=(
+            "By email, phone (E.164, or national digits with `dialing_code`) or "
+            "username. Unknown identifier and wrong password give the same 401. "
+            "After 10 failures in 15 minutes an identifier is locked (429) for a "
+            "growing delay, whatever the IP."
+        ),
+        request=s.LoginInputSerializer,
+        data=s.TokenSessionSerializer,
+        errors={
+            400: "validation_error",
+            401: "invalid_credentials",
+            403: "account_not_verified (data.verification: channel, destination), account_inactive",
+            429: "rate_limited",
+        },
+    )
+    @rate_limited("anon_ip", "login_ip")
+    def post(self, request: Request) -> Response:
+        data = _validated(s.LoginInputSerializer, request)
+        client = client_info(request)
+        identifier = data["identifier_value"]
+        user = login.user_login_password(
+            identifier=identifier, password=data["password"], client=client
+        )
+        login.user_signed_in(user=user, client=client, identifier=identifier.value)
+        return _session_response(request, user, message=_("Signed in."))
+
+
+class CodeRequestView(PublicView):
+    @api_doc(
+        summary="Request a sign-in code",
+        description="Same answer whether or not an account exists. " + LIMITED,
+        request=s.AddressInputSerializer,
+        data=s.CodeSentSerializer,
+        errors={
+            400: "validation_error",
+            429: "otp_cooldown, otp_send_limit, otp_locked, rate_limited",
+        },
+    )
+    @rate_limited("anon_ip", "code_request_ip")
+    def post(self, request: Request) -> Response:
+        data = _validated(s.AddressInputSerializer, request)
+        sent = codes.login_code_request(identifier=data["identifier"], client=client_info(request))
+        return success(
+            s.code_sent_data(sent), message=_("If this address can sign in, a code is on its way.")
+        )
+
+
+class CodeVerifyView(PublicView):
+    @api_doc(
+        summary="Sign in with a code",
+        description=(
+            "Opens a token session. `data.created` is true when the code created the "
+            "account (OTP_LOGIN_CREATES_ACCOUNT)."
+        ),
+        request=s.CodeVerifyInputSerializer,
+        data=s.CodeLoginSessionSerializer,
+        errors={**CODE_ERRORS, 403: "account_inactive"},
+    )
+    @rate_limited("anon_ip", "login_ip")
+    def post(self, request: Request) -> Response:
+        data = _validated(s.CodeVerifyInputSerializer, request)
+        client = client_info(request)
+        user, created = codes.login_code_verify(
+            identifier=data["identifier"], code=data["otp"], client=client
+        )
+        login.user_signed_in(user=user, client=client, identifier=data["identifier"].value)
+        return _session_response(request, user, message=_("Signed in."), created=created)
+
+
+class CodeResendView(APIView):
+    permission_classes: list = []
+
+    @api_doc(
+        summary="Send a new code",
+        description=(
+            "For `signup`, `login`, `password_reset` or `contact_change` (the last one "
+            "needs the bearer token of the account changing its address). The cooldown "
+            "and hourly cap apply; the answer does not tell whether an account exists. " + LIMITED
+        ),
+        request=s.ResendInputSerializer,
+        data=s.CodeSentSerializer,
+        errors={
+            400: "validation_error",
+            401: "not_authenticated (contact_change without a token), token_invalid",
+            429: "otp_cooldown, otp_send_limit, otp_locked, rate_limited",
+        },
+    )
+    @rate_limited("anon_ip", "code_request_ip")
+    def post(self, request: Request) -> Response:
+        data = _validated(s.ResendInputSerializer, request)
+        user = request.user if request.user.is_authenticated else None
+        sent = codes.code_resend(
+            identifier=data["identifier"],
+            purpose=data["purpose"],
+            client=client_info(request),
+            user=user,
+        )
+        return success(
+            s.code_sent_data(sent),
+            message=_("If this address is expecting a code, a new one is on its way."),
+        )
+
+
+class TokenRefreshView(PublicView):
+    @api_doc(
+        summary="Rotate a refresh token",
+        description=(
+            "Returns a new access and a new refresh token; the old refresh token is "
+            "spent. A spent refresh token presented again revokes the session "
+            "(401 token_reused), except the one just spent within "
+            "JWT_REFRESH_REUSE_GRACE seconds, which gets a fresh pair."
+        ),
+        request=s.RefreshInputSerializer,
+        data=s.TokenSessionSerializer,
+        errors={400: "validation_error", 401: "token_invalid, token_reused"},
+    )
+    @rate_limited("anon_ip")
+    def post(self, request: Request) -> Response:
+        data = _validated(s.RefreshInputSerializer, request)
+        pair = tokens.session_refresh(raw_refresh=data["refresh"], client=client_info(request))
+        return success(s.token_session_data(pair), message=_("Token refreshed."))
+
+
+class TokenVerifyView(PublicView):
+    @api_doc(
+        summary="Verify a token",
+        description="200 with the claims when the token is valid and its session live.",
+        request=s.TokenVerifyInputSerializer,
+        data=s.ClaimsSerializer,
+        errors={400: "validation_error", 401: "token_invalid"},
+    )
+    @rate_limited("anon_ip")
+    def post(self, request: Request) -> Response:
+        data = _validated(s.TokenVerifyInputSerializer, request)
+        claims = tokens.token_claims(raw_token=data["token"])
+        return success(claims, message=_("The token is valid."))
+
+
+class LogoutView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @api_doc(
+        summary="Sign out",
+        description=(
+            "Revokes this session; with `refresh`, the session of that refresh token "
+            "(it must be yours); with `all: true`, every session of the account "
+            "(tokens and web)."
+        ),
+        request=s.LogoutInputSerializer,
+        data=None,
+        errors={400: "validation_error", 401: "not_authenticated, token_invalid"},
+    )
+    def post(self, request: Request) -> Response:
+        data = _validated(s.LogoutInputSerializer, request)
+        client = client_info(request)
+        if data.get("all"):
+            count = tokens.sessions_revoke_all(user=request.user, client=client, reason="logout")
+            return success({"revoked": count}, message=_("Signed out everywhere."))
+        session_id = request.auth.pk
+        if data.get("refresh"):
+            session_id = tokens.refresh_session_id(raw_refresh=data["refresh"])
+        if not tokens.session_revoke(
+            user=request.user, session_id=session_id, client=client, reason="logout"
+        ):
+            raise TokenInvalid()
+        return success({"revoked": 1}, message=_("Signed out."))
 
 
 class MeView(APIView):
@@ -14,8 +284,265 @@ class MeView(APIView):
 
     @api_doc(
         summary="The signed-in user",
-        data=UserSerializer,
+        data=s.UserSerializer,
         errors={401: "not_authenticated, token_invalid"},
     )
     def get(self, request: Request) -> Response:
-        return success(UserSerializer(request.user).data, message=_("Your account."))
+        return success(s.UserSerializer(request.user).data, message=_("Your account."))
+
+
+class SessionListView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @api_doc(
+        summary="Your signed-in devices",
+        description="Live sessions (API and web), the one making this request marked `current`.",
+        data=s.DeviceSessionSerializer(many=True),
+        errors={401: "not_authenticated, token_invalid"},
+    )
+    def get(self, request: Request) -> Response:
+        sessions = tokens.sessions_live(user=request.user)
+        data = s.DeviceSessionSerializer(
+            sessions, many=True, context={"current_session_id": request.auth.pk}
+        ).data
+        return success(data, message=_("Your sessions."))
+
+
+class SessionDetailView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @api_doc(
+        summary="Revoke one of your sessions",
+        parameters=[OpenApiParameter("session_id", str, OpenApiParameter.PATH)],
+        data=None,
+        errors={401: "not_authenticated, token_invalid", 404: "not_found"},
+    )
+    def delete(self, request: Request, session_id) -> Response:
+        if not tokens.session_revoke(
+            user=request.user, session_id=session_id, client=client_info(request)
+        ):
+            raise NotFound()
+        return success({"revoked": 1}, message=_("Session revoked."))
+
+
+class PasswordForgotView(PublicView):
+    @api_doc(
+        summary="Forgot password: send a reset code",
+        description=(
+            "The same answer (status and body) for registered, unregistered and "
+            "inactive addresses; only an active account receives a code. " + LIMITED
+        ),
+        request=s.AddressInputSerializer,
+        data=s.CodeSentSerializer,
+        errors={
+            400: "validation_error",
+            429: "otp_cooldown, otp_send_limit, otp_locked, rate_limited",
+        },
+    )
+    @rate_limited("anon_ip", "code_request_ip")
+    def post(self, request: Request) -> Response:
+        data = _validated(s.AddressInputSerializer, request)
+        sent = password.password_forgot(identifier=data["identifier"], client=client_info(request))
+        return success(
+            s.code_sent_data(sent),
+            message=_("If an account uses this address, a reset code is on its way."),
+        )
+
+
+class PasswordForgotVerifyView(PublicView):
+    @api_doc(
+        summary="Forgot password: check the code",
+        description="200 if the code is right. The code is not spent; wrong tries count.",
+        request=s.CodeVerifyInputSerializer,
+        data=s.ValidCodeSerializer,
+        errors=CODE_ERRORS,
+    )
+    @rate_limited("anon_ip", "login_ip")
+    def post(self, request: Request) -> Response:
+        data = _validated(s.CodeVerifyInputSerializer, request)
+        password.password_forgot_verify(
+            identifier=data["identifier"], code=data["otp"], client=client_info(request)
+        )
+        return success({"valid": True}, message=_("The code is right. Choose a new password."))
+
+
+class PasswordResetView(PublicView):
+    @api_doc(
+        summary="Forgot password: set the new password",
+        description=(
+            "Spends the code, sets the password, marks the address verified and "
+            "revokes every session (token and web). Nobody is signed in: sign in "
+            "with the new password."
+        ),
+        request=s.ResetInputSerializer,
+        data=None,
+        errors=CODE_ERRORS,
+    )
+    @rate_limited("anon_ip", "login_ip")
+    def post(self, request: Request) -> Response:
+        data = _validated(s.ResetInputSerializer, request)
+        password.password_reset(
+            identifier=data["identifier"],
+            code=data["otp"],
+            new_password=data["new_password"],
+            client=client_info(request),
+        )
+        return success(None, message=_("Your password has been reset. Sign in with it."))
+
+
+class PasswordChangeView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @api_doc(
+        summary="Change password",
+        description=(
+            "Every session of the account (token and web) is revoked, this one "
+            "included, and a fresh token session is returned."
+        ),
+        request=s.PasswordChangeInputSerializer,
+        data=s.TokenSessionSerializer,
+        errors={
+            400: "validation_error, current_password_incorrect, password_unchanged",
+            401: "not_authenticated, token_invalid",
+        },
+    )
+    def post(self, request: Request) -> Response:
+        data = _validated(s.PasswordChangeInputSerializer, request)
+        password.password_change(
+            user=request.user,
+            current_password=data["current_password"],
+            new_password=data["new_password"],
+            client=client_info(request),
+        )
+        return _session_response(
+            request, request.user, message=_("Your password has been changed.")
+        )
+
+
+class ContactChangeView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @api_doc(
+        summary="Change or add an email or phone: send a code to the new address",
+        description=(
+            "Needs the current `password` for accounts that have one. An address that "
+            "belongs to another account gets the same answer but no code. " + LIMITED
+        ),
+        request=s.ContactChangeInputSerializer,
+        data=s.CodeSentSerializer,
+        errors={
+            400: "validation_error, current_password_incorrect",
+            401: "not_authenticated, token_invalid",
+            429: "otp_cooldown, otp_send_limit, otp_locked",
+        },
+    )
+    def post(self, request: Request) -> Response:
+        data = _validated(s.ContactChangeInputSerializer, request)
+        sent = contact.contact_change_start(
+            user=request.user,
+            identifier=data["identifier"],
+            password=data.get("password"),
+            client=client_info(request),
+        )
+        return success(
+            s.code_sent_data(sent), message=_("Enter the code we sent to the new address.")
+        )
+
+
+class ContactVerifyView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @api_doc(
+        summary="Change or add an email or phone: enter the code",
+        description="The address becomes the account's, verified; the old address gets a notice.",
+        request=s.CodeVerifyInputSerializer,
+        data=s.UserSerializer,
+        errors={**CODE_ERRORS, 401: "not_authenticated, token_invalid"},
+    )
+    def post(self, request: Request) -> Response:
+        data = _validated(s.CodeVerifyInputSerializer, request)
+        user = contact.contact_change_verify(
+            user=request.user,
+            identifier=data["identifier"],
+            code=data["otp"],
+            client=client_info(request),
+        )
+        return success(s.UserSerializer(user).data, message=_("Your address has been updated."))
+
+
+class EventListView(ListAPIView):
+    permission_classes = [IsAuthenticated]
+    serializer_class = s.SecurityEventSerializer
+
+    def get_queryset(self):
+        return selectors.events_for_user(user=self.request.user)
+
+    @extend_schema(
+        summary="Your security events, newest first",
+        description="Paginated: `?page=` and `?page_size=` (at most 100).",
+    )
+    def get(self, request: Request, *args, **kwargs) -> Response:
+        return super().get(request, *args, **kwargs)
+
+
+class EventNotMeView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @api_doc(
+        summary="This wasn't me",
+        description=(
+            "Revokes every session of the account (this one included) and sends a "
+            "password-reset code to the account's primary address."
+        ),
+        request=None,
+        data=None,
+        errors={401: "not_authenticated, token_invalid", 404: "not_found"},
+    )
+    def post(self, request: Request, event_id: int) -> Response:
+        account.event_not_me(user=request.user, event_id=event_id, client=client_info(request))
+        return success(
+            None,
+            message=_(
+                "Every session has been signed out. Reset your password with the code we sent."
+            ),
+        )
+
+
+class AccountExportView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @api_doc(
+        summary="Export your data",
+        description="Account, profile, sessions and security events as one document.",
+        data=None,
+        errors={401: "not_authenticated, token_invalid"},
+    )
+    def get(self, request: Request) -> Response:
+        return success(account.account_export(user=request.user), message=_("Your data."))
+
+
+class AccountView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @api_doc(
+        summary="Delete your account",
+        description=(
+            "Confirm with `password`, or, for an account without a password, with `otp`: "
+            "a sign-in code requested through /auth/otp/request. Answers 204."
+        ),
+        request=s.AccountDeleteInputSerializer,
+        status=204,
+        errors={
+            400: "validation_error, current_password_incorrect, otp_invalid, otp_attempts_exceeded",
+            401: "not_authenticated, token_invalid",
+        },
+    )
+    def delete(self, request: Request) -> Response:
+        data = _validated(s.AccountDeleteInputSerializer, request)
+        account.account_delete(
+            user=request.user,
+            password=data.get("password"),
+            code=data.get("otp"),
+            client=client_info(request),
+        )
+        return Response(status=204)

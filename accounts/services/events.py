@@ -3,8 +3,6 @@ a token: identifiers are masked before they are stored."""
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
-
 from accounts.models import SecurityEvent, User
 from authsite import clock
 from authsite.client import ClientInfo
@@ -28,7 +26,3 @@ def event_record(
         user_agent=client.user_agent[:512] if client else "",
         created_at=clock.now(),
     )
-
-
-def events_for_user(*, user: User) -> QuerySet[SecurityEvent]:
-    return SecurityEvent.objects.filter(user=user).order_by("-created_at", "-id")

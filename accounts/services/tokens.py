@@ -67,7 +67,7 @@ def _mint(user: User, session: DeviceSession) -> tuple[str, str, str, datetime, 
     return str(access), str(refresh), refresh["jti"], access_expires_at, refresh_expires_at
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def session_open(*, user: User, client: ClientInfo, kind: str = DeviceSession.API) -> TokenPair:
     """Open a token session for a user who just proved who they are."""
     now = clock.now()
@@ -201,6 +201,11 @@ def token_claims(*, raw_token: str) -> dict[str, Any]:
     if token.get("token_type") == "refresh" and token.get("jti") != session.refresh_jti:
         raise TokenInvalid()
     return dict(token.payload)
+
+
+def refresh_session_id(*, raw_refresh: str) -> uuid.UUID:
+    """The session id of a valid refresh token (signature, expiry and type checked)."""
+    return _session_id(_decode(RefreshToken, raw_refresh))
 
 
 def session_revoke(

@@ -259,7 +259,6 @@ RATELIMIT_ENABLE = env.bool("RATELIMIT_ENABLE", default=True)
 _RATELIMIT_DEFAULTS = {
     "anon_ip": "60/m",  # every unauthenticated POST, per client IP
     "login_ip": "20/m",  # password and code sign-in attempts, per client IP
-    "login_identifier": "10/m",  # sign-in attempts per identifier, whatever the IP
     "code_request_ip": "10/m",  # code requests (signup, login, reset, resend), per IP
 }
 RATELIMITS = {

@@ -1,0 +1,133 @@
+"""The account as a whole: "this wasn't me", export, deletion, deactivation."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+from django.db import transaction
+
+from accounts import selectors
+from accounts.identifiers import EMAIL, PHONE, Identifier
+from accounts.models import DeviceSession, SecurityEvent, User
+from accounts.services.codes import code_consume_recorded
+from accounts.services.events import event_record
+from accounts.services.password import password_forgot
+from accounts.services.tokens import sessions_revoke_all
+from authsite.client import ClientInfo
+from authsite.errors import CurrentPasswordIncorrect, NotFound, RetryLater, ValidationFailed
+from otp import services as otp
+from profiles.services import EDITABLE_FIELDS
+
+
+def event_not_me(*, user: User, event_id: int, client: ClientInfo) -> None:
+    """ "This wasn't me" on one of the user's events: every session (token and
+    web) is revoked and a password reset starts (a code to the account's
+    primary address)."""
+    if not SecurityEvent.objects.filter(pk=event_id, user=user).exists():
+        raise NotFound()
+    with transaction.atomic():
+        sessions_revoke_all(user=user, client=client, reason="not_me", record=False)
+        event_record(kind=SecurityEvent.NOT_ME, user=user, client=client)
+    primary = Identifier(PHONE if user.phone else EMAIL, user.primary_destination)
+    # If a reset code went out moments ago (cooldown), the sessions are gone anyway.
+    with contextlib.suppress(RetryLater):
+        password_forgot(identifier=primary, client=client)
+
+
+def user_deactivate(*, user: User, client: ClientInfo | None = None) -> None:
+    """Staff action: the account can no longer sign in; every session ends now."""
+    with transaction.atomic():
+        User.objects.filter(pk=user.pk).update(is_active=False)
+        user.is_active = False
+        sessions_revoke_all(user=user, client=client, reason="deactivated", record=False)
+        event_record(kind=SecurityEvent.DEACTIVATED, user=user, client=client)
+
+
+def account_export(*, user: User) -> dict[str, Any]:
+    """Everything stored about the user, as one JSON-ready document (no
+    password hash, no codes, no token strings)."""
+    profile = getattr(user, "profile", None)
+    sessions = DeviceSession.objects.filter(user=user).order_by("-created_at")
+    events = selectors.events_for_user(user=user)
+    return {
+        "account": {
+            "id": user.id,
+            "email": user.email,
+            "phone": user.phone,
+            "username": user.username,
+            "email_verified_at": user.email_verified_at,
+            "phone_verified_at": user.phone_verified_at,
+            "has_password": user.has_usable_password(),
+            "is_active": user.is_active,
+            "date_joined": user.date_joined,
+            "last_login": user.last_login,
+        },
+        "profile": (
+            {field: getattr(profile, field) for field in EDITABLE_FIELDS}
+            | {"updated_at": profile.updated_at}
+            if profile is not None
+            else None
+        ),
+        "sessions": [
+            {
+                "id": str(s.id),
+                "kind": s.kind,
+                "created_at": s.created_at,
+                "last_used_at": s.last_used_at,
+                "expires_at": s.expires_at,
+                "revoked_at": s.revoked_at,
+                "ip": s.ip,
+                "user_agent": s.user_agent,
+            }
+            for s in sessions
+        ],
+        "security_events": [
+            {
+                "id": e.id,
+                "kind": e.kind,
+                "identifier": e.identifier,
+                "ip": e.ip,
+                "user_agent": e.user_agent,
+                "created_at": e.created_at,
+            }
+            for e in events
+        ],
+    }
+
+
+def account_delete(
+    *,
+    user: User,
+    password: str | None = None,
+    code: str | None = None,
+    client: ClientInfo,
+) -> None:
+    """Delete the account: confirmed by the password, or for an account without
+    one by a fresh sign-in code (``/auth/otp/request``) sent to its primary
+    address. User, profile, sessions and codes are removed; the security
+    events stay for the record but lose every personal detail."""
+    if user.has_usable_password():
+        if not user.check_password(password or ""):
+            raise CurrentPasswordIncorrect(
+                errors={"password": [str(CurrentPasswordIncorrect.default_message)]}
+            )
+    else:
+        if not code:
+            raise ValidationFailed.for_field(
+                "otp", "Request a sign-in code and send it to confirm the deletion."
+            )
+        primary = Identifier(PHONE if user.phone else EMAIL, user.primary_destination)
+        code_consume_recorded(
+            purpose=otp.LOGIN, identifier=primary, code=code, user=user, client=client
+        )
+    addresses = [a for a in (user.email, user.phone) if a]
+    with transaction.atomic():
+        SecurityEvent.objects.filter(user=user).update(
+            user=None, identifier="", ip=None, user_agent=""
+        )
+        otp.otp_delete_for(destinations=addresses, user=user)
+        for address in addresses:
+            otp.message_send(destination=address, template="notice_account_deleted")
+        user.delete()
+        event_record(kind=SecurityEvent.ACCOUNT_DELETED, user=None, identifier=None, client=None)

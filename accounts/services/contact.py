@@ -1,0 +1,90 @@
+"""Change or add an email address or phone number (SPEC §5.3, §14 rule 10)."""
+
+from __future__ import annotations
+
+from django.db import IntegrityError, transaction
+
+from accounts.identifiers import EMAIL, PHONE, Identifier
+from accounts.models import SecurityEvent, User
+from accounts.services.codes import code_consume_recorded, code_issue_recorded
+from accounts.services.events import event_record
+from accounts.services.signup import CodeSent, code_sent
+from authsite import clock
+from authsite.client import ClientInfo
+from authsite.errors import CurrentPasswordIncorrect, OtpInvalid, ValidationFailed
+from otp import services as otp
+from otp.destinations import mask_destination
+
+
+def contact_change_start(
+    *, user: User, identifier: Identifier, password: str | None, client: ClientInfo
+) -> CodeSent:
+    """Send a code to the new address.
+
+    Accounts with a password must give it. An address that belongs to another
+    account gets the same answer as a free one, but no code is sent to it: the
+    person asking learns nothing about who owns it, and its owner is not
+    bothered.
+    """
+    if identifier.kind not in (EMAIL, PHONE):
+        raise ValidationFailed.for_field("email", "Give an email address or a phone number.")
+    if user.has_usable_password() and not user.check_password(password or ""):
+        raise CurrentPasswordIncorrect(
+            errors={"password": [str(CurrentPasswordIncorrect.default_message)]}
+        )
+    current = user.email if identifier.kind == EMAIL else user.phone
+    if current == identifier.value:
+        raise ValidationFailed.for_field(
+            identifier.kind, "This is already the address of your account."
+        )
+    owned_by_other = (
+        User.objects.filter(**{identifier.kind: identifier.value}).exclude(pk=user.pk).exists()
+    )
+    issued = code_issue_recorded(
+        purpose=otp.CONTACT_CHANGE,
+        identifier=identifier,
+        user=user,
+        deliver=not owned_by_other,
+        client=client,
+    )
+    return code_sent(issued)
+
+
+def contact_change_verify(
+    *, user: User, identifier: Identifier, code: str, client: ClientInfo
+) -> User:
+    """Enter the code sent to the new address: it becomes the account's,
+    verified. The old address (if any) gets a notice."""
+    code_consume_recorded(
+        purpose=otp.CONTACT_CHANGE,
+        identifier=identifier,
+        code=code,
+        user=user,
+        client=client,
+        bound_user=user,
+    )
+    field = identifier.kind
+    old = getattr(user, field)
+    now = clock.now()
+    try:
+        with transaction.atomic():
+            setattr(user, field, identifier.value)
+            setattr(user, f"{field}_verified_at", now)
+            user.save(update_fields=[field, f"{field}_verified_at"])
+            event_record(
+                kind=SecurityEvent.CONTACT_CHANGED,
+                user=user,
+                identifier=identifier.value,
+                client=client,
+            )
+            if old:
+                otp.message_send(
+                    destination=old,
+                    template="notice_contact_changed",
+                    context={"new_destination": mask_destination(identifier.value)},
+                )
+    except IntegrityError:
+        # Taken by another account since the code was sent.
+        user.refresh_from_db()
+        raise OtpInvalid() from None
+    return user

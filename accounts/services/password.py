@@ -1,0 +1,141 @@
+"""Forgot → verify → reset, and change password (SPEC §5.3, §14 rules 2, 5, 6)."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from accounts import selectors
+from accounts.identifiers import PHONE, Identifier
+from accounts.models import SecurityEvent, User
+from accounts.services.codes import code_check_recorded, code_consume_recorded, code_issue_recorded
+from accounts.services.events import event_record
+from accounts.services.lockout import signin_clear
+from accounts.services.signup import CodeSent, code_sent
+from accounts.services.tokens import sessions_revoke_all
+from authsite import clock
+from authsite.client import ClientInfo
+from authsite.errors import (
+    CurrentPasswordIncorrect,
+    OtpInvalid,
+    PasswordUnchanged,
+    ValidationFailed,
+)
+from otp import services as otp
+
+
+def notify_account(*, user: User, template: str, context: dict | None = None) -> None:
+    """Send a notice (no secrets in it) to every address of the account."""
+    for destination in (user.email, user.phone):
+        if destination:
+            otp.message_send(destination=destination, template=template, context=context or {})
+
+
+def password_validate(*, user: User, password: str, field: str = "new_password") -> None:
+    try:
+        validate_password(password, user=user)
+    except ValidationError as exc:
+        raise ValidationFailed(errors={field: [str(m) for m in exc.messages]}) from None
+
+
+def password_forgot(*, identifier: Identifier, client: ClientInfo) -> CodeSent:
+    """Send a reset code. Registered, unregistered and inactive addresses get the
+    same answer and the same database work; only an active account's address
+    receives a code. A user locked out of sign-in can still reset."""
+    user = selectors.user_by_identifier(identifier)
+    active = user is not None and user.is_active
+    issued = code_issue_recorded(
+        purpose=otp.PASSWORD_RESET,
+        identifier=identifier,
+        user=user if active else None,
+        deliver=active,
+        client=client,
+    )
+    return code_sent(issued)
+
+
+def password_forgot_verify(*, identifier: Identifier, code: str, client: ClientInfo) -> None:
+    """Tell whether a reset code is right, without spending it (wrong tries count)."""
+    user = selectors.user_by_identifier(identifier)
+    code_check_recorded(
+        purpose=otp.PASSWORD_RESET, identifier=identifier, code=code, user=user, client=client
+    )
+
+
+def password_reset(
+    *, identifier: Identifier, code: str, new_password: str, client: ClientInfo
+) -> User:
+    """Spend the reset code and set the new password.
+
+    Afterwards: the address is verified (the code proved it), every session of
+    the user (token and web) is revoked, the sign-in failure count is cleared,
+    a notice goes to the account's addresses, and nobody is signed in.
+    """
+    user = selectors.user_by_identifier(identifier)
+    # Refuse a bad password before spending the code, so nothing is lost. An
+    # unknown address is validated against the same identifier, so this step
+    # answers alike whether or not the account exists.
+    stand_in = User(**{"phone" if identifier.kind == PHONE else "email": identifier.value})
+    password_validate(user=user or stand_in, password=new_password)
+    code_consume_recorded(
+        purpose=otp.PASSWORD_RESET, identifier=identifier, code=code, user=user, client=client
+    )
+    if user is None or not user.is_active:
+        raise OtpInvalid()
+    now = clock.now()
+    with transaction.atomic():
+        user.set_password(new_password)
+        fields = ["password"]
+        if identifier.kind == PHONE and user.phone_verified_at is None:
+            user.phone_verified_at = now
+            fields.append("phone_verified_at")
+        elif identifier.kind != PHONE and user.email_verified_at is None:
+            user.email_verified_at = now
+            fields.append("email_verified_at")
+        user.save(update_fields=fields)
+        sessions_revoke_all(user=user, client=client, reason="password_reset", record=False)
+        event_record(
+            kind=SecurityEvent.PASSWORD_RESET, user=user, identifier=identifier.value, client=client
+        )
+        notify_account(user=user, template="notice_password_reset")
+    signin_clear(identifiers=[user.email, user.phone, user.username])
+    return user
+
+
+def password_change(
+    *,
+    user: User,
+    current_password: str,
+    new_password: str,
+    client: ClientInfo,
+    keep_session_id: uuid.UUID | str | None = None,
+) -> None:
+    """Change the password of a signed-in user.
+
+    Every other session (token and web) is revoked; ``keep_session_id`` (the
+    web session the change was made from) stays. The API front door keeps
+    none and opens a fresh token session instead.
+    """
+    if not user.check_password(current_password):
+        raise CurrentPasswordIncorrect(
+            errors={"current_password": [str(CurrentPasswordIncorrect.default_message)]}
+        )
+    if current_password == new_password:
+        raise PasswordUnchanged(errors={"new_password": [str(PasswordUnchanged.default_message)]})
+    password_validate(user=user, password=new_password)
+    with transaction.atomic():
+        user.set_password(new_password)
+        user.save(update_fields=["password"])
+        sessions_revoke_all(
+            user=user,
+            client=client,
+            except_session_id=keep_session_id,
+            reason="password_changed",
+            record=False,
+        )
+        event_record(kind=SecurityEvent.PASSWORD_CHANGED, user=user, client=client)
+        notify_account(user=user, template="notice_password_changed")
+    signin_clear(identifiers=[user.email, user.phone, user.username])

@@ -1,0 +1,240 @@
+"""Sign-up and its verification (SPEC §5.3)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.hashers import make_password
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+
+from accounts import selectors
+from accounts.identifiers import (
+    EMAIL,
+    PHONE,
+    Identifier,
+    normalize_email,
+    normalize_phone,
+    normalize_username,
+)
+from accounts.models import SecurityEvent, User, new_user_id
+from accounts.services.events import event_record
+from accounts.services.users import user_create
+from authsite import clock
+from authsite.client import ClientInfo
+from authsite.errors import (
+    AccountExists,
+    AuthsiteError,
+    OtpInvalid,
+    RetryLater,
+    ValidationFailed,
+)
+from otp import services as otp
+from otp.destinations import mask_destination
+from profiles.services import profile_clean, profile_update
+
+
+@dataclass(frozen=True)
+class CodeSent:
+    """What a client is told after a code request: the same shape whether or
+    not an account exists (``user_id`` only in sign-up answers)."""
+
+    channel: str
+    destination: str  # masked
+    expires_in: int
+    resend_in: int
+    code: str | None  # the plain code, only returned when OTP_EXPOSE_IN_RESPONSE
+    user_id: int | None = None
+
+
+def code_sent(issued: otp.IssuedCode, *, user_id: int | None = None) -> CodeSent:
+    return CodeSent(
+        channel=issued.channel,
+        destination=mask_destination(issued.destination),
+        expires_in=issued.expires_in,
+        resend_in=issued.resend_in,
+        code=issued.code if settings.OTP_EXPOSE_IN_RESPONSE else None,
+        user_id=user_id,
+    )
+
+
+def _field_errors(field: str, exc: ValidationError) -> ValidationFailed:
+    return ValidationFailed(errors={field: [str(m) for m in exc.messages]})
+
+
+def signup_identifiers(
+    *, email: str | None, phone: str | None, dialing_code: str | None
+) -> tuple[str | None, str | None]:
+    """Normalised (email, phone); at least one is required."""
+    errors: dict[str, list[str]] = {}
+    email_value = phone_value = None
+    if email:
+        try:
+            email_value = normalize_email(email)
+        except ValidationError as exc:
+            errors["email"] = [str(m) for m in exc.messages]
+    if phone:
+        try:
+            phone_value = normalize_phone(phone, dialing_code)
+        except ValidationError as exc:
+            errors["phone"] = [str(m) for m in exc.messages]
+    if errors:
+        raise ValidationFailed(errors=errors)
+    if not email_value and not phone_value:
+        message = "Give an email address or a phone number."
+        raise ValidationFailed(errors={"email": [message], "phone": [message]})
+    return email_value, phone_value
+
+
+def _check_username(username: str | None, *, owner: User | None) -> str | None:
+    if not username:
+        return None
+    try:
+        value = normalize_username(username)
+    except ValidationError as exc:
+        raise _field_errors("username", exc) from None
+    taken = User.objects.filter(username=value)
+    if owner is not None:
+        taken = taken.exclude(pk=owner.pk)
+    if taken.exists():
+        # Usernames are public handles: saying one is taken reveals nothing private.
+        raise ValidationFailed.for_field("username", "This username is already taken.")
+    return value
+
+
+def _send_pending_email(*, user: User, email: str) -> None:
+    """Sign-up with a phone and an email: the email stays pending until its own
+    code is entered (``/auth/contact/verify``), and never blocks anyone else.
+    An address that already belongs to an account gets nothing."""
+    if User.objects.filter(email=email).exists():
+        return
+    try:
+        otp.otp_issue(purpose=otp.CONTACT_CHANGE, destination=email, user=user)
+    except (RetryLater, AuthsiteError):
+        # The phone code is what sign-up needs; the email can be re-sent later.
+        return
+
+
+def user_signup(
+    *,
+    email: str | None,
+    phone: str | None,
+    dialing_code: str | None = None,
+    password: str,
+    username: str | None = None,
+    profile: dict[str, Any] | None = None,
+    client: ClientInfo,
+) -> CodeSent:
+    """Start a sign-up: a code goes to the phone if given, else to the email.
+
+    - A fresh address: the account is created unverified, with its profile.
+    - An address of an unverified account: that pending account's password
+      (and given fields) are replaced and a new code is sent.
+    - An address of a verified account: nothing is created and the answer
+      looks exactly like a fresh sign-up (a random ``user_id``, the same
+      fields, the same limits since a code row is written the same way); the
+      address gets a notice instead of a code. With
+      ``ACCOUNT_SIGNUP_REVEALS_EXISTING`` it is a 409 ``account_exists``.
+    """
+    email_value, phone_value = signup_identifiers(
+        email=email, phone=phone, dialing_code=dialing_code
+    )
+    primary = Identifier(PHONE, phone_value) if phone_value else Identifier(EMAIL, email_value)
+    clean_profile = profile_clean(profile or {})
+    existing = selectors.user_by_identifier(primary)
+
+    if existing is not None and (existing.is_verified or not existing.is_active):
+        if settings.ACCOUNT_SIGNUP_REVEALS_EXISTING:
+            raise AccountExists()
+        make_password(password)  # the same hashing work as a real sign-up
+        with transaction.atomic():
+            issued = otp.otp_issue(
+                purpose=otp.SIGNUP,
+                destination=primary.value,
+                template="notice_signup_exists" if existing.is_active else None,
+                deliver=existing.is_active,
+            )
+            event_record(
+                kind=SecurityEvent.SIGNUP, user=existing, identifier=primary.value, client=client
+            )
+        return code_sent(issued, user_id=new_user_id())
+
+    username_value = _check_username(username, owner=existing)
+    candidate = User(email=email_value if not phone_value else None, phone=phone_value)
+    candidate.username = username_value
+    try:
+        validate_password(password, user=candidate)
+    except ValidationError as exc:
+        raise _field_errors("password", exc) from None
+
+    with transaction.atomic():
+        if existing is None:
+            try:
+                with transaction.atomic():
+                    user = user_create(
+                        email=None if phone_value else email_value,
+                        phone=phone_value,
+                        username=username_value,
+                        password=password,
+                        profile=clean_profile,
+                    )
+            except IntegrityError:
+                # Lost a race with a concurrent sign-up for the same address.
+                raise ValidationFailed.for_field(primary.kind, "Try again in a moment.") from None
+        else:
+            user = existing
+            user.set_password(password)
+            fields = ["password"]
+            if username_value:
+                user.username = username_value
+                fields.append("username")
+            user.save(update_fields=fields)
+            if clean_profile:
+                profile_update(user=user, fields=clean_profile)
+        issued = otp.otp_issue(purpose=otp.SIGNUP, destination=primary.value, user=user)
+        if phone_value and email_value:
+            _send_pending_email(user=user, email=email_value)
+        event_record(kind=SecurityEvent.SIGNUP, user=user, identifier=primary.value, client=client)
+    return code_sent(issued, user_id=user.pk)
+
+
+def user_signup_verify(
+    *,
+    identifier: Identifier,
+    code: str,
+    username: str | None = None,
+    profile: dict[str, Any] | None = None,
+    client: ClientInfo,
+) -> User:
+    """Enter the sign-up code: the channel becomes verified. Returns the user;
+    the front door opens the session."""
+    user = selectors.user_by_identifier(identifier)
+    # Validate everything that could fail *before* the code is spent.
+    clean_profile = profile_clean(profile or {})
+    username_value = _check_username(username, owner=user) if user is not None else None
+    # Outside any transaction: a wrong try must be counted even though we raise.
+    otp.otp_consume(purpose=otp.SIGNUP, destination=identifier.value, code=code)
+    if user is None or user.is_verified or not user.is_active:
+        raise OtpInvalid()
+    now = clock.now()
+    with transaction.atomic():
+        fields = []
+        if identifier.kind == PHONE:
+            user.phone_verified_at = now
+            fields.append("phone_verified_at")
+        else:
+            user.email_verified_at = now
+            fields.append("email_verified_at")
+        if username_value:
+            user.username = username_value
+            fields.append("username")
+        user.save(update_fields=fields)
+        if clean_profile:
+            profile_update(user=user, fields=clean_profile)
+        event_record(
+            kind=SecurityEvent.VERIFICATION, user=user, identifier=identifier.value, client=client
+        )
+    return user

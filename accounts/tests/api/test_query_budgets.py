@@ -1,0 +1,63 @@
+"""Query budgets of SPEC §13, measured through the real HTTP stack."""
+
+import pytest
+
+from accounts.tests.helpers import assert_ok, last_code_for
+
+pytestmark = pytest.mark.django_db
+
+PASSWORD = "Correct-Horse-9-Battery"
+
+
+def test_me_takes_at_most_two_queries(auth_client, django_assert_max_num_queries):
+    with django_assert_max_num_queries(2):
+        assert_ok(auth_client.get("/api/v1/auth/me"))
+
+
+def test_sessions_list_takes_at_most_two_queries(auth_client, django_assert_max_num_queries):
+    with django_assert_max_num_queries(2):
+        assert_ok(auth_client.get("/api/v1/auth/sessions"))
+
+
+def test_refresh_takes_at_most_four_queries(api_client, user, django_assert_max_num_queries):
+    data = assert_ok(
+        api_client.post(
+            "/api/v1/auth/login", {"email": user.email, "password": PASSWORD}, format="json"
+        )
+    )
+    with django_assert_max_num_queries(4):
+        assert_ok(
+            api_client.post(
+                "/api/v1/auth/token/refresh", {"refresh": data["refresh"]}, format="json"
+            )
+        )
+
+
+def test_login_takes_at_most_six_queries(api_client, user, django_assert_max_num_queries):
+    with django_assert_max_num_queries(6):
+        assert_ok(
+            api_client.post(
+                "/api/v1/auth/login", {"email": user.email, "password": PASSWORD}, format="json"
+            )
+        )
+
+
+def test_code_request_takes_at_most_six_queries(
+    api_client, user, clock, django_assert_max_num_queries
+):
+    with django_assert_max_num_queries(6):
+        assert_ok(api_client.post("/api/v1/auth/otp/request", {"email": user.email}, format="json"))
+    clock.advance(31)  # a second request, with a previous code alive
+    with django_assert_max_num_queries(6):
+        assert_ok(api_client.post("/api/v1/auth/otp/request", {"email": user.email}, format="json"))
+
+
+def test_code_verify_takes_at_most_eight_queries(api_client, user, django_assert_max_num_queries):
+    api_client.post("/api/v1/auth/otp/request", {"email": user.email}, format="json")
+    code = last_code_for(user.email)
+    with django_assert_max_num_queries(8):
+        assert_ok(
+            api_client.post(
+                "/api/v1/auth/otp/verify", {"email": user.email, "otp": code}, format="json"
+            )
+        )

@@ -1,0 +1,55 @@
+"""Helpers for reading what a person would read: the codes we sent them."""
+
+from __future__ import annotations
+
+import re
+
+from django.core import mail
+
+CODE_RE = re.compile(r"(?<!\d)(\d{6})(?!\d)")
+
+
+def last_code_for(destination: str) -> str:
+    """The code in the newest email or SMS sent to ``destination``."""
+    from otp.delivery import sms
+
+    if "@" in destination:
+        messages = [m for m in mail.outbox if destination in m.to]
+        assert messages, f"no email was sent to {destination}"
+        body = messages[-1].body
+    else:
+        messages = [m for m in sms.outbox if m.to == destination]
+        assert messages, f"no SMS was sent to {destination}"
+        body = messages[-1].body
+    match = CODE_RE.search(body)
+    assert match, f"no code in the message to {destination}: {body!r}"
+    return match.group(1)
+
+
+def messages_to(destination: str) -> list[str]:
+    from otp.delivery import sms
+
+    if "@" in destination:
+        return [m.subject + "\n" + m.body for m in mail.outbox if destination in m.to]
+    return [m.body for m in sms.outbox if m.to == destination]
+
+
+def wrong_code(code: str) -> str:
+    return f"{(int(code) + 1) % 10**6:06d}"
+
+
+def assert_error(response, status: int, code: str) -> dict:
+    assert response.status_code == status, (response.status_code, response.content)
+    body = response.json()
+    assert body["success"] is False
+    assert body["code"] == code, body
+    assert isinstance(body["message"], str) and body["message"]
+    return body
+
+
+def assert_ok(response, status: int = 200) -> dict:
+    assert response.status_code == status, (response.status_code, response.content)
+    body = response.json()
+    assert body["success"] is True, body
+    assert isinstance(body["message"], str)
+    return body["data"]
