@@ -16,6 +16,8 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),
     path("api/v1/", include(api_v1)),
+    path("accounts/", include("accounts.urls")),
+    path("profile/", include("profiles.urls")),
     path("admin/", admin.site.urls),
 ]
 
