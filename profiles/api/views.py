@@ -1,0 +1,156 @@
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from django.utils.translation import gettext as _
+from rest_framework.exceptions import ParseError
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from authsite.api import success
+from authsite.errors import ValidationFailed
+from authsite.schema import api_doc
+from profiles.api.serializers import ProfileInputSerializer, ProfileOutputSerializer
+from profiles.models import Profile
+from profiles.selectors import profile_get
+from profiles.services import EDITABLE_FIELDS, profile_clear, profile_update
+
+# Objects/arrays nested in one field, the field's own value included. MariaDB's
+# JSON check constraint refuses more than 31 levels, and deeper JSON that still
+# parses can exhaust the interpreter's recursion limit when Django's JSONField
+# or the renderer encodes it; either is a 500.
+MAX_NESTING = 20
+
+ERRORS_READ = {401: "not_authenticated, token_invalid"}
+ERRORS_WRITE = {
+    400: "validation_error: `errors` names each invalid field; a body that is not a "
+    "JSON object is reported under `non_field_errors`.",
+    **ERRORS_READ,
+}
+INPUT_NOTE = (
+    "The body is a JSON object. The field rules are those of sign-up. `email`, "
+    "`phone`, `username` and `updated_at` are read-only here and ignored if sent "
+    "(change an address through `/auth/contact/change`); unknown fields are ignored. "
+    f"Objects and arrays nest at most {MAX_NESTING} levels."
+)
+
+
+def _unstorable(value: Any) -> bool:
+    """Whether ``value`` holds something the JSON parser lets through but that
+    cannot be stored or sent back: a lone surrogate (``"\\ud800"``), a number
+    out of float range (``1e999`` parses as infinity) or nesting deeper than
+    ``MAX_NESTING``. Each would fail at the database or the renderer with a
+    500. Walked without recursion, as the nesting is the client's choice."""
+    stack = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return True
+        elif isinstance(item, float):
+            if not math.isfinite(item):
+                return True
+        elif isinstance(item, dict | list):
+            if depth >= MAX_NESTING:
+                return True
+            children = [*item.keys(), *item.values()] if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children)
+    return False
+
+
+def _editable_fields(request: Request) -> dict[str, Any]:
+    try:
+        data = request.data
+    except RecursionError:
+        # Nesting deeper than the interpreter's recursion limit.
+        raise ParseError(_("The JSON is nested too deeply.")) from None
+    if not isinstance(data, dict):
+        raise ValidationFailed.for_field("non_field_errors", _("Send a JSON object."))
+    fields = {field: data[field] for field in EDITABLE_FIELDS if field in data}
+    errors = {
+        field: [
+            _(
+                "This value holds an invalid character, a number out of range "
+                "or nesting deeper than %(limit)d levels."
+            )
+            % {"limit": MAX_NESTING}
+        ]
+        for field, value in fields.items()
+        if _unstorable(value)
+    }
+    if errors:
+        raise ValidationFailed(errors=errors)
+    return fields
+
+
+def _profile_data(profile: Profile, user: Any) -> dict[str, Any]:
+    # The services load the profile by user id without the user; the request
+    # already holds the account, so the read-only fields cost no query.
+    profile.user = user
+    return ProfileOutputSerializer(profile).data
+
+
+class ProfileView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @api_doc(
+        summary="The signed-in user's profile",
+        data=ProfileOutputSerializer,
+        errors=ERRORS_READ,
+    )
+    def get(self, request: Request) -> Response:
+        profile = profile_get(user=request.user)
+        return success(_profile_data(profile, request.user), message=_("Your profile."))
+
+    @api_doc(
+        summary="Replace the profile",
+        description="Same as PUT: sets every editable field; a field not sent is emptied. "
+        "Answers 200, as the profile always exists. " + INPUT_NOTE,
+        request=ProfileInputSerializer,
+        data=ProfileOutputSerializer,
+        errors=ERRORS_WRITE,
+    )
+    def post(self, request: Request) -> Response:
+        return self._replace(request)
+
+    @api_doc(
+        summary="Replace the profile",
+        description="Sets every editable field; a field not sent is emptied. " + INPUT_NOTE,
+        request=ProfileInputSerializer,
+        data=ProfileOutputSerializer,
+        errors=ERRORS_WRITE,
+    )
+    def put(self, request: Request) -> Response:
+        return self._replace(request)
+
+    @api_doc(
+        summary="Update some profile fields",
+        description="Changes only the fields sent. " + INPUT_NOTE,
+        request=ProfileInputSerializer,
+        data=ProfileOutputSerializer,
+        errors=ERRORS_WRITE,
+    )
+    def patch(self, request: Request) -> Response:
+        profile = profile_update(user=request.user, fields=_editable_fields(request))
+        return success(_profile_data(profile, request.user), message=_("Profile updated."))
+
+    @api_doc(
+        summary="Empty the profile",
+        description="Empties every editable field (texts blank, `gender` `unspecified`, "
+        "`date_of_birth` null, `preferences` [], `attributes` {}). The profile itself "
+        "stays: the answer is 200 with the emptied profile, not 204.",
+        data=ProfileOutputSerializer,
+        errors=ERRORS_READ,
+    )
+    def delete(self, request: Request) -> Response:
+        profile = profile_clear(user=request.user)
+        return success(_profile_data(profile, request.user), message=_("Profile emptied."))
+
+    def _replace(self, request: Request) -> Response:
+        profile = profile_update(user=request.user, fields=_editable_fields(request), replace=True)
+        return success(_profile_data(profile, request.user), message=_("Profile updated."))
