@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 
 from authsite import clock
 from authsite.errors import ValidationFailed
+from authsite.parsers import check_json_value
 from profiles.models import Profile
 
 TEXT_FIELDS = {
@@ -29,6 +30,11 @@ GENDERS = {value for value, _label in Profile.GENDERS}
 MAX_PREFERENCES = 50
 MAX_PREFERENCE_LENGTH = 50
 MAX_ATTRIBUTES_BYTES = 4096
+MAX_ATTRIBUTES_DEPTH = 20
+# Control characters have no place in a name or a city (NUL is even stored by
+# MariaDB); the bio may hold line breaks and tabs.
+_CONTROL = {chr(c) for c in range(32)} | {chr(127)}
+_BIO_ALLOWED = {"\n", "\r", "\t"}
 EARLIEST_BIRTH_DATE = datetime.date(1900, 1, 1)
 
 
@@ -62,6 +68,10 @@ def profile_clean(fields: dict[str, Any]) -> dict[str, Any]:
             errors[field] = [_("Enter text.")]
             continue
         value = value.strip()
+        allowed = _BIO_ALLOWED if field == "bio" else set()
+        if any(c in _CONTROL and c not in allowed for c in value) or check_json_value(value):
+            errors[field] = [_("Remove the control or invalid characters from this text.")]
+            continue
         if len(value) > limit:
             errors[field] = [
                 _("Ensure this field has no more than %(limit)d characters.") % {"limit": limit}
@@ -109,6 +119,8 @@ def profile_clean(fields: dict[str, Any]) -> dict[str, Any]:
             errors["preferences"] = [
                 _("Enter at most %(limit)d preferences.") % {"limit": MAX_PREFERENCES}
             ]
+        elif any(check_json_value(item) or set(item) & _CONTROL for item in value):
+            errors["preferences"] = [_("Remove the control or invalid characters from this text.")]
         elif any(len(item.strip()) > MAX_PREFERENCE_LENGTH for item in value):
             errors["preferences"] = [
                 _("Each preference has at most %(limit)d characters.")
@@ -127,6 +139,8 @@ def profile_clean(fields: dict[str, Any]) -> dict[str, Any]:
             clean["attributes"] = {}
         elif not isinstance(value, dict):
             errors["attributes"] = [_("Enter a JSON object.")]
+        elif problem := check_json_value(value, max_depth=MAX_ATTRIBUTES_DEPTH):
+            errors["attributes"] = [problem]
         else:
             size = len(json.dumps(value, ensure_ascii=False).encode("utf-8"))
             if size > MAX_ATTRIBUTES_BYTES:

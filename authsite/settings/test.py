@@ -30,3 +30,10 @@ class FastArgon2PasswordHasher(Argon2PasswordHasher):
     time_cost = 1
     memory_cost = 256
     parallelism = 1
+
+
+# Plain static storage: tests render pages without running collectstatic.
+STORAGES = {
+    **STORAGES,
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}

@@ -87,3 +87,25 @@ def test_success_envelope_shape(auth_client, user):
 def test_form_encoded_body_is_a_415_envelope(api_client):
     response = api_client.post("/api/v1/test/echo", {"a": "b"}, format="multipart")
     assert_error(response, 415, "unsupported_media_type")
+
+
+@pytest.mark.urls("authsite.tests.urls")
+@pytest.mark.parametrize(
+    "raw",
+    [
+        '{"password": "\\ud800"}',
+        '{"n": 1e999}',
+        '{"n": NaN}',
+        '{"n": Infinity}',
+        "[" * 40 + "]" * 40,
+        "[" * 100_000,
+        '{"n": ' + "9" * 5000 + "}",
+    ],
+    ids=["lone-surrogate", "float-overflow", "nan", "infinity", "deep", "very-deep", "huge-int"],
+)
+def test_json_that_cannot_be_stored_is_a_400_not_a_500(api_client, raw):
+    response = api_client.generic(
+        "POST", "/api/v1/test/echo", data=raw, content_type="application/json"
+    )
+    body = assert_error(response, 400, "validation_error")
+    assert list(body["errors"]) == ["non_field_errors"]

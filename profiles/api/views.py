@@ -1,10 +1,8 @@
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from django.utils.translation import gettext as _
-from rest_framework.exceptions import ParseError
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -16,13 +14,17 @@ from authsite.schema import api_doc
 from profiles.api.serializers import ProfileInputSerializer, ProfileOutputSerializer
 from profiles.models import Profile
 from profiles.selectors import profile_get
-from profiles.services import EDITABLE_FIELDS, profile_clear, profile_update
+from profiles.services import (
+    EDITABLE_FIELDS,
+    MAX_ATTRIBUTES_DEPTH,
+    profile_clear,
+    profile_update,
+)
 
 # Objects/arrays nested in one field, the field's own value included. MariaDB's
 # JSON check constraint refuses more than 31 levels, and deeper JSON that still
 # parses can exhaust the interpreter's recursion limit when Django's JSONField
 # or the renderer encodes it; either is a 500.
-MAX_NESTING = 20
 
 ERRORS_READ = {401: "not_authenticated, token_invalid"}
 ERRORS_WRITE = {
@@ -34,58 +36,18 @@ INPUT_NOTE = (
     "The body is a JSON object. The field rules are those of sign-up. `email`, "
     "`phone`, `username` and `updated_at` are read-only here and ignored if sent "
     "(change an address through `/auth/contact/change`); unknown fields are ignored. "
-    f"Objects and arrays nest at most {MAX_NESTING} levels."
+    f"`attributes` nests at most {MAX_ATTRIBUTES_DEPTH} levels."
 )
 
 
-def _unstorable(value: Any) -> bool:
-    """Whether ``value`` holds something the JSON parser lets through but that
-    cannot be stored or sent back: a lone surrogate (``"\\ud800"``), a number
-    out of float range (``1e999`` parses as infinity) or nesting deeper than
-    ``MAX_NESTING``. Each would fail at the database or the renderer with a
-    500. Walked without recursion, as the nesting is the client's choice."""
-    stack = [(value, 0)]
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, str):
-            try:
-                item.encode("utf-8")
-            except UnicodeEncodeError:
-                return True
-        elif isinstance(item, float):
-            if not math.isfinite(item):
-                return True
-        elif isinstance(item, dict | list):
-            if depth >= MAX_NESTING:
-                return True
-            children = [*item.keys(), *item.values()] if isinstance(item, dict) else item
-            stack.extend((child, depth + 1) for child in children)
-    return False
-
-
 def _editable_fields(request: Request) -> dict[str, Any]:
-    try:
-        data = request.data
-    except RecursionError:
-        # Nesting deeper than the interpreter's recursion limit.
-        raise ParseError(_("The JSON is nested too deeply.")) from None
+    # The project's JSON parser already refused what cannot be stored (lone
+    # surrogates, numbers out of range, deep nesting); the field rules are
+    # profile_clean's, applied by the service.
+    data = request.data
     if not isinstance(data, dict):
         raise ValidationFailed.for_field("non_field_errors", _("Send a JSON object."))
-    fields = {field: data[field] for field in EDITABLE_FIELDS if field in data}
-    errors = {
-        field: [
-            _(
-                "This value holds an invalid character, a number out of range "
-                "or nesting deeper than %(limit)d levels."
-            )
-            % {"limit": MAX_NESTING}
-        ]
-        for field, value in fields.items()
-        if _unstorable(value)
-    }
-    if errors:
-        raise ValidationFailed(errors=errors)
-    return fields
+    return {field: data[field] for field in EDITABLE_FIELDS if field in data}
 
 
 def _profile_data(profile: Profile, user: Any) -> dict[str, Any]:
