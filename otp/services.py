@@ -8,19 +8,117 @@ INTERFACE CONTRACT (accounts calls these; otp knows nothing of accounts):
 - ``otp_consume(*, purpose, destination, code, user=None) -> int`` (code row id)
 - ``message_send(*, destination, template, context=None) -> None``
 - ``otp_delete_for(*, destinations, user=None) -> int``
+
+The state machine of a code, in one place: issued → wrong attempts counted →
+consumed, expired, superseded or dead. The rules (each read from a setting,
+see ``otp.conf``):
+
+- A code is ``OTP_LENGTH`` digits from ``secrets``. Only an HMAC-SHA256 of
+  (purpose, destination, code) keyed from ``SECRET_KEY`` is stored, so a copy
+  of the table does not give out codes and a hash is bound to its purpose and
+  destination; comparison is constant-time. The plain code exists in memory
+  and in the message only.
+- Only the newest code for a (purpose, destination) is live: issuing a code
+  kills the previous ones without touching them.
+- A code lives ``OTP_TTL`` seconds and dies after ``OTP_MAX_ATTEMPTS`` wrong
+  tries (even the right code then fails: ``otp_attempts_exceeded``).
+- Per (purpose, destination): a send at most every ``OTP_RESEND_COOLDOWN``
+  seconds, at most ``OTP_MAX_SENDS_PER_HOUR`` sends per hour, and at most
+  ``OTP_MAX_FAILURES_PER_DAY`` wrong tries per 24 h across all codes (the
+  budget a resend does not reset). Refusals carry ``retry_after`` seconds.
+
+Queries: every function reads the rows of the last 24 h for its (purpose,
+destination) in ONE select and derives every rule from them; then ``otp_issue``
+inserts one row, and ``otp_check`` / ``otp_consume`` update one row at most.
+
+Transactions: the functions open ``transaction.atomic(savepoint=False)`` — no
+SAVEPOINT queries inside the caller's transaction — and raise their errors
+only after leaving it, so they never mark the caller's transaction for
+rollback. But a caller's rollback undoes what they wrote: a wrong try counted
+by ``otp_check`` / ``otp_consume`` inside the caller's ``atomic`` block is lost
+if the ``Otp*`` error propagates out of that block. Call them before opening
+the block, or catch the error inside it and re-raise it after the block::
+
+    with transaction.atomic():
+        try:
+            otp_consume(purpose=..., destination=..., code=...)
+        except AuthsiteError as exc:
+            error = exc  # the counted wrong try commits with the block
+        else:
+            error = None
+            ...  # the rest of the flow
+    if error is not None:
+        raise error
 """
 
 from __future__ import annotations
 
+import logging
+import math
+import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
+
+import phonenumbers
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import translation
+from django.utils.crypto import constant_time_compare, salted_hmac
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from authsite import clock
+from authsite.errors import (
+    AuthsiteError,
+    DeliveryRefused,
+    OtpAttemptsExceeded,
+    OtpCooldown,
+    OtpInvalid,
+    OtpLocked,
+    OtpSendLimit,
+    ValidationFailed,
+)
+from otp import delivery
+from otp.conf import FAILURE_WINDOW_SECONDS, SEND_WINDOW_SECONDS, app_settings
+from otp.destinations import SMS, channel_for, mask_destination
+from otp.models import OneTimeCode, retry_while_locked
+
+logger = logging.getLogger("otp")
 
 SIGNUP = "signup"
 LOGIN = "login"
 PASSWORD_RESET = "password_reset"
 CONTACT_CHANGE = "contact_change"
 PURPOSES = (SIGNUP, LOGIN, PASSWORD_RESET, CONTACT_CHANGE)
+
+# The wording of a purpose in messages ("your sign-in code").
+PURPOSE_LABELS = {
+    SIGNUP: _("account verification"),
+    LOGIN: _("sign-in"),
+    PASSWORD_RESET: _("password reset"),
+    CONTACT_CHANGE: _("address change"),
+}
+
+# Key derivation salt for the code hash: salted_hmac derives the HMAC key from
+# SECRET_KEY and this salt, so the key is used for nothing else.
+HASH_KEY_SALT = "authsite.otp"
+
+_FAILURE_WINDOW = timedelta(seconds=FAILURE_WINDOW_SECONDS)
+_SEND_WINDOW = timedelta(seconds=SEND_WINDOW_SECONDS)
+
+# Columns each path reads from the 24 h window.
+_ISSUE_FIELDS = ("id", "created_at", "attempts", "delivery_status")
+_VERIFY_FIELDS = (
+    "id",
+    "user_id",
+    "code_hash",
+    "created_at",
+    "expires_at",
+    "attempts",
+    "consumed_at",
+)
 
 
 @dataclass(frozen=True)
@@ -33,6 +131,13 @@ class IssuedCode:
     expires_at: datetime
     expires_in: int  # seconds
     resend_in: int  # seconds until the cooldown allows another send
+
+    def __repr__(self) -> str:
+        # Keep the code out of any log line or traceback that formats this object.
+        return (
+            f"IssuedCode(id={self.id}, purpose={self.purpose!r}, channel={self.channel!r}, "
+            f"destination={mask_destination(self.destination)!r})"
+        )
 
 
 def otp_issue(
@@ -54,8 +159,100 @@ def otp_issue(
     commit; ``deliver=False`` writes the same row but sends nothing (the
     enumeration-safe path for unknown addresses). ``template`` replaces the
     message template (for example a notice instead of the code).
+
+    Limits, decided here:
+
+    - The cooldown runs from the newest send that did not fail: a failed
+      delivery does not start it, so the user can ask again at once.
+    - The hourly cap counts every row, failed deliveries included: it also
+      bounds how often one destination can make us call a provider.
+    - ``deliver=False`` rows count like the others, so an unknown address is
+      refused exactly when a known one would be.
+
+    Concurrency: two simultaneous requests for one destination can both pass
+    the limits (on MariaDB; SQLite serialises them) and both send — at most
+    one extra message, and the newest of the two codes is the live one.
     """
-    raise NotImplementedError
+    _require_purpose(purpose)
+    channel = channel_for(destination)
+    if channel == SMS and not _sms_country_allowed(destination):
+        message = gettext("We cannot send text messages to phone numbers in this country.")
+        raise DeliveryRefused(message, errors={"phone": [message]})
+
+    now = clock.now()
+    ttl = app_settings.TTL
+    code = _generate_code(app_settings.LENGTH)
+
+    def write() -> tuple[AuthsiteError | None, OneTimeCode | None]:
+        with transaction.atomic(savepoint=False):
+            rows = _window(purpose, destination, now, _ISSUE_FIELDS)
+            refusal = _issue_refusal(rows, now)
+            if refusal is not None:
+                return refusal, None
+            row = OneTimeCode.objects.create(
+                purpose=purpose,
+                channel=channel,
+                destination=destination,
+                user=user,
+                code_hash=_code_hash(purpose, destination, code),
+                created_at=now,
+                expires_at=now + timedelta(seconds=ttl),
+                delivery_status=(
+                    OneTimeCode.DeliveryStatus.PENDING
+                    if deliver
+                    else OneTimeCode.DeliveryStatus.SKIPPED
+                ),
+            )
+            if deliver:
+                delivery.schedule(
+                    delivery.Message(
+                        channel=channel,
+                        destination=destination,
+                        template=template or f"code_{purpose}",
+                        context={
+                            **_base_context(destination, purpose),
+                            **(context or {}),
+                            "code": code,
+                        },
+                        purpose=purpose,
+                        user_id=getattr(user, "pk", None),
+                        code_id=row.pk,
+                        language=translation.get_language(),
+                    )
+                )
+            return None, row
+
+    refusal, row = retry_while_locked(write)
+    # Raised outside the atomic block: an exception leaving a savepoint-less
+    # block would doom the caller's whole transaction.
+    if refusal is not None:
+        logger.info(
+            "Code refused: %s purpose=%s destination=%s retry_after=%s",
+            refusal.code,
+            purpose,
+            mask_destination(destination),
+            refusal.retry_after,
+        )
+        raise refusal
+    assert row is not None  # write() gives a refusal or the row
+    logger.info(
+        "Code issued: id=%s purpose=%s channel=%s destination=%s deliver=%s",
+        row.pk,
+        purpose,
+        channel,
+        mask_destination(destination),
+        deliver,
+    )
+    return IssuedCode(
+        id=row.pk,
+        code=code,
+        purpose=purpose,
+        channel=channel,
+        destination=destination,
+        expires_at=row.expires_at,
+        expires_in=ttl,
+        resend_in=app_settings.RESEND_COOLDOWN,
+    )
 
 
 def otp_check(*, purpose: str, destination: str, code: str, user: Any = None) -> None:
@@ -63,20 +260,264 @@ def otp_check(*, purpose: str, destination: str, code: str, user: Any = None) ->
 
     Raises ``OtpInvalid`` (wrong, expired, consumed, superseded, unknown),
     ``OtpAttemptsExceeded`` (the code is dead), ``OtpLocked`` (24 h budget).
+
+    For the "verify before reset" step: the right code stays usable for
+    ``otp_consume``. ``user``, when given, must be the user the code was
+    issued for. See the module docstring about calling this inside a
+    transaction.
     """
-    raise NotImplementedError
+    _verify(purpose=purpose, destination=destination, code=code, user=user, consume=False)
 
 
 def otp_consume(*, purpose: str, destination: str, code: str, user: Any = None) -> int:
-    """Check and consume a code atomically (single use under concurrency)."""
-    raise NotImplementedError
+    """Check and consume a code atomically (single use under concurrency).
+
+    Raises what ``otp_check`` raises; returns the code row's id. Of any number
+    of concurrent calls with the right code exactly one succeeds.
+
+    A success does not clear the destination's 24 h failure budget: wrong
+    tries made before it keep counting until they leave the window. The
+    budget protects the owner of an address against someone guessing its
+    codes; if the owner's own successful sign-ins refilled it, the guesser
+    would get a fresh set of tries after each of them.
+    """
+    return _verify(purpose=purpose, destination=destination, code=code, user=user, consume=True)
 
 
 def message_send(*, destination: str, template: str, context: dict[str, Any] | None = None) -> None:
-    """Send a message without a code (account notices) after commit."""
-    raise NotImplementedError
+    """Send a message without a code (account notices) after commit.
+
+    Nothing is stored and no limit applies: notices go to an account's own
+    addresses after something happened to it. The template receives
+    ``site_name``, ``site_domain``, ``ttl_minutes``, ``destination`` and
+    ``context``. An SMS to a country outside ``SMS_ALLOWED_COUNTRIES`` is
+    skipped with a log line rather than refused: a notice follows a change
+    that already happened, which a refusal here would undo. (A flow that must
+    answer alike for known and unknown addresses sends its notice with
+    ``otp_issue(template=...)``, which refuses both alike.)
+    """
+    channel = channel_for(destination)
+    if channel == SMS and not _sms_country_allowed(destination):
+        logger.warning(
+            "Notice %s not sent: SMS to %s is outside SMS_ALLOWED_COUNTRIES",
+            template,
+            mask_destination(destination),
+        )
+        return
+    delivery.schedule(
+        delivery.Message(
+            channel=channel,
+            destination=destination,
+            template=template,
+            context={**_base_context(destination, None), **(context or {})},
+            language=translation.get_language(),
+        )
+    )
 
 
 def otp_delete_for(*, destinations: list[str], user: Any = None) -> int:
-    """Delete every code sent to these destinations or bound to ``user``."""
-    raise NotImplementedError
+    """Delete every code sent to these destinations or bound to ``user``.
+
+    For account deletion. It also forgets these destinations' failure
+    budgets, so it is no tool for anything else.
+    """
+    condition = Q()
+    destinations = [d for d in destinations if d]
+    if destinations:
+        condition |= Q(destination__in=destinations)
+    if user is not None:
+        condition |= Q(user_id=user.pk)
+    if not condition:
+        return 0
+    deleted, _by_model = OneTimeCode.objects.filter(condition).delete()
+    return deleted
+
+
+# --- internals --------------------------------------------------------------------------
+
+
+def _verify(*, purpose: str, destination: str, code: str, user: Any, consume: bool) -> int:
+    _require_purpose(purpose)
+    now = clock.now()
+    # Hash before reading, whatever is found: the work does not depend on
+    # whether a code exists.
+    supplied_hash = _code_hash(purpose, destination, _clean(code))
+
+    def read_and_write() -> tuple[AuthsiteError | None, int | None]:
+        with transaction.atomic(savepoint=False):
+            rows = _window(purpose, destination, now, _VERIFY_FIELDS)
+            return _verify_rows(rows, supplied_hash, user=user, now=now, consume=consume)
+
+    error, code_id = retry_while_locked(read_and_write)
+    # Raised outside the atomic block, see otp_issue.
+    if error is not None:
+        logger.info(
+            "Code rejected: %s purpose=%s destination=%s",
+            error.code,
+            purpose,
+            mask_destination(destination),
+        )
+        raise error
+    assert code_id is not None  # _verify_rows gives an error or the id
+    return code_id
+
+
+def _verify_rows(
+    rows: Sequence[Any], supplied_hash: str, *, user: Any, now: datetime, consume: bool
+) -> tuple[AuthsiteError | None, int | None]:
+    max_attempts = app_settings.MAX_ATTEMPTS
+    locked_for = _budget_retry_after(rows, now)
+    if locked_for is not None:
+        return OtpLocked(retry_after=locked_for), None
+
+    # Only the newest code can be live: a newer code superseded every older one.
+    newest = rows[0] if rows else None
+    if newest is None or newest.consumed_at is not None:
+        return OtpInvalid(), None
+    if newest.attempts >= max_attempts:
+        return OtpAttemptsExceeded(), None
+    if newest.expires_at <= now:
+        return OtpInvalid(), None
+    if user is not None and newest.user_id != user.pk:
+        # A code bound to one account is no use to another (contact change).
+        return OtpInvalid(), None
+
+    if not constant_time_compare(supplied_hash, newest.code_hash):
+        # Conditional: concurrent wrong tries cannot push a code past the cap.
+        counted = OneTimeCode.objects.filter(
+            pk=newest.id, attempts__lt=max_attempts, consumed_at__isnull=True
+        ).update(attempts=F("attempts") + 1)
+        if not counted:
+            # Consumed, or its last try spent, by a concurrent request.
+            return OtpInvalid(), None
+        attempts = newest.attempts + 1
+        after = [row._replace(attempts=attempts) if row is newest else row for row in rows]
+        locked_for = _budget_retry_after(after, now)
+        if locked_for is not None:
+            return OtpLocked(retry_after=locked_for), None
+        if attempts >= max_attempts:
+            return OtpAttemptsExceeded(), None
+        return OtpInvalid(), None
+
+    if consume:
+        # Single use under concurrency, on MariaDB and SQLite alike: the
+        # conditions are re-checked by the database inside the UPDATE, which
+        # takes the row's write lock (InnoDB) or the database's (SQLite), so of
+        # concurrent consumers exactly one finds the row still unconsumed and
+        # changes it (rowcount 1); the others re-read it consumed and match
+        # nothing (rowcount 0). A SELECT-then-save would let two succeed.
+        used = OneTimeCode.objects.filter(
+            pk=newest.id,
+            consumed_at__isnull=True,
+            attempts__lt=max_attempts,
+            expires_at__gt=now,
+        ).update(consumed_at=now)
+        if used != 1:
+            return OtpInvalid(), None
+    return None, newest.id
+
+
+def _window(purpose: str, destination: str, now: datetime, fields: Sequence[str]) -> list[Any]:
+    """The rows for (purpose, destination) created in the last 24 h, newest first.
+
+    The failure budget counts a row's wrong tries at the row's creation time
+    rather than at each try's time: a code takes tries only while it lives,
+    so a try leaves the window at most OTP_TTL early, and one indexed read
+    gives every rule without a table of attempts.
+    """
+    return list(
+        OneTimeCode.objects.filter(
+            purpose=purpose, destination=destination, created_at__gt=now - _FAILURE_WINDOW
+        )
+        .order_by("-created_at", "-id")
+        .values_list(*fields, named=True)
+    )
+
+
+def _issue_refusal(rows: Sequence[Any], now: datetime) -> AuthsiteError | None:
+    """Why a new code cannot be sent now (the longest wait first), or None."""
+    locked_for = _budget_retry_after(rows, now)
+    if locked_for is not None:
+        return OtpLocked(retry_after=locked_for)
+
+    cap = max(1, app_settings.MAX_SENDS_PER_HOUR)
+    last_hour = [row for row in rows if row.created_at > now - _SEND_WINDOW]
+    if len(last_hour) >= cap:
+        # Newest first: once the cap-th newest send leaves the hour, fewer than
+        # `cap` remain in it.
+        return OtpSendLimit(
+            retry_after=_seconds_until(last_hour[cap - 1].created_at + _SEND_WINDOW, now)
+        )
+
+    cooldown = timedelta(seconds=app_settings.RESEND_COOLDOWN)
+    for row in rows:
+        if row.delivery_status == OneTimeCode.DeliveryStatus.FAILED:
+            continue  # a failed delivery does not start the cooldown
+        if row.created_at + cooldown > now:
+            return OtpCooldown(retry_after=_seconds_until(row.created_at + cooldown, now))
+        break
+    return None
+
+
+def _budget_retry_after(rows: Sequence[Any], now: datetime) -> int | None:
+    """Seconds until the 24 h failure budget has room again; None if it has now."""
+    limit = app_settings.MAX_FAILURES_PER_DAY
+    spent = sum(row.attempts for row in rows)
+    if spent < limit:
+        return None
+    for row in reversed(rows):  # the oldest tries leave the window first
+        spent -= row.attempts
+        if spent < limit:
+            return _seconds_until(row.created_at + _FAILURE_WINDOW, now)
+    return FAILURE_WINDOW_SECONDS  # a limit of 0 or less: always locked
+
+
+def _seconds_until(moment: datetime, now: datetime) -> int:
+    return max(1, math.ceil((moment - now).total_seconds()))
+
+
+def _code_hash(purpose: str, destination: str, code: str) -> str:
+    """HMAC-SHA256 of the code, keyed from SECRET_KEY and bound to its purpose
+    and destination (a ``login`` code's hash never matches a reset's)."""
+    value = f"{purpose}\x00{destination}\x00{code}"
+    return salted_hmac(HASH_KEY_SALT, value, algorithm="sha256").hexdigest()
+
+
+def _generate_code(length: int) -> str:
+    # Uniform over every string of `length` digits, leading zeros included.
+    return f"{secrets.randbelow(10**length):0{length}d}"
+
+
+def _clean(code: Any) -> str:
+    # People paste "123 456"; anything that is still not the code is a wrong try.
+    return "".join(str(code or "").split())[:64]
+
+
+def _require_purpose(purpose: str) -> None:
+    if purpose not in PURPOSES:
+        raise ValidationFailed.for_field("purpose", gettext("Unknown purpose."))
+
+
+def _sms_country_allowed(destination: str) -> bool:
+    """SMS-pumping guard: the number's country is in SMS_ALLOWED_COUNTRIES (empty = all)."""
+    allowed = app_settings.SMS_ALLOWED_COUNTRIES
+    if not allowed:
+        return True
+    try:
+        number = phonenumbers.parse(destination, None)
+    except phonenumbers.NumberParseException:
+        return False
+    return phonenumbers.region_code_for_number(number) in allowed
+
+
+def _base_context(destination: str, purpose: str | None) -> dict[str, Any]:
+    context: dict[str, Any] = {
+        "site_name": app_settings.SITE_NAME,
+        "site_domain": app_settings.SITE_DOMAIN,
+        "ttl_minutes": max(1, math.ceil(app_settings.TTL / 60)),
+        "destination": destination,
+    }
+    if purpose is not None:
+        context["purpose"] = purpose
+        context["purpose_label"] = PURPOSE_LABELS[purpose]
+    return context

@@ -1,0 +1,125 @@
+"""One-time codes (SPEC §4). The behaviour lives in ``otp/services.py``; this is
+the row it keeps per code sent."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from django.conf import settings
+from django.db import OperationalError, connection, models
+from django.utils.translation import gettext_lazy as _
+
+from otp.destinations import EMAIL, SMS, mask_destination
+
+_T = TypeVar("_T")
+
+# How long a write keeps being retried while SQLite reports a lock.
+LOCK_RETRY_SECONDS = 20
+
+
+class OneTimeCode(models.Model):
+    """A code sent to a destination for a purpose.
+
+    Only a keyed hash of the code is stored (``code_hash``). Only the newest
+    row for a (purpose, destination) can be live: a new code kills the previous
+    ones by being newer, without an UPDATE of the old rows. Rows are kept for
+    at least 24 h, since their ``attempts`` make up the destination's failure
+    budget (``purge_otps`` respects that).
+
+    There are deliberately no unique constraints: the enumeration-safe path
+    writes the same rows for unknown addresses as for known ones.
+    """
+
+    class Purpose(models.TextChoices):
+        SIGNUP = "signup", _("sign-up")
+        LOGIN = "login", _("sign-in")
+        PASSWORD_RESET = "password_reset", _("password reset")
+        CONTACT_CHANGE = "contact_change", _("contact change")
+
+    class Channel(models.TextChoices):
+        EMAIL = EMAIL, _("email")
+        SMS = SMS, _("SMS")
+
+    class DeliveryStatus(models.TextChoices):
+        # Handed to delivery, to run after commit; no failure reported so far.
+        # In "sync" delivery mode a success leaves it here (see otp.delivery).
+        PENDING = "pending", _("pending")
+        SENT = "sent", _("sent")
+        FAILED = "failed", _("failed")
+        # Issued with deliver=False (the enumeration-safe path): nothing sent.
+        SKIPPED = "skipped", _("skipped")
+
+    purpose = models.CharField(_("purpose"), max_length=20, choices=Purpose.choices)
+    channel = models.CharField(_("channel"), max_length=8, choices=Channel.choices)
+    # Normalised: lower-case email address or E.164 phone number.
+    destination = models.CharField(_("destination"), max_length=254)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="one_time_codes",
+    )
+    # HMAC-SHA256 (hex) of purpose, destination and code; see services._code_hash.
+    code_hash = models.CharField(_("code hash"), max_length=64)
+    created_at = models.DateTimeField(_("created at"))
+    expires_at = models.DateTimeField(_("expires at"))
+    attempts = models.PositiveSmallIntegerField(_("wrong attempts"), default=0)
+    consumed_at = models.DateTimeField(_("consumed at"), null=True, blank=True)
+    delivery_status = models.CharField(
+        _("delivery status"),
+        max_length=8,
+        choices=DeliveryStatus.choices,
+        default=DeliveryStatus.PENDING,
+    )
+    # Why delivery failed, without the code (services scrub it).
+    delivery_error = models.CharField(_("delivery error"), max_length=255, blank=True)
+
+    class Meta:
+        verbose_name = _("one-time code")
+        verbose_name_plural = _("one-time codes")
+        indexes = [
+            # Every service query: one (purpose, destination), last 24 h, newest first.
+            models.Index(
+                fields=["destination", "purpose", "created_at"], name="otp_dest_purpose_created"
+            ),
+            # purge_otps.
+            models.Index(fields=["expires_at"], name="otp_expires_at"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.purpose} code for {self.masked_destination}"
+
+    @property
+    def masked_destination(self) -> str:
+        return mask_destination(self.destination)
+
+
+def retry_while_locked(work: Callable[..., _T], *args: Any, **kwargs: Any) -> _T:
+    """``work(*args, **kwargs)`` (one statement or one atomic block), run again
+    while SQLite reports a lock.
+
+    For the services' blocks and the delivery worker's writes. SQLite has one
+    writer at a time. A file database waits for the lock
+    (``timeout`` in the settings, IMMEDIATE transactions), but a shared-cache
+    database — the in-memory test database — answers "database table is
+    locked" at once. The block is retried from its first read, which is safe
+    only when it is the outermost transaction (a failed block rolled back
+    entirely); inside a caller's transaction the error goes to the caller.
+    """
+    if connection.vendor != "sqlite" or connection.in_atomic_block:
+        return work(*args, **kwargs)
+    deadline = time.monotonic() + LOCK_RETRY_SECONDS
+    delay = 0.002
+    while True:
+        try:
+            return work(*args, **kwargs)
+        except OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+        time.sleep(delay * (1 + random.random()))
+        delay = min(delay * 2, 0.05)
