@@ -72,6 +72,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "accounts.middleware.WebSessionMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -165,6 +166,9 @@ SESSION_SAVE_EVERY_REQUEST = True  # the idle timeout slides with activity
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
+# No script reads the CSRF cookie (forms carry the token; the API is
+# bearer-token only), so keep it out of reach of scripts too.
+CSRF_COOKIE_HTTPONLY = True
 CSRF_FAILURE_VIEW = "authsite.views.csrf_failure"
 
 # --- One-time codes (SPEC §4) ---------------------------------------------------
@@ -298,7 +302,9 @@ if not DEBUG:
 # --- Static files ---------------------------------------------------------------------
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = BASE_DIR / "staticfiles"
+# `manage.py collectstatic` writes here; whitenoise serves it (hashed names,
+# compressed, cached for a year).
+STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / "staticfiles")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {

@@ -1,0 +1,123 @@
+"""Web sessions of the HTML front door (SPEC §14 rule 9).
+
+A signed-in browser carries, in its Django session, the id of its
+``DeviceSession`` row (kind ``web``) and the time it signed in.
+``WebSessionMiddleware`` checks both on every request of a signed-in browser:
+
+- the row must still be live (one query: the row by primary key, not revoked).
+  Revoking it — "sign out" on the devices page, "sign out all", a password
+  reset or change, "this wasn't me", a staff deactivation — signs the browser
+  out at its next request, not when its cookie expires;
+- the absolute lifetime ``SESSION_MAX_AGE`` must not be exceeded. The idle
+  lifetime is the cookie's age (``SESSION_COOKIE_AGE = SESSION_IDLE_TIMEOUT``,
+  renewed on every request by ``SESSION_SAVE_EVERY_REQUEST``).
+
+``web_login`` and ``web_logout`` are the only places a browser signs in or
+out, so the Django session and the row never drift apart.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import login as django_login
+from django.contrib.auth import logout as django_logout
+from django.contrib.auth.views import redirect_to_login
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.utils.translation import gettext as _
+
+from accounts.models import User
+from accounts.services import login as login_service
+from accounts.services import websessions
+from authsite import clock
+from authsite.api import is_api_request
+from authsite.client import client_info
+
+WEB_SESSION_KEY = "_web_session_id"
+SIGNED_IN_AT_KEY = "_web_signed_in_at"
+
+
+def _attach_web_session(request: HttpRequest, user: User) -> None:
+    row = websessions.web_session_open(user=user, client=client_info(request))
+    request.session[WEB_SESSION_KEY] = str(row.pk)
+    request.session[SIGNED_IN_AT_KEY] = clock.now().timestamp()
+
+
+def web_login(request: HttpRequest, user: User, *, identifier: str | None) -> None:
+    """Sign the browser in as ``user``, who just proved who they are.
+
+    Records the sign-in (event + ``last_login``, as the API does), cycles the
+    session key (``django.contrib.auth.login``) and opens the web session row.
+    """
+    if request.user.is_authenticated:
+        # Another account was signed in here: end its web session first.
+        web_logout(request)
+    login_service.user_signed_in(user=user, client=client_info(request), identifier=identifier)
+    django_login(request, user, backend=settings.AUTHENTICATION_BACKENDS[0])
+    _attach_web_session(request, user)
+
+
+def web_logout(request: HttpRequest) -> None:
+    """Sign the browser out on the server: revoke its row, flush its session."""
+    user = request.user
+    if user.is_authenticated:
+        websessions.web_session_close(
+            user=user,
+            session_id=request.session.get(WEB_SESSION_KEY),
+            client=client_info(request),
+        )
+    django_logout(request)
+
+
+def current_web_session_id(request: HttpRequest) -> str | None:
+    return request.session.get(WEB_SESSION_KEY)
+
+
+class WebSessionMiddleware:
+    """Sign a browser out when its web session was revoked or has lived too long.
+
+    Sits after ``AuthenticationMiddleware`` (it reads ``request.user``) and
+    after ``MessageMiddleware`` (it leaves a message on the sign-in page).
+    The JSON API authenticates with bearer tokens and is left alone.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if not is_api_request(request):
+            response = self._check(request)
+            if response is not None:
+                return response
+        return self.get_response(request)
+
+    def _check(self, request: HttpRequest) -> HttpResponse | None:
+        user = request.user
+        if not user.is_authenticated:
+            return None
+        session_id = request.session.get(WEB_SESSION_KEY)
+        if session_id is None:
+            # Signed in through another door that calls django.contrib.auth.login
+            # directly (the admin's login form): give the browser its row now, so
+            # it is listed, revocable and bound by the same lifetimes.
+            _attach_web_session(request, user)
+            return None
+        signed_in_at = request.session.get(SIGNED_IN_AT_KEY)
+        now = clock.now().timestamp()
+        if not isinstance(signed_in_at, int | float) or now - signed_in_at > float(
+            settings.SESSION_MAX_AGE
+        ):
+            websessions.web_session_expire(session_id=session_id)
+            message = _("Your session has expired. Sign in again.")
+        elif websessions.web_session_touch(
+            session_id=session_id, user_id=user.pk, client=client_info(request)
+        ):
+            return None
+        else:
+            message = _("You have been signed out. Sign in again.")
+        django_logout(request)
+        messages.info(request, message)
+        if request.method in ("GET", "HEAD"):
+            return redirect_to_login(request.get_full_path(), settings.LOGIN_URL)
+        return redirect(settings.LOGIN_URL)
