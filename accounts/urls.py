@@ -1,5 +1,39 @@
-from django.urls import path  # noqa: F401  (pages are added by the Pages issue)
+from django.urls import path
+
+from accounts import views
 
 app_name = "accounts"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("signup/", views.SignupView.as_view(), name="signup"),
+    path("verify/", views.SignupVerifyView.as_view(), name="verify"),
+    path("code/resend/", views.CodeResendView.as_view(), name="code_resend"),
+    path("login/", views.LoginView.as_view(), name="login"),
+    path("login/code/", views.LoginCodeView.as_view(), name="login_code"),
+    path("login/code/verify/", views.LoginCodeVerifyView.as_view(), name="login_code_verify"),
+    path("logout/", views.LogoutView.as_view(), name="logout"),
+    path("password/forgot/", views.PasswordForgotView.as_view(), name="password_forgot"),
+    path(
+        "password/forgot/verify/",
+        views.PasswordForgotVerifyView.as_view(),
+        name="password_forgot_verify",
+    ),
+    path("password/reset/", views.PasswordResetView.as_view(), name="password_reset"),
+    path("password/change/", views.PasswordChangeView.as_view(), name="password_change"),
+    path("contact/", views.ContactView.as_view(), name="contact"),
+    path("contact/verify/", views.ContactVerifyView.as_view(), name="contact_verify"),
+    path("sessions/", views.SessionsView.as_view(), name="sessions"),
+    path(
+        "sessions/<uuid:session_id>/revoke/",
+        views.SessionRevokeView.as_view(),
+        name="session_revoke",
+    ),
+    path(
+        "sessions/revoke-others/",
+        views.SessionsRevokeOthersView.as_view(),
+        name="sessions_revoke_others",
+    ),
+    path("activity/", views.ActivityView.as_view(), name="activity"),
+    path("activity/<int:event_id>/not-me/", views.EventNotMeView.as_view(), name="event_not_me"),
+    path("delete/", views.AccountDeleteView.as_view(), name="delete"),
+]

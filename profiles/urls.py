@@ -1,5 +1,10 @@
-from django.urls import path  # noqa: F401  (pages are added by the Pages issue)
+from django.urls import path
+
+from profiles import views
 
 app_name = "profiles"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.ProfileView.as_view(), name="detail"),
+    path("edit/", views.ProfileEditView.as_view(), name="edit"),
+]

@@ -1,0 +1,216 @@
+"""Forms of the HTML front door. They parse and normalise input only; every
+rule of a flow lives in ``accounts.services`` (the views call it and turn its
+errors into form errors)."""
+
+from __future__ import annotations
+
+from django import forms
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from accounts.identifiers import (
+    EMAIL,
+    PHONE,
+    Identifier,
+    looks_like_phone,
+    normalize_email,
+    normalize_phone,
+    normalize_username,
+    parse_identifier,
+)
+
+FLOWS = ("signup", "login", "reset", "contact", "delete")
+
+
+def password_field(label, autocomplete: str, *, required: bool = True) -> forms.CharField:
+    # No stripping: passwords are compared exactly, spaces included.
+    return forms.CharField(
+        label=label,
+        strip=False,
+        required=required,
+        max_length=settings.PASSWORD_MAX_LENGTH,
+        widget=forms.PasswordInput(attrs={"autocomplete": autocomplete}),
+    )
+
+
+def code_field() -> forms.CharField:
+    return forms.CharField(
+        label=_("Code"),
+        max_length=12,
+        widget=forms.TextInput(
+            attrs={
+                "autocomplete": "one-time-code",
+                "inputmode": "numeric",
+                "pattern": "[0-9 ]*",
+                "autofocus": True,
+            }
+        ),
+    )
+
+
+def _identifier_widget(autocomplete: str = "username") -> forms.TextInput:
+    return forms.TextInput(
+        attrs={
+            "autocomplete": autocomplete,
+            "autocapitalize": "none",
+            "spellcheck": "false",
+            "autofocus": True,
+        }
+    )
+
+
+def _parse_address(raw: str) -> Identifier:
+    """An email address or a phone number (never a username)."""
+    value = (raw or "").strip()
+    if "@" in value:
+        return Identifier(EMAIL, normalize_email(value))
+    if looks_like_phone(value):
+        return Identifier(PHONE, normalize_phone(value))
+    raise ValidationError(_("Enter an email address or a phone number."), code="invalid")
+
+
+class CodeForm(forms.Form):
+    """Enter a one-time code."""
+
+    otp = code_field()
+
+    def clean_otp(self) -> str:
+        return "".join(self.cleaned_data["otp"].split())
+
+
+class SignupForm(forms.Form):
+    email = forms.CharField(
+        label=_("Email address"),
+        required=False,
+        max_length=320,
+        widget=forms.EmailInput(attrs={"autocomplete": "email", "autocapitalize": "none"}),
+    )
+    phone = forms.CharField(
+        label=_("Phone number"),
+        required=False,
+        max_length=32,
+        help_text=_("With the country code, for example +91 98765 43210."),
+        widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "tel", "inputmode": "tel"}),
+    )
+    first_name = forms.CharField(
+        label=_("First name"),
+        required=False,
+        max_length=150,
+        widget=forms.TextInput(attrs={"autocomplete": "given-name"}),
+    )
+    last_name = forms.CharField(
+        label=_("Last name"),
+        required=False,
+        max_length=150,
+        widget=forms.TextInput(attrs={"autocomplete": "family-name"}),
+    )
+    username = forms.CharField(
+        label=_("Username"),
+        required=False,
+        max_length=64,
+        help_text=_("Optional public handle; you can also sign in with it."),
+        widget=forms.TextInput(
+            attrs={"autocomplete": "username", "autocapitalize": "none", "spellcheck": "false"}
+        ),
+    )
+    password = password_field(_("Password"), "new-password")
+    password2 = password_field(_("Password again"), "new-password")
+
+    def clean_email(self) -> str | None:
+        value = self.cleaned_data["email"].strip()
+        return normalize_email(value) if value else None
+
+    def clean_phone(self) -> str | None:
+        value = self.cleaned_data["phone"].strip()
+        return normalize_phone(value) if value else None
+
+    def clean_username(self) -> str | None:
+        value = self.cleaned_data["username"].strip()
+        return normalize_username(value) if value else None
+
+    def clean(self):
+        data = super().clean()
+        password, password2 = data.get("password"), data.get("password2")
+        if password and password2 and password != password2:
+            self.add_error("password2", _("The two passwords do not match."))
+        return data
+
+    def profile(self) -> dict[str, str]:
+        return {
+            key: self.cleaned_data[key]
+            for key in ("first_name", "last_name")
+            if self.cleaned_data.get(key)
+        }
+
+
+class LoginForm(forms.Form):
+    identifier = forms.CharField(
+        label=_("Email, phone number or username"),
+        max_length=320,
+        widget=_identifier_widget(),
+    )
+    password = password_field(_("Password"), "current-password")
+
+    def clean_identifier(self) -> Identifier:
+        return parse_identifier(self.cleaned_data["identifier"])
+
+
+class AddressForm(forms.Form):
+    """An email address or a phone number to send a code to."""
+
+    identifier = forms.CharField(
+        label=_("Email address or phone number"),
+        max_length=320,
+        help_text=_("Phone numbers with the country code, for example +91 98765 43210."),
+        widget=_identifier_widget(),
+    )
+
+    def clean_identifier(self) -> Identifier:
+        return _parse_address(self.cleaned_data["identifier"])
+
+
+class NewPasswordForm(forms.Form):
+    new_password = password_field(_("New password"), "new-password")
+    new_password2 = password_field(_("New password again"), "new-password")
+
+    def clean(self):
+        data = super().clean()
+        first, second = data.get("new_password"), data.get("new_password2")
+        if first and second and first != second:
+            self.add_error("new_password2", _("The two passwords do not match."))
+        return data
+
+
+class PasswordChangeForm(NewPasswordForm):
+    current_password = password_field(_("Current password"), "current-password")
+
+    field_order = ["current_password", "new_password", "new_password2"]
+
+
+class ContactForm(forms.Form):
+    identifier = forms.CharField(
+        label=_("New email address or phone number"),
+        max_length=320,
+        help_text=_("Phone numbers with the country code, for example +91 98765 43210."),
+        widget=forms.TextInput(
+            attrs={"autocomplete": "off", "autocapitalize": "none", "spellcheck": "false"}
+        ),
+    )
+    password = password_field(_("Current password"), "current-password")
+
+    def __init__(self, *args, has_password: bool = True, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not has_password:
+            del self.fields["password"]
+
+    def clean_identifier(self) -> Identifier:
+        return _parse_address(self.cleaned_data["identifier"])
+
+
+class DeletePasswordForm(forms.Form):
+    password = password_field(_("Password"), "current-password")
+
+
+class ResendForm(forms.Form):
+    flow = forms.ChoiceField(choices=[(flow, flow) for flow in FLOWS], widget=forms.HiddenInput)

@@ -1,0 +1,944 @@
+"""The HTML front door of the accounts app (SPEC §6).
+
+Views validate input with a form, call the same service functions as the
+JSON API, turn an ``AuthsiteError`` into form errors or a message, and handle
+the Django session: sign-in and sign-out go through ``accounts.middleware``
+(``web_login`` / ``web_logout``), and a flow that spans pages (sign-up →
+verify, forgot → verify → reset, …) keeps its state — the identifier, where
+the code went, when a new one may be sent — in the session.
+
+Refusals that carry a wait (per-IP limits, the sign-in lockout, a spent code
+budget) get the 429 page with ``Retry-After``; a resend within the cooldown
+stays on the code page, whose button shows the seconds left.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import logout as auth_logout
+from django.contrib.auth import update_session_auth_hash
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import redirect, render
+from django.utils.decorators import method_decorator
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from django.views import View
+
+from accounts import forms, selectors
+from accounts.identifiers import EMAIL, PHONE, Identifier
+from accounts.middleware import current_web_session_id, web_login, web_logout
+from accounts.models import User
+from accounts.services import account, codes, contact, login, password, signup, tokens
+from authsite import clock
+from authsite.client import client_info
+from authsite.errors import (
+    AccountInactive,
+    AccountNotVerified,
+    AuthsiteError,
+    InvalidCredentials,
+    NotFound,
+    OtpAttemptsExceeded,
+    OtpCooldown,
+    OtpInvalid,
+    OtpLocked,
+    OtpSendLimit,
+    RetryLater,
+)
+from authsite.ratelimits import rate_limited
+from otp import services as otp
+from otp.destinations import mask_destination
+
+# --- the 429 page ------------------------------------------------------------------------
+
+
+def retry_later_page(request: HttpRequest, exc: RetryLater) -> HttpResponse:
+    """The HTML twin of the API's 429: the reason, the wait, ``Retry-After``."""
+    wait = max(1, int(exc.retry_after or 60))
+    response = render(
+        request,
+        "429.html",
+        {"message": exc.message, "wait": wait, "back": request.path},
+        status=429,
+    )
+    response["Retry-After"] = str(wait)
+    return response
+
+
+class Page(View):
+    """A page whose services may refuse with a wait: show the 429 page."""
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            return super().dispatch(request, *args, **kwargs)
+        except RetryLater as exc:
+            return retry_later_page(request, exc)
+
+
+class SignedInPage(LoginRequiredMixin, Page):
+    pass
+
+
+def anonymous_only(view_get):
+    """GET of a sign-in or sign-up page by a signed-in browser: go home."""
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if request.user.is_authenticated:
+            return redirect(settings.LOGIN_REDIRECT_URL)
+        return view_get(self, request, *args, **kwargs)
+
+    return get
+
+
+def add_service_errors(form, exc: AuthsiteError, aliases: dict[str, str] | None = None) -> None:
+    """Put a service's field errors beside the form's fields (the rest on top)."""
+    errors = exc.errors or {}
+    for field, field_messages in errors.items():
+        name = (aliases or {}).get(field, field)
+        target = name if name in form.fields else None
+        for message in field_messages:
+            form.add_error(target, message)
+    if not errors:
+        form.add_error(None, exc.message)
+
+
+ADDRESS_ALIASES = {"email": "identifier", "phone": "identifier"}
+CODE_ERRORS = (OtpInvalid, OtpAttemptsExceeded)
+
+
+def safe_next(request: HttpRequest, url: str | None) -> str | None:
+    if url and url_has_allowed_host_and_scheme(
+        url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return url
+    return None
+
+
+def primary_identifier(user: User) -> Identifier:
+    """The address codes for the account go to: the phone if any, else the email."""
+    return Identifier(PHONE if user.phone else EMAIL, user.primary_destination)
+
+
+# --- flows that span pages -----------------------------------------------------------------
+#
+# A flow's state lives in the session under one key per flow. It holds the
+# normalised identifier (never shown; the pages show the masked destination),
+# when a new code may be sent, and for the reset flow the code that the verify
+# step accepted (the reset step spends it). It ends with the flow, or after
+# FLOW_LIFETIME seconds.
+
+FLOW_LIFETIME = 60 * 60
+FLOW_PURPOSES = {
+    "signup": otp.SIGNUP,
+    "login": otp.LOGIN,
+    "reset": otp.PASSWORD_RESET,
+    "contact": otp.CONTACT_CHANGE,
+    "delete": otp.LOGIN,  # an account without a password confirms with a sign-in code
+}
+FLOW_PAGES = {
+    "signup": "accounts:verify",
+    "login": "accounts:login_code_verify",
+    "reset": "accounts:password_forgot_verify",
+    "contact": "accounts:contact_verify",
+    "delete": "accounts:delete",
+}
+FLOW_STARTS = {
+    "signup": "accounts:signup",
+    "login": "accounts:login_code",
+    "reset": "accounts:password_forgot",
+    "contact": "accounts:contact",
+    "delete": "accounts:delete",
+}
+SIGNED_IN_FLOWS = {"contact", "delete"}
+
+
+def _flow_key(name: str) -> str:
+    return f"accounts_flow_{name}"
+
+
+def _now() -> float:
+    return clock.now().timestamp()
+
+
+def flow_start(
+    request: HttpRequest,
+    name: str,
+    *,
+    identifier: Identifier,
+    channel: str,
+    destination: str,
+    resend_in: int,
+    **extra: Any,
+) -> None:
+    now = _now()
+    request.session[_flow_key(name)] = {
+        "kind": identifier.kind,
+        "value": identifier.value,
+        "channel": channel,
+        "destination": destination,
+        "resend_at": now + max(0, resend_in),
+        "started_at": now,
+        **extra,
+    }
+
+
+def flow_get(request: HttpRequest, name: str) -> dict[str, Any] | None:
+    state = request.session.get(_flow_key(name))
+    if not isinstance(state, dict):
+        return None
+    if _now() - float(state.get("started_at", 0)) > FLOW_LIFETIME:
+        flow_end(request, name)
+        return None
+    return state
+
+
+def flow_update(request: HttpRequest, name: str, **changes: Any) -> None:
+    state = flow_get(request, name)
+    if state is not None:
+        request.session[_flow_key(name)] = {**state, **changes}
+
+
+def flow_end(request: HttpRequest, name: str) -> None:
+    request.session.pop(_flow_key(name), None)
+
+
+def flow_identifier(state: dict[str, Any]) -> Identifier:
+    return Identifier(state["kind"], state["value"])
+
+
+def flow_context(name: str, state: dict[str, Any]) -> dict[str, Any]:
+    """What a code page shows: where the code went and when a new one may be sent."""
+    return {
+        "flow": name,
+        "channel": state["channel"],
+        "destination": state["destination"],
+        "resend_in": max(0, math.ceil(float(state["resend_at"]) - _now())),
+    }
+
+
+class CodeResendView(Page):
+    """The "send a new code" button of every code page (cooldown honoured)."""
+
+    http_method_names = ["post"]
+
+    @method_decorator(rate_limited("anon_ip", "code_request_ip"))
+    def post(self, request: HttpRequest) -> HttpResponse:
+        form = forms.ResendForm(request.POST)
+        if not form.is_valid():
+            return HttpResponseBadRequest()
+        name = form.cleaned_data["flow"]
+        signed_in = request.user.is_authenticated
+        if name in SIGNED_IN_FLOWS and not signed_in:
+            return redirect(settings.LOGIN_URL)
+        state = flow_get(request, name)
+        if state is None:
+            return redirect(FLOW_STARTS[name])
+        try:
+            sent = codes.code_resend(
+                identifier=flow_identifier(state),
+                purpose=FLOW_PURPOSES[name],
+                client=client_info(request),
+                user=request.user if signed_in else None,
+            )
+        except (OtpCooldown, OtpSendLimit, OtpLocked) as exc:
+            flow_update(request, name, resend_at=_now() + (exc.retry_after or 0))
+            messages.error(request, exc.message)
+        else:
+            flow_update(request, name, resend_at=_now() + sent.resend_in, verified_code=None)
+            messages.success(
+                request,
+                _("A new code is on its way to %(destination)s.")
+                % {"destination": state["destination"]},
+            )
+        return redirect(FLOW_PAGES[name])
+
+
+# --- sign-up -------------------------------------------------------------------------------
+
+
+class SignupView(Page):
+    template_name = "accounts/signup.html"
+
+    @anonymous_only
+    def get(self, request: HttpRequest) -> HttpResponse:
+        return render(request, self.template_name, {"form": forms.SignupForm()})
+
+    @method_decorator(rate_limited("anon_ip", "code_request_ip"))
+    def post(self, request: HttpRequest) -> HttpResponse:
+        form = forms.SignupForm(request.POST)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                sent = signup.user_signup(
+                    email=data["email"],
+                    phone=data["phone"],
+                    password=data["password"],
+                    username=data["username"],
+                    profile=form.profile(),
+                    client=client_info(request),
+                )
+            except RetryLater:
+                raise
+            except AuthsiteError as exc:
+                add_service_errors(form, exc)
+            else:
+                phone_first = sent.channel == "sms"
+                identifier = (
+                    Identifier(PHONE, data["phone"])
+                    if phone_first
+                    else Identifier(EMAIL, data["email"])
+                )
+                flow_start(
+                    request,
+                    "signup",
+                    identifier=identifier,
+                    channel=sent.channel,
+                    destination=sent.destination,
+                    resend_in=sent.resend_in,
+                    pending_email=data["email"] if phone_first else None,
+                )
+                messages.success(
+                    request, _("Account created. Enter the code we sent to verify it.")
+                )
+                return redirect("accounts:verify")
+        return render(request, self.template_name, {"form": form})
+
+
+class SignupVerifyView(Page):
+    template_name = "accounts/verify.html"
+
+    def _state(self, request: HttpRequest) -> dict[str, Any] | None:
+        return flow_get(request, "signup")
+
+    def _render(self, request, form, state) -> HttpResponse:
+        return render(request, self.template_name, {"form": form, **flow_context("signup", state)})
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        state = self._state(request)
+        if state is None:
+            messages.info(request, _("Sign up, or sign in, to get a verification code."))
+            return redirect("accounts:signup")
+        return self._render(request, forms.CodeForm(), state)
+
+    @method_decorator(rate_limited("anon_ip", "login_ip"))
+    def post(self, request: HttpRequest) -> HttpResponse:
+        state = self._state(request)
+        if state is None:
+            return redirect("accounts:signup")
+        form = forms.CodeForm(request.POST)
+        if form.is_valid():
+            identifier = flow_identifier(state)
+            try:
+                user = signup.user_signup_verify(
+                    identifier=identifier,
+                    code=form.cleaned_data["otp"],
+                    client=client_info(request),
+                )
+            except RetryLater:
+                raise
+            except AuthsiteError as exc:
+                add_service_errors(form, exc)
+            else:
+                flow_end(request, "signup")
+                web_login(request, user, identifier=identifier.value)
+                messages.success(request, _("Account verified. You are signed in."))
+                pending_email = state.get("pending_email")
+                if pending_email:
+                    flow_start(
+                        request,
+                        "contact",
+                        identifier=Identifier(EMAIL, pending_email),
+                        channel="email",
+                        destination=mask_destination(pending_email),
+                        resend_in=0,
+                    )
+                    messages.info(
+                        request,
+                        _(
+                            "We also sent a code to %(destination)s. Enter it to add "
+                            "this email address to your account."
+                        )
+                        % {"destination": mask_destination(pending_email)},
+                    )
+                    return redirect("accounts:contact_verify")
+                return redirect("profiles:detail")
+        return self._render(request, form, state)
+
+
+# --- sign-in -------------------------------------------------------------------------------
+
+
+class LoginView(Page):
+    template_name = "accounts/login.html"
+
+    def _render(self, request: HttpRequest, form) -> HttpResponse:
+        next_url = safe_next(request, request.POST.get("next") or request.GET.get("next"))
+        return render(request, self.template_name, {"form": form, "next": next_url or ""})
+
+    @anonymous_only
+    def get(self, request: HttpRequest) -> HttpResponse:
+        return self._render(request, forms.LoginForm())
+
+    @method_decorator(rate_limited("anon_ip", "login_ip"))
+    def post(self, request: HttpRequest) -> HttpResponse:
+        form = forms.LoginForm(request.POST)
+        if form.is_valid():
+            identifier = form.cleaned_data["identifier"]
+            try:
+                user = login.user_login_password(
+                    identifier=identifier,
+                    password=form.cleaned_data["password"],
+                    client=client_info(request),
+                )
+            except AccountNotVerified as exc:
+                return self._unverified(request, identifier, exc)
+            except (InvalidCredentials, AccountInactive) as exc:
+                form.add_error(None, exc.message)
+            else:
+                web_login(request, user, identifier=identifier.value)
+                next_url = safe_next(request, request.POST.get("next"))
+                return redirect(next_url or settings.LOGIN_REDIRECT_URL)
+        return self._render(request, form)
+
+    def _unverified(
+        self, request: HttpRequest, identifier: Identifier, exc: AccountNotVerified
+    ) -> HttpResponse:
+        """Right password, unverified account: send a new sign-up code to its
+        address and go to the verify page (the API says the same with a 403)."""
+        user = selectors.user_by_identifier(identifier)
+        if user is None:  # deleted in between
+            return redirect("accounts:login")
+        address = primary_identifier(user)
+        verification = (exc.data or {}).get("verification") or login.verification_data(user)[
+            "verification"
+        ]
+        destination = verification["destination"]
+        try:
+            sent = codes.code_resend(
+                identifier=address, purpose=otp.SIGNUP, client=client_info(request)
+            )
+        except (OtpCooldown, OtpSendLimit, OtpLocked) as refusal:
+            resend_in = refusal.retry_after or 0
+            messages.info(
+                request,
+                _("This account is not verified yet. Enter the code we sent to %(destination)s.")
+                % {"destination": destination},
+            )
+        else:
+            resend_in = sent.resend_in
+            messages.info(
+                request,
+                _(
+                    "This account is not verified yet. We sent a new code to "
+                    "%(destination)s: enter it to finish signing up."
+                )
+                % {"destination": destination},
+            )
+        flow_start(
+            request,
+            "signup",
+            identifier=address,
+            channel=verification["channel"],
+            destination=destination,
+            resend_in=resend_in,
+        )
+        return redirect("accounts:verify")
+
+
+class LoginCodeView(Page):
+    template_name = "accounts/login_code.html"
+
+    @anonymous_only
+    def get(self, request: HttpRequest) -> HttpResponse:
+        next_url = safe_next(request, request.GET.get("next")) or ""
+        return render(request, self.template_name, {"form": forms.AddressForm(), "next": next_url})
+
+    @method_decorator(rate_limited("anon_ip", "code_request_ip"))
+    def post(self, request: HttpRequest) -> HttpResponse:
+        form = forms.AddressForm(request.POST)
+        next_url = safe_next(request, request.POST.get("next")) or ""
+        if form.is_valid():
+            identifier = form.cleaned_data["identifier"]
+            try:
+                sent = codes.login_code_request(identifier=identifier, client=client_info(request))
+            except RetryLater:
+                raise
+            except AuthsiteError as exc:
+                add_service_errors(form, exc, ADDRESS_ALIASES)
+            else:
+                flow_start(
+                    request,
+                    "login",
+                    identifier=identifier,
+                    channel=sent.channel,
+                    destination=sent.destination,
+                    resend_in=sent.resend_in,
+                    next=next_url,
+                )
+                messages.success(request, _("If this address can sign in, a code is on its way."))
+                return redirect("accounts:login_code_verify")
+        return render(request, self.template_name, {"form": form, "next": next_url})
+
+
+class LoginCodeVerifyView(Page):
+    template_name = "accounts/login_code_verify.html"
+
+    def _render(self, request, form, state) -> HttpResponse:
+        return render(request, self.template_name, {"form": form, **flow_context("login", state)})
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        state = flow_get(request, "login")
+        if state is None:
+            return redirect("accounts:login_code")
+        return self._render(request, forms.CodeForm(), state)
+
+    @method_decorator(rate_limited("anon_ip", "login_ip"))
+    def post(self, request: HttpRequest) -> HttpResponse:
+        state = flow_get(request, "login")
+        if state is None:
+            return redirect("accounts:login_code")
+        form = forms.CodeForm(request.POST)
+        if form.is_valid():
+            identifier = flow_identifier(state)
+            try:
+                user, created = codes.login_code_verify(
+                    identifier=identifier,
+                    code=form.cleaned_data["otp"],
+                    client=client_info(request),
+                )
+            except RetryLater:
+                raise
+            except AuthsiteError as exc:
+                add_service_errors(form, exc)
+            else:
+                flow_end(request, "login")
+                web_login(request, user, identifier=identifier.value)
+                if created:
+                    messages.success(
+                        request, _("Welcome! Your account has been created and you are signed in.")
+                    )
+                else:
+                    messages.success(request, _("Signed in."))
+                next_url = safe_next(request, state.get("next"))
+                return redirect(next_url or settings.LOGIN_REDIRECT_URL)
+        return self._render(request, form, state)
+
+
+class LogoutView(Page):
+    """POST signs out; GET only asks (a link or a prefetch must not sign anyone out)."""
+
+    template_name = "accounts/logout.html"
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        if not request.user.is_authenticated:
+            return redirect("home")
+        return render(request, self.template_name)
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        if request.user.is_authenticated:
+            web_logout(request)
+            messages.success(request, _("You have been signed out."))
+        return redirect(settings.LOGOUT_REDIRECT_URL)
+
+
+# --- forgot → verify → reset -----------------------------------------------------------------
+
+
+class PasswordForgotView(Page):
+    template_name = "accounts/password_forgot.html"
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        return render(request, self.template_name, {"form": forms.AddressForm()})
+
+    @method_decorator(rate_limited("anon_ip", "code_request_ip"))
+    def post(self, request: HttpRequest) -> HttpResponse:
+        form = forms.AddressForm(request.POST)
+        if form.is_valid():
+            identifier = form.cleaned_data["identifier"]
+            try:
+                sent = password.password_forgot(identifier=identifier, client=client_info(request))
+            except RetryLater:
+                raise
+            except AuthsiteError as exc:
+                add_service_errors(form, exc, ADDRESS_ALIASES)
+            else:
+                flow_start(
+                    request,
+                    "reset",
+                    identifier=identifier,
+                    channel=sent.channel,
+                    destination=sent.destination,
+                    resend_in=sent.resend_in,
+                    verified_code=None,
+                )
+                messages.success(
+                    request, _("If an account uses this address, a reset code is on its way.")
+                )
+                return redirect("accounts:password_forgot_verify")
+        return render(request, self.template_name, {"form": form})
+
+
+class PasswordForgotVerifyView(Page):
+    template_name = "accounts/password_forgot_verify.html"
+
+    def _render(self, request, form, state) -> HttpResponse:
+        return render(request, self.template_name, {"form": form, **flow_context("reset", state)})
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        state = flow_get(request, "reset")
+        if state is None:
+            return redirect("accounts:password_forgot")
+        return self._render(request, forms.CodeForm(), state)
+
+    @method_decorator(rate_limited("anon_ip", "login_ip"))
+    def post(self, request: HttpRequest) -> HttpResponse:
+        state = flow_get(request, "reset")
+        if state is None:
+            return redirect("accounts:password_forgot")
+        form = forms.CodeForm(request.POST)
+        if form.is_valid():
+            code = form.cleaned_data["otp"]
+            try:
+                password.password_forgot_verify(
+                    identifier=flow_identifier(state), code=code, client=client_info(request)
+                )
+            except RetryLater:
+                raise
+            except AuthsiteError as exc:
+                add_service_errors(form, exc)
+            else:
+                flow_update(request, "reset", verified_code=code)
+                return redirect("accounts:password_reset")
+        return self._render(request, form, state)
+
+
+class PasswordResetView(Page):
+    template_name = "accounts/password_reset.html"
+
+    def _state(self, request: HttpRequest) -> dict[str, Any] | None:
+        state = flow_get(request, "reset")
+        return state if state and state.get("verified_code") else None
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        if self._state(request) is None:
+            return redirect("accounts:password_forgot_verify")
+        return render(request, self.template_name, {"form": forms.NewPasswordForm()})
+
+    @method_decorator(rate_limited("anon_ip", "login_ip"))
+    def post(self, request: HttpRequest) -> HttpResponse:
+        state = self._state(request)
+        if state is None:
+            return redirect("accounts:password_forgot_verify")
+        form = forms.NewPasswordForm(request.POST)
+        if form.is_valid():
+            try:
+                password.password_reset(
+                    identifier=flow_identifier(state),
+                    code=state["verified_code"],
+                    new_password=form.cleaned_data["new_password"],
+                    client=client_info(request),
+                )
+            except RetryLater:
+                raise
+            except CODE_ERRORS as exc:
+                flow_update(request, "reset", verified_code=None)
+                messages.error(request, exc.message)
+                return redirect("accounts:password_forgot_verify")
+            except AuthsiteError as exc:
+                add_service_errors(form, exc)
+            else:
+                flow_end(request, "reset")
+                if request.user.is_authenticated:
+                    web_logout(request)  # every session was revoked; end this one now
+                messages.success(request, _("Your password has been reset. Sign in with it."))
+                return redirect("accounts:login")
+        return render(request, self.template_name, {"form": form})
+
+
+# --- signed-in pages -----------------------------------------------------------------------
+
+
+class PasswordChangeView(SignedInPage):
+    template_name = "accounts/password_change.html"
+
+    def _render(self, request, form) -> HttpResponse:
+        has_password = request.user.has_usable_password()
+        return render(request, self.template_name, {"form": form, "has_password": has_password})
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        return self._render(request, forms.PasswordChangeForm())
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        form = forms.PasswordChangeForm(request.POST)
+        if form.is_valid():
+            try:
+                password.password_change(
+                    user=request.user,
+                    current_password=form.cleaned_data["current_password"],
+                    new_password=form.cleaned_data["new_password"],
+                    client=client_info(request),
+                    keep_session_id=current_web_session_id(request),
+                )
+            except RetryLater:
+                raise
+            except AuthsiteError as exc:
+                add_service_errors(form, exc)
+            else:
+                # A new session key, bound to the new password hash; this browser
+                # stays signed in, every other session was revoked.
+                update_session_auth_hash(request, request.user)
+                messages.success(
+                    request,
+                    _("Your password has been changed. Your other devices have been signed out."),
+                )
+                return redirect("profiles:detail")
+        return self._render(request, form)
+
+
+class ContactView(SignedInPage):
+    template_name = "accounts/contact.html"
+
+    def _render(self, request, form) -> HttpResponse:
+        return render(
+            request,
+            self.template_name,
+            {"form": form, "pending": flow_get(request, "contact")},
+        )
+
+    def _form(self, request: HttpRequest, data=None) -> forms.ContactForm:
+        return forms.ContactForm(data, has_password=request.user.has_usable_password())
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        return self._render(request, self._form(request))
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        form = self._form(request, request.POST)
+        if form.is_valid():
+            identifier = form.cleaned_data["identifier"]
+            try:
+                sent = contact.contact_change_start(
+                    user=request.user,
+                    identifier=identifier,
+                    password=form.cleaned_data.get("password"),
+                    client=client_info(request),
+                )
+            except RetryLater:
+                raise
+            except AuthsiteError as exc:
+                add_service_errors(form, exc, ADDRESS_ALIASES)
+            else:
+                flow_start(
+                    request,
+                    "contact",
+                    identifier=identifier,
+                    channel=sent.channel,
+                    destination=sent.destination,
+                    resend_in=sent.resend_in,
+                )
+                messages.success(request, _("Enter the code we sent to the new address."))
+                return redirect("accounts:contact_verify")
+        return self._render(request, form)
+
+
+class ContactVerifyView(SignedInPage):
+    template_name = "accounts/contact_verify.html"
+
+    def _render(self, request, form, state) -> HttpResponse:
+        return render(request, self.template_name, {"form": form, **flow_context("contact", state)})
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        state = flow_get(request, "contact")
+        if state is None:
+            return redirect("accounts:contact")
+        return self._render(request, forms.CodeForm(), state)
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        state = flow_get(request, "contact")
+        if state is None:
+            return redirect("accounts:contact")
+        form = forms.CodeForm(request.POST)
+        if form.is_valid():
+            try:
+                contact.contact_change_verify(
+                    user=request.user,
+                    identifier=flow_identifier(state),
+                    code=form.cleaned_data["otp"],
+                    client=client_info(request),
+                )
+            except RetryLater:
+                raise
+            except AuthsiteError as exc:
+                add_service_errors(form, exc)
+            else:
+                flow_end(request, "contact")
+                messages.success(request, _("Your address has been updated."))
+                return redirect("profiles:detail")
+        return self._render(request, form, state)
+
+
+class SessionsView(SignedInPage):
+    template_name = "accounts/sessions.html"
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        current = current_web_session_id(request)
+        sessions = [
+            (session, str(session.pk) == str(current))
+            for session in tokens.sessions_live(user=request.user)
+        ]
+        return render(request, self.template_name, {"sessions": sessions})
+
+
+class SessionRevokeView(SignedInPage):
+    http_method_names = ["post"]
+
+    def post(self, request: HttpRequest, session_id) -> HttpResponse:
+        if str(session_id) == str(current_web_session_id(request)):
+            web_logout(request)
+            messages.success(request, _("You have been signed out."))
+            return redirect("accounts:login")
+        if tokens.session_revoke(
+            user=request.user, session_id=session_id, client=client_info(request)
+        ):
+            messages.success(request, _("That device has been signed out."))
+        else:
+            messages.info(request, _("That device was already signed out."))
+        return redirect("accounts:sessions")
+
+
+class SessionsRevokeOthersView(SignedInPage):
+    http_method_names = ["post"]
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        count = tokens.sessions_revoke_all(
+            user=request.user,
+            client=client_info(request),
+            except_session_id=current_web_session_id(request),
+        )
+        messages.success(
+            request,
+            ngettext(
+                "%(count)d other device has been signed out.",
+                "%(count)d other devices have been signed out.",
+                count,
+            )
+            % {"count": count},
+        )
+        return redirect("accounts:sessions")
+
+
+class ActivityView(SignedInPage):
+    template_name = "accounts/activity.html"
+    paginate_by = 20
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        events = selectors.events_for_user(user=request.user)
+        page = Paginator(events, self.paginate_by).get_page(request.GET.get("page"))
+        return render(request, self.template_name, {"page": page, "events": page.object_list})
+
+
+class EventNotMeView(SignedInPage):
+    """ "This wasn't me": every session ends (this browser's too) and a
+    password-reset code goes out; the browser lands on the reset flow."""
+
+    http_method_names = ["post"]
+
+    def post(self, request: HttpRequest, event_id: int) -> HttpResponse:
+        user = request.user
+        address = primary_identifier(user)
+        verification = login.verification_data(user)["verification"]
+        try:
+            account.event_not_me(user=user, event_id=event_id, client=client_info(request))
+        except NotFound:
+            raise Http404 from None
+        web_logout(request)
+        flow_start(
+            request,
+            "reset",
+            identifier=address,
+            channel=verification["channel"],
+            destination=verification["destination"],
+            resend_in=getattr(settings, "OTP_RESEND_COOLDOWN", 30),
+            verified_code=None,
+        )
+        messages.warning(
+            request,
+            _(
+                "Every session of your account has been signed out. We sent a "
+                "password-reset code to %(destination)s: enter it to choose a new password."
+            )
+            % {"destination": verification["destination"]},
+        )
+        return redirect("accounts:password_forgot_verify")
+
+
+class AccountDeleteView(SignedInPage):
+    """Delete the account: confirmed with the password, or for an account
+    without one, with a sign-in code sent to its address."""
+
+    template_name = "accounts/delete.html"
+
+    def _render(self, request, form=None) -> HttpResponse:
+        user = request.user
+        context: dict[str, Any] = {"has_password": user.has_usable_password()}
+        if context["has_password"]:
+            context["form"] = form or forms.DeletePasswordForm()
+        else:
+            state = flow_get(request, "delete")
+            if state is not None:
+                context.update(flow_context("delete", state))
+                context["form"] = form or forms.CodeForm()
+        return render(request, self.template_name, context)
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        return self._render(request)
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        user = request.user
+        has_password = user.has_usable_password()
+        if not has_password and request.POST.get("action") == "send":
+            address = primary_identifier(user)
+            sent = codes.login_code_request(identifier=address, client=client_info(request))
+            flow_start(
+                request,
+                "delete",
+                identifier=address,
+                channel=sent.channel,
+                destination=sent.destination,
+                resend_in=sent.resend_in,
+            )
+            messages.success(
+                request,
+                _("We sent a code to %(destination)s.") % {"destination": sent.destination},
+            )
+            return redirect("accounts:delete")
+        if has_password:
+            form = forms.DeletePasswordForm(request.POST)
+        else:
+            if flow_get(request, "delete") is None:
+                return redirect("accounts:delete")
+            form = forms.CodeForm(request.POST)
+        if form.is_valid():
+            try:
+                account.account_delete(
+                    user=user,
+                    password=form.cleaned_data.get("password"),
+                    code=form.cleaned_data.get("otp"),
+                    client=client_info(request),
+                )
+            except RetryLater:
+                raise
+            except AuthsiteError as exc:
+                add_service_errors(form, exc)
+            else:
+                # The user, their profile and every session row are gone: only the
+                # Django session is left to flush.
+                auth_logout(request)
+                messages.success(request, _("Your account has been deleted."))
+                return redirect("home")
+        return self._render(request, form)
