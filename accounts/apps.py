@@ -6,4 +6,5 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts"
 
     def ready(self) -> None:
+        from accounts import receivers  # noqa: F401  (signal receivers)
         from accounts.api import schema  # noqa: F401  (OpenAPI auth extension)

@@ -3,6 +3,8 @@ a token: identifiers are masked before they are stored."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from accounts.models import SecurityEvent, User
 from authsite import clock
 from authsite.client import ClientInfo
@@ -26,3 +28,22 @@ def event_record(
         user_agent=client.user_agent[:512] if client else "",
         created_at=clock.now(),
     )
+
+
+PURGE_BATCH_SIZE = 1000
+
+
+def events_purge(*, before: datetime) -> int:
+    """Delete the events created before ``before``; returns how many.
+
+    Deletes in small batches, oldest first, so no long lock holds up the
+    sign-ins that record new events meanwhile.
+    """
+    old = SecurityEvent.objects.filter(created_at__lt=before).order_by("created_at", "pk")
+    deleted = 0
+    while True:
+        ids = list(old.values_list("pk", flat=True)[:PURGE_BATCH_SIZE])
+        if not ids:
+            return deleted
+        count, _by_model = SecurityEvent.objects.filter(pk__in=ids).delete()
+        deleted += count

@@ -14,6 +14,7 @@ atomic there, so every worker and app server counts together.
 from __future__ import annotations
 
 import hashlib
+import math
 
 from django.conf import settings
 from django.core.cache import cache
@@ -33,7 +34,7 @@ def signin_check_lock(*, identifier: str) -> None:
     locked_until = cache.get(lock_key)
     if locked_until is None:
         return
-    wait = int(locked_until - clock.now().timestamp())
+    wait = math.ceil(locked_until - clock.now().timestamp())
     if wait > 0:
         raise RateLimited(retry_after=wait)
 
