@@ -58,6 +58,15 @@ from otp.destinations import mask_destination
 # --- the 429 page ------------------------------------------------------------------------
 
 
+def wait_message(exc: RetryLater) -> str:
+    """The refusal with the wait in seconds, for a message on the page."""
+    seconds = max(1, int(exc.retry_after or 0))
+    wait = ngettext(
+        "Try again in %(seconds)d second.", "Try again in %(seconds)d seconds.", seconds
+    ) % {"seconds": seconds}
+    return f"{exc.message} {wait}"
+
+
 def retry_later_page(request: HttpRequest, exc: RetryLater) -> HttpResponse:
     """The HTML twin of the API's 429: the reason, the wait, ``Retry-After``."""
     wait = max(1, int(exc.retry_after or 60))
@@ -96,6 +105,10 @@ def anonymous_only(view_get):
     return get
 
 
+ADDRESS_ALIASES = {"email": "identifier", "phone": "identifier"}
+CODE_ERRORS = (OtpInvalid, OtpAttemptsExceeded)
+
+
 def add_service_errors(form, exc: AuthsiteError, aliases: dict[str, str] | None = None) -> None:
     """Put a service's field errors beside the form's fields (the rest on top)."""
     errors = exc.errors or {}
@@ -105,11 +118,9 @@ def add_service_errors(form, exc: AuthsiteError, aliases: dict[str, str] | None 
         for message in field_messages:
             form.add_error(target, message)
     if not errors:
-        form.add_error(None, exc.message)
-
-
-ADDRESS_ALIASES = {"email": "identifier", "phone": "identifier"}
-CODE_ERRORS = (OtpInvalid, OtpAttemptsExceeded)
+        # A wrong or dead code is said beside the code field.
+        target = "otp" if isinstance(exc, CODE_ERRORS) and "otp" in form.fields else None
+        form.add_error(target, exc.message)
 
 
 def safe_next(request: HttpRequest, url: str | None) -> str | None:
@@ -248,7 +259,7 @@ class CodeResendView(Page):
             )
         except (OtpCooldown, OtpSendLimit, OtpLocked) as exc:
             flow_update(request, name, resend_at=_now() + (exc.retry_after or 0))
-            messages.error(request, exc.message)
+            messages.error(request, wait_message(exc))
         else:
             flow_update(request, name, resend_at=_now() + sent.resend_in, verified_code=None)
             messages.success(
@@ -903,7 +914,11 @@ class AccountDeleteView(SignedInPage):
         has_password = user.has_usable_password()
         if not has_password and request.POST.get("action") == "send":
             address = primary_identifier(user)
-            sent = codes.login_code_request(identifier=address, client=client_info(request))
+            try:
+                sent = codes.login_code_request(identifier=address, client=client_info(request))
+            except (OtpCooldown, OtpSendLimit, OtpLocked) as exc:
+                messages.error(request, wait_message(exc))
+                return redirect("accounts:delete")
             flow_start(
                 request,
                 "delete",
