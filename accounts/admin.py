@@ -1,14 +1,127 @@
-from django import forms
-from django.contrib import admin
-from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
-from django.contrib.auth.forms import SetPasswordMixin, UserChangeForm
-from django.core.exceptions import ValidationError
-from django.utils.translation import gettext_lazy as _
+"""Staff views of accounts (SPEC §7): users, token/web sessions, security events.
 
-from accounts.identifiers import normalize_email, normalize_phone
+Every change staff make goes through the same services as the front doors, so
+the rules hold here too: deactivating a user ends every session at once, a
+reset code obeys the code limits, identifiers are normalised.
+
+Security events caused by staff carry no client IP or user agent: the user
+sees their own events, and the staff member's address is not theirs to see.
+Who did what is in the admin's own log (``LogEntry``), written per user.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.forms import AdminPasswordChangeForm, SetPasswordMixin, UserChangeForm
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from accounts.admin_views import StaffAuthenticationForm
+from accounts.identifiers import (
+    EMAIL,
+    PHONE,
+    Identifier,
+    normalize_email,
+    normalize_phone,
+    normalize_username,
+)
 from accounts.models import DeviceSession, SecurityEvent, User
+from accounts.services.account import user_deactivate
+from accounts.services.events import event_record
+from accounts.services.lockout import signin_clear
+from accounts.services.password import notify_account, password_forgot
+from accounts.services.tokens import session_revoke, sessions_revoke_all
 from accounts.services.users import user_create
+from authsite import clock
+from authsite.client import ClientInfo
+from authsite.errors import AuthsiteError, RetryLater
 from profiles.models import Profile
+from profiles.services import EDITABLE_FIELDS, profile_clean
+
+# The admin's sign-in form accepts any identifier (the rate-limited view that
+# shows it is accounts.admin_views.admin_login, routed in authsite/urls.py).
+admin.site.login_form = StaffAuthenticationForm
+
+# Staff actions are recorded on the user's events without a client (see above).
+STAFF_CLIENT = ClientInfo()
+
+
+def phone_search_value(search_term: str) -> str | None:
+    """The E.164 form of a search term that is a phone number in any input
+    form ("9876543210", "+91 98765 43210", "098765-43210"), else None."""
+    term = (search_term or "").strip()
+    if not term or "@" in term:
+        return None
+    try:
+        return normalize_phone(term)
+    except ValidationError:
+        return None
+
+
+class PhoneSearchMixin:
+    """Admin search that also finds a phone number typed in any form.
+
+    Django's search matches each word of the term as a substring; a phone
+    number typed with spaces or without its country code does not appear in
+    the stored E.164 value that way. The term is normalised
+    (``DEFAULT_PHONE_REGION`` for national numbers) and matched exactly too.
+    """
+
+    phone_search_field = "phone"
+
+    def get_search_results(self, request, queryset, search_term):
+        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        phone = phone_search_value(search_term)
+        if phone is not None:
+            results = results | queryset.filter(**{self.phone_search_field: phone})
+        return results, may_have_duplicates
+
+
+class UserIdFilter(admin.SimpleListFilter):
+    """Filter by one user, given as ``?user=<id>`` (the links on a user's page
+    lead here). A list of every user as choices would not scale, so the filter
+    only shows the user selected."""
+
+    title = _("user")
+    parameter_name = "user"
+
+    def lookups(self, request, model_admin):
+        value = self.value()
+        if not value or not value.isdigit():
+            return []
+        user = User.objects.filter(pk=int(value)).only("email", "phone").first()
+        return [(value, str(user) if user is not None else value)]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if not value:
+            return queryset
+        if not value.isdigit():
+            return queryset.none()
+        return queryset.filter(user_id=int(value))
+
+
+def user_link(user: User | None) -> str:
+    if user is None:
+        return "—"
+    url = reverse("admin:accounts_user_change", args=[user.pk])
+    return format_html('<a href="{}">{}</a>', url, user)
+
+
+def shorten(text: str, limit: int = 60) -> str:
+    text = text or ""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+# --- Users ----------------------------------------------------------------------------
 
 
 class AdminUserCreationForm(SetPasswordMixin, forms.ModelForm):
@@ -70,37 +183,128 @@ class AdminUserCreationForm(SetPasswordMixin, forms.ModelForm):
 
 
 class AdminUserChangeForm(UserChangeForm):
+    """The password is read-only here, with a link to Django's change-password
+    form. Identifiers are stored in their normalised form, as everywhere else;
+    uniqueness is then checked by the model's own validation."""
+
     class Meta(UserChangeForm.Meta):
         model = User
         fields = "__all__"
+        # Not Django's UsernameField: ours is an optional public handle, not
+        # the USERNAME_FIELD, and is normalised by clean_username.
+        field_classes = {}
+
+    def clean_email(self):
+        value = self.cleaned_data.get("email")
+        return normalize_email(value) if value else None
+
+    def clean_phone(self):
+        value = self.cleaned_data.get("phone")
+        return normalize_phone(value) if value else None
+
+    def clean_username(self):
+        value = self.cleaned_data.get("username")
+        return normalize_username(value) if value else None
+
+
+class StaffPasswordChangeForm(AdminPasswordChangeForm):
+    """Django's change-password form for staff. A password set by staff is a
+    credential change like any other (SPEC §14 rule 6): every session of the
+    user ends — staff changing their own password sign in again — the event
+    is recorded, the account's addresses get a notice, and the sign-in
+    failure count is cleared."""
+
+    def save(self, commit=True):
+        with transaction.atomic():
+            user = super().save(commit=commit)
+            if commit:
+                sessions_revoke_all(user=user, reason="password_changed", record=False)
+                event_record(kind=SecurityEvent.PASSWORD_CHANGED, user=user, client=STAFF_CLIENT)
+                notify_account(user=user, template="notice_password_changed")
+        if commit:
+            signin_clear(identifiers=[user.email, user.phone, user.username])
+        return user
+
+
+class ProfileInlineForm(forms.ModelForm):
+    """Staff edits of the profile obey the same rules as the API (``profile_clean``)."""
+
+    class Meta:
+        model = Profile
+        fields = list(EDITABLE_FIELDS)
+
+    def clean(self):
+        cleaned = super().clean()
+        fields = {field: cleaned[field] for field in EDITABLE_FIELDS if field in cleaned}
+        try:
+            cleaned.update(profile_clean(fields))
+        except AuthsiteError as exc:
+            for field, errors in (exc.errors or {}).items():
+                self.add_error(field if field in self.fields else None, errors)
+        return cleaned
 
 
 class ProfileInline(admin.StackedInline):
     model = Profile
+    form = ProfileInlineForm
+    fields = list(EDITABLE_FIELDS)
     can_delete = False
     extra = 0
+    max_num = 1
+
+
+class VerifiedFilter(admin.SimpleListFilter):
+    title = _("verified")
+    parameter_name = "verified"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("email", _("Email verified")),
+            ("phone", _("Phone verified")),
+            ("none", _("Unverified")),
+        ]
+
+    def queryset(self, request, queryset):
+        match self.value():
+            case "email":
+                return queryset.filter(email_verified_at__isnull=False)
+            case "phone":
+                return queryset.filter(phone_verified_at__isnull=False)
+            case "none":
+                return queryset.filter(
+                    email_verified_at__isnull=True, phone_verified_at__isnull=True
+                )
+        return queryset
 
 
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(PhoneSearchMixin, DjangoUserAdmin):
     form = AdminUserChangeForm
     add_form = AdminUserCreationForm
+    change_password_form = StaffPasswordChangeForm
     ordering = ["-date_joined"]
     list_display = [
         "email",
         "phone",
         "username",
-        "email_verified_at",
-        "phone_verified_at",
+        "email_verified",
+        "phone_verified",
         "is_active",
         "is_staff",
         "date_joined",
         "last_login",
     ]
-    list_filter = ["is_active", "is_staff", "is_superuser"]
+    list_display_links = ["email", "phone"]
+    list_filter = [VerifiedFilter, "is_active", "is_staff", "is_superuser"]
+    # Nothing in a row reads a related object; with select_related off no
+    # join is made and the changelist costs the same queries for any page size.
+    list_select_related = False
     search_fields = ["email", "phone", "username"]
-    readonly_fields = ["id", "date_joined", "last_login"]
+    # Searching a large table: skip the second COUNT(*) over every row.
+    show_full_result_count = False
+    readonly_fields = ["id", "date_joined", "last_login", "activity"]
     inlines = [ProfileInline]
+    actions = ["deactivate", "revoke_all_sessions", "send_password_reset_code"]
     fieldsets = [
         (None, {"fields": ["id", "email", "phone", "username", "password"]}),
         (_("Verification"), {"fields": ["email_verified_at", "phone_verified_at"]}),
@@ -109,43 +313,275 @@ class UserAdmin(DjangoUserAdmin):
             {"fields": ["is_active", "is_staff", "is_superuser", "groups", "user_permissions"]},
         ),
         (_("Dates"), {"fields": ["date_joined", "last_login"]}),
+        (_("Activity"), {"fields": ["activity"]}),
     ]
     add_fieldsets = [
         (None, {"classes": ["wide"], "fields": ["email", "phone", "password1", "password2"]}),
     ]
+
+    @admin.display(description=_("email verified"), boolean=True, ordering="email_verified_at")
+    def email_verified(self, obj: User) -> bool | None:
+        return obj.email_verified if obj.email else None
+
+    @admin.display(description=_("phone verified"), boolean=True, ordering="phone_verified_at")
+    def phone_verified(self, obj: User) -> bool | None:
+        return obj.phone_verified if obj.phone else None
+
+    @admin.display(description=_("sessions and events"))
+    def activity(self, obj: User) -> str:
+        if obj.pk is None:
+            return "—"
+        sessions = reverse("admin:accounts_devicesession_changelist")
+        events = reverse("admin:accounts_securityevent_changelist")
+        return format_html(
+            '<a href="{}?user={}">{}</a> · <a href="{}?user={}">{}</a>',
+            sessions,
+            obj.pk,
+            _("Sessions"),
+            events,
+            obj.pk,
+            _("Security events"),
+        )
 
     def get_inlines(self, request, obj):
         # The profile is created by the user-creation service, not the add form.
         return self.inlines if obj is not None else []
 
     def save_model(self, request, obj, form, change):
-        if change:
-            return super().save_model(request, obj, form, change)
-        created = form.create_user()
-        obj.id = created.id
-        obj._state.adding = False
-        obj._state.db = created._state.db
+        if not change:
+            created = form.create_user()
+            obj.id = created.id
+            obj._state.adding = False
+            obj._state.db = created._state.db
+            return
+        super().save_model(request, obj, form, change)
+        if "is_active" in form.changed_data and not obj.is_active:
+            # Unticking "active" is a deactivation: end every session now.
+            user_deactivate(user=obj, client=STAFF_CLIENT)
+
+    # --- actions ---------------------------------------------------------------------
+
+    @admin.action(description=_("Deactivate (ends every session at once)"), permissions=["change"])
+    def deactivate(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        done = 0
+        for user in queryset:
+            if user.pk == request.user.pk:
+                self.message_user(
+                    request, _("You cannot deactivate your own account."), messages.WARNING
+                )
+                continue
+            user_deactivate(user=user, client=STAFF_CLIENT)
+            self.log_change(request, user, "Deactivated; every session ended.")
+            done += 1
+        if done:
+            self.message_user(
+                request,
+                ngettext(
+                    "%(count)d user deactivated; their sessions have ended.",
+                    "%(count)d users deactivated; their sessions have ended.",
+                    done,
+                )
+                % {"count": done},
+                messages.SUCCESS,
+            )
+
+    @admin.action(description=_("Revoke all sessions"), permissions=["change"])
+    def revoke_all_sessions(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        users = sessions = 0
+        for user in queryset:
+            revoked = sessions_revoke_all(user=user, client=STAFF_CLIENT, reason="staff")
+            self.log_change(request, user, f"Revoked all sessions ({revoked}).")
+            users += 1
+            sessions += revoked
+        self.message_user(
+            request,
+            ngettext(
+                "%(sessions)d session revoked for %(users)d user.",
+                "%(sessions)d sessions revoked for %(users)d users.",
+                users,
+            )
+            % {"sessions": sessions, "users": users},
+            messages.SUCCESS,
+        )
+
+    @admin.action(description=_("Send a password-reset code"), permissions=["change"])
+    def send_password_reset_code(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        sent = 0
+        for user in queryset:
+            if not user.is_active:
+                self.message_user(
+                    request,
+                    _("%(user)s is inactive: no code was sent.") % {"user": user},
+                    messages.WARNING,
+                )
+                continue
+            identifier = Identifier(PHONE if user.phone else EMAIL, user.primary_destination)
+            try:
+                password_forgot(identifier=identifier, client=STAFF_CLIENT)
+            except RetryLater as exc:
+                self.message_user(
+                    request,
+                    _("%(user)s: %(reason)s Try again in %(seconds)s seconds.")
+                    % {"user": user, "reason": exc.message, "seconds": exc.retry_after or 60},
+                    messages.WARNING,
+                )
+                continue
+            except AuthsiteError as exc:
+                self.message_user(request, f"{user}: {exc.message}", messages.WARNING)
+                continue
+            self.log_change(request, user, f"Sent a password-reset code ({identifier.kind}).")
+            sent += 1
+        if sent:
+            self.message_user(
+                request,
+                ngettext(
+                    "A password-reset code was sent to %(count)d user.",
+                    "A password-reset code was sent to %(count)d users.",
+                    sent,
+                )
+                % {"count": sent},
+                messages.SUCCESS,
+            )
+
+
+# --- Sessions -------------------------------------------------------------------------
+
+
+class SessionStateFilter(admin.SimpleListFilter):
+    title = _("state")
+    parameter_name = "state"
+
+    def lookups(self, request, model_admin):
+        return [("live", _("Live")), ("revoked", _("Revoked")), ("expired", _("Expired"))]
+
+    def queryset(self, request, queryset):
+        match self.value():
+            case "live":
+                return queryset.filter(revoked_at__isnull=True, expires_at__gt=clock.now())
+            case "revoked":
+                return queryset.filter(revoked_at__isnull=False)
+            case "expired":
+                return queryset.filter(revoked_at__isnull=True, expires_at__lte=clock.now())
+        return queryset
 
 
 @admin.register(DeviceSession)
-class DeviceSessionAdmin(admin.ModelAdmin):
-    list_display = ["id", "user", "kind", "created_at", "last_used_at", "ip", "revoked_at"]
-    list_filter = ["kind"]
-    list_select_related = ["user"]
-    raw_id_fields = ["user"]
-    readonly_fields = [f.name for f in DeviceSession._meta.fields]
+class DeviceSessionAdmin(PhoneSearchMixin, admin.ModelAdmin):
+    """Signed-in devices (API token sessions and web sessions). Read-only but
+    for the "revoke" action; no refresh-token ids are shown."""
 
-
-@admin.register(SecurityEvent)
-class SecurityEventAdmin(admin.ModelAdmin):
-    list_display = ["created_at", "kind", "user", "identifier", "ip"]
-    list_filter = ["kind", "created_at"]
+    list_display = [
+        "created_at",
+        "user_display",
+        "kind",
+        "last_used_at",
+        "expires_at",
+        "ip",
+        "short_user_agent",
+        "is_live",
+        "revoked_at",
+    ]
+    list_filter = [UserIdFilter, "kind", SessionStateFilter, "revoked_reason"]
     list_select_related = ["user"]
-    search_fields = ["identifier", "user__email", "user__phone", "ip"]
-    date_hierarchy = "created_at"
+    search_fields = ["user__email", "user__phone", "user__username", "ip"]
+    phone_search_field = "user__phone"
+    show_full_result_count = False
+    ordering = ["-last_used_at"]
+    actions = ["revoke"]
+    fields = readonly_fields = [
+        "id",
+        "user_display",
+        "kind",
+        "created_at",
+        "last_used_at",
+        "expires_at",
+        "ip",
+        "user_agent",
+        "revoked_at",
+        "revoked_reason",
+    ]
+
+    @admin.display(description=_("user"), ordering="user")
+    def user_display(self, obj: DeviceSession) -> str:
+        return user_link(obj.user)
+
+    @admin.display(description=_("user agent"))
+    def short_user_agent(self, obj) -> str:
+        return shorten(obj.user_agent)
+
+    @admin.display(description=_("live"), boolean=True)
+    def is_live(self, obj: DeviceSession) -> bool:
+        return obj.is_live
 
     def has_add_permission(self, request):
         return False
 
     def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_revoke_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("accounts.change_devicesession")
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        # Revoke, don't delete: the row is the record of the device.
+        actions.pop("delete_selected", None)
+        return actions
+
+    @admin.action(description=_("Revoke the selected sessions"), permissions=["revoke"])
+    def revoke(self, request: HttpRequest, queryset: QuerySet[DeviceSession]) -> None:
+        revoked = 0
+        for session in queryset.filter(revoked_at__isnull=True).select_related("user"):
+            if session_revoke(
+                user=session.user, session_id=session.pk, client=STAFF_CLIENT, reason="staff"
+            ):
+                revoked += 1
+        self.message_user(
+            request,
+            ngettext("%(count)d session revoked.", "%(count)d sessions revoked.", revoked)
+            % {"count": revoked},
+            messages.SUCCESS,
+        )
+
+
+# --- Security events ------------------------------------------------------------------
+
+
+@admin.register(SecurityEvent)
+class SecurityEventAdmin(PhoneSearchMixin, admin.ModelAdmin):
+    """The security log: read-only. Old events go by retention only
+    (``manage.py purge_events``), never one by one."""
+
+    list_display = ["created_at", "kind", "user_display", "identifier", "ip", "short_user_agent"]
+    list_filter = [UserIdFilter, "kind", "created_at"]
+    list_select_related = ["user"]
+    search_fields = ["identifier", "user__email", "user__phone", "user__username", "ip"]
+    phone_search_field = "user__phone"
+    date_hierarchy = "created_at"
+    show_full_result_count = False
+    ordering = ["-created_at", "-id"]
+    fields = readonly_fields = [
+        "created_at",
+        "kind",
+        "user_display",
+        "identifier",
+        "ip",
+        "user_agent",
+    ]
+
+    @admin.display(description=_("user"), ordering="user")
+    def user_display(self, obj: SecurityEvent) -> str:
+        return user_link(obj.user)
+
+    @admin.display(description=_("user agent"))
+    def short_user_agent(self, obj) -> str:
+        return shorten(obj.user_agent)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
         return False

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from accounts.admin_views import admin_login
 from authsite import views
 
 api_v1 = [
@@ -18,6 +19,8 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("accounts/", include("accounts.urls")),
     path("profile/", include("profiles.urls")),
+    # The admin's sign-in under the same rate limits and lockout as the API's.
+    path("admin/login/", admin_login, name="admin_login"),
     path("admin/", admin.site.urls),
 ]
 

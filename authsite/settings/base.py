@@ -25,7 +25,14 @@ _DEV_JWT_SIGNING_KEY = "development-only-jwt-signing-key-authsite"
 
 
 def _required(name: str, dev_default: str) -> str:
-    value = env.str(name, default="")
+    value = env.str(name, default="").strip()
+    if value.startswith("#") and " " in value:
+        # `.env` files take no comment after a value: `KEY=   # text` sets KEY
+        # to the text, so the wording of .env.example would become a public key.
+        raise ImproperlyConfigured(
+            f"{name} holds a comment, not a secret. In .env, put comments on their "
+            f"own line and give {name} a random value."
+        )
     if value:
         return value
     if DEBUG:
