@@ -183,3 +183,35 @@ def test_nav_shows_sign_in_links_or_the_user_menu(browser, user):
     html = browser.get("/").content.decode()
     assert "Signed in as alice@example.com" in html
     assert 'action="/accounts/logout/"' in html
+
+
+def test_the_other_code_pages_have_labelled_controls(browser, make_browser, user, make_user):
+    browser.post(
+        "/accounts/signup/",
+        {
+            "email": "bob@example.com",
+            "password": "Correct-Horse-9-Battery",
+            "password2": "Correct-Horse-9-Battery",
+        },
+    )
+    html = assert_labelled(browser.get("/accounts/verify/"))
+    assert 'autocomplete="one-time-code"' in html
+
+    client = make_browser()
+    sign_in(client)
+    client.post(
+        "/accounts/contact/",
+        {"identifier": "new@example.com", "password": "Correct-Horse-9-Battery"},
+    )
+    assert_labelled(client.get("/accounts/contact/verify/"))
+
+    make_user(email="carol@example.com", password=None)
+    carol = make_browser()
+    carol.post("/accounts/login/code/", {"identifier": "carol@example.com"})
+    carol.post("/accounts/login/code/verify/", {"otp": last_code_for("carol@example.com")})
+    assert_labelled(carol.get("/accounts/delete/"))
+
+
+def test_pages_with_rows_have_labelled_controls(signed_in, user):
+    assert "This browser" in assert_labelled(signed_in.get("/accounts/sessions/"))
+    assert "Signed in" in assert_labelled(signed_in.get("/accounts/activity/"))

@@ -157,3 +157,14 @@ def test_resend_without_a_flow_goes_to_its_start(browser):
     response = browser.post(RESEND, {"flow": "contact"})
     assert response["Location"] == "/accounts/login/"
     assert browser.post(RESEND, {"flow": "nonsense"}).status_code == 400
+
+
+def test_a_spent_daily_code_budget_shows_the_429_page(browser, settings):
+    settings.OTP_MAX_FAILURES_PER_DAY = 3
+    signup(browser, email="bob@example.com")
+    code = last_code_for("bob@example.com")
+    responses = [browser.post(VERIFY, {"otp": wrong_code(code)}) for _ in range(3)]
+    locked = responses[-1]
+    assert locked.status_code == 429
+    assert int(locked["Retry-After"]) > 0
+    assert "Too many wrong codes for this address." in locked.content.decode()
