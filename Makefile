@@ -73,3 +73,21 @@ serve: setup
 
 clean:
 	rm -rf $(VENV) staticfiles build .pytest_cache .ruff_cache
+
+# Load benchmark (SPEC §13; docs/bench.md): gunicorn + wrk against a fresh database
+# (SQLite under build/bench/ by default; DATABASE_URL=mysql://root@127.0.0.1:3306/authsite_bench
+# for MariaDB), USERS seeded users. Needs Redis on 127.0.0.1:6379 (db 2) and wrk.
+.PHONY: bench
+USERS ?= 1000
+bench: setup
+	@command -v wrk >/dev/null 2>&1 || { \
+		if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then \
+			echo "Installing wrk (the load generator)…"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; \
+		else \
+			echo "make bench needs wrk (the load generator). Install it with:"; \
+			echo "    sudo apt-get install wrk"; \
+			exit 1; \
+		fi; \
+	}
+	$(PY) -m bench --users $(USERS) $(BENCH_ARGS)

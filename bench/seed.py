@@ -1,0 +1,342 @@
+"""The Django side of ``make bench``: seed users, mint request pools, time a hash.
+
+Run by the driver (``bench.run``) as ``python -m bench.seed <command> ...`` with
+the same production environment as the server, so tokens minted here verify
+there and codes issued here are the ones the server checks. Each command prints
+one JSON line on stdout.
+
+Seeded users are deterministic apart from their random ids: user ``i`` has the
+email ``user<i>@bench.example`` and the phone ``+9170<i:08d>`` (a valid Indian
+mobile number), both verified, and the password ``BENCH_PASSWORD``. The driver
+builds the bodies that only need addresses itself; this module builds the
+pools that need the database or the keys (access and refresh tokens, codes).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import statistics
+import sys
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+
+BENCH_PASSWORD = "Bench-Passw0rd!x"
+EMAIL_DOMAIN = "bench.example"
+# Emails of nobody: the unregistered side of the forgot-password comparison.
+NOBODY_DOMAIN = "nobody.bench.example"
+BATCH = 5000
+
+
+def user_email(i: int) -> str:
+    return f"user{i}@{EMAIL_DOMAIN}"
+
+
+def user_phone(i: int) -> str:
+    return f"+9170{i:08d}"
+
+
+def nobody_email(i: int) -> str:
+    return f"nobody{i}@{NOBODY_DOMAIN}"
+
+
+def _setup() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "authsite.settings.base")
+    import django
+
+    django.setup()
+
+
+def _batches(items: Sequence, size: int) -> Iterator[Sequence]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _insert_rows(model, columns: list[str], rows: Iterable[tuple]) -> int:
+    """executemany INSERT in batches: no model instances, one statement per batch
+    on MySQL (mysqlclient rewrites it into a multi-row INSERT)."""
+    from django.db import connection
+
+    qn = connection.ops.quote_name
+    # Table and column names come from the models, values go as parameters.
+    sql = "INSERT INTO {} ({}) VALUES ({})".format(  # noqa: S608
+        qn(model._meta.db_table),
+        ", ".join(qn(c) for c in columns),
+        ", ".join(["%s"] * len(columns)),
+    )
+    total = 0
+    batch: list[tuple] = []
+    with connection.cursor() as cursor:
+        for row in rows:
+            batch.append(row)
+            if len(batch) >= BATCH:
+                cursor.executemany(sql, batch)
+                total += len(batch)
+                batch = []
+        if batch:
+            cursor.executemany(sql, batch)
+            total += len(batch)
+    return total
+
+
+def _prepared_constants(model, values: dict) -> dict:
+    """Database values of the fields that are the same for every row."""
+    from django.db import connection
+
+    prepared = {}
+    for field in model._meta.concrete_fields:
+        value = values[field.attname] if field.attname in values else field.get_default()
+        prepared[field.column] = field.get_db_prep_save(value, connection)
+    return prepared
+
+
+def cmd_users(args: argparse.Namespace) -> dict:
+    """Bulk-insert ``count`` users and their profiles (every user has one).
+
+    One precomputed Argon2 hash for all (the production hasher and parameters,
+    so a login checks a real hash); random ids from ``new_user_id``.
+    """
+    from django.contrib.auth.hashers import make_password
+    from django.db import connection, transaction
+    from django.utils import timezone
+
+    from accounts.models import User, new_user_id
+    from profiles.models import Profile
+
+    count = args.count
+    started = time.perf_counter()
+    encoded = make_password(BENCH_PASSWORD)
+    now = timezone.now()
+    ids: set[int] = set()
+    while len(ids) < count:
+        ids.add(new_user_id())
+    # Inserted in id order: the ids are as random as ever, but the primary-key
+    # index (InnoDB's clustered index, SQLite's rowid) is filled by appending.
+    id_list = sorted(ids)
+
+    user_const = _prepared_constants(
+        User,
+        {
+            "password": encoded,
+            "last_login": None,
+            "is_superuser": False,
+            "username": None,
+            "email_verified_at": now,
+            "phone_verified_at": now,
+            "is_active": True,
+            "is_staff": False,
+            "date_joined": now,
+        },
+    )
+    user_columns = list(user_const)
+    varying = {"id", "email", "phone"}
+
+    def user_rows() -> Iterator[tuple]:
+        template = [None if c in varying else user_const[c] for c in user_columns]
+        pos = {c: user_columns.index(c) for c in varying}
+        for i, uid in enumerate(id_list):
+            row = list(template)
+            row[pos["id"]] = uid
+            row[pos["email"]] = user_email(i)
+            row[pos["phone"]] = user_phone(i)
+            yield tuple(row)
+
+    profile_const = _prepared_constants(
+        Profile,
+        {
+            "first_name": "Bench",
+            "city": "Pune",
+            "country": "India",
+            "gender": Profile.UNSPECIFIED,
+            "preferences": ["email"],
+            "attributes": {"source": "bench"},
+            "updated_at": now,
+        },
+    )
+    profile_columns = list(profile_const)
+
+    def profile_rows() -> Iterator[tuple]:
+        template = list(profile_const.values())
+        pos_user = profile_columns.index("user_id")
+        pos_last = profile_columns.index("last_name")
+        for i, uid in enumerate(id_list):
+            row = list(template)
+            row[pos_user] = uid
+            row[pos_last] = f"User {i}"
+            yield tuple(row)
+
+    with transaction.atomic():
+        if connection.vendor == "mysql":
+            with connection.cursor() as cursor:
+                # A bulk load of rows known to be unique and consistent: skip
+                # the per-row unique-index and foreign-key lookups (the indexes
+                # are still built).
+                cursor.execute("SET SESSION unique_checks = 0")
+                cursor.execute("SET SESSION foreign_key_checks = 0")
+        users = _insert_rows(User, user_columns, user_rows())
+        profiles = _insert_rows(Profile, profile_columns, profile_rows())
+        if connection.vendor == "mysql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET SESSION unique_checks = 1")
+                cursor.execute("SET SESSION foreign_key_checks = 1")
+    return {
+        "users": users,
+        "profiles": profiles,
+        "seconds": round(time.perf_counter() - started, 2),
+    }
+
+
+def _users_by_index(indices: Sequence[int]) -> dict[int, object]:
+    from accounts.models import User
+
+    found: dict[int, object] = {}
+    for chunk in _batches(list(indices), 500):
+        by_email = {user_email(i): i for i in chunk}
+        for user in User.objects.filter(email__in=list(by_email)):
+            found[by_email[user.email]] = user
+    missing = [i for i in indices if i not in found]
+    if missing:
+        raise SystemExit(f"seeded users missing: {missing[:5]} (did the seeding step run?)")
+    return found
+
+
+def _write_lines(path: str, lines: Iterable[str]) -> int:
+    n = 0
+    with Path(path).open("w", encoding="utf-8") as f:
+        for line in lines:
+            f.write(line)
+            f.write("\n")
+            n += 1
+    return n
+
+
+def cmd_tokens(args: argparse.Namespace) -> dict:
+    """Open ``count`` token sessions for random users; write one token per line
+    (``access``: the bearer token; ``refresh``: a JSON body {"refresh": ...})."""
+    from django.db import transaction
+
+    from accounts.services.tokens import session_open
+    from authsite.client import ClientInfo
+
+    started = time.perf_counter()
+    rng = random.Random(args.seed)
+    indices = [rng.randrange(args.users) for _ in range(args.count)]
+    users = _users_by_index(sorted(set(indices)))
+    client = ClientInfo(ip="127.0.0.1", user_agent="authsite-bench seed")
+    lines = []
+    with transaction.atomic():
+        for i in indices:
+            pair = session_open(user=users[i], client=client)
+            if args.kind == "access":
+                lines.append(pair.access)
+            else:
+                lines.append(json.dumps({"refresh": pair.refresh}))
+    n = _write_lines(args.out, lines)
+    return {"written": n, "seconds": round(time.perf_counter() - started, 2)}
+
+
+def cmd_codes(args: argparse.Namespace) -> dict:
+    """Issue sign-in codes to ``count`` distinct destinations of seeded users
+    (their emails and phones) through ``otp.services.otp_issue``, delivered to
+    the outbox; write one verify body per line with the plain code."""
+    from django.db import transaction
+
+    from otp import services as otp
+
+    started = time.perf_counter()
+    rng = random.Random(args.seed)
+    slots = 2 * args.users  # every user has an email and a phone
+    count = min(args.count, slots)
+    picks = rng.sample(range(slots), count)
+    users = _users_by_index(sorted({p // 2 for p in picks}))
+    lines = []
+    for chunk in _batches(picks, 500):
+        with transaction.atomic():
+            for p in chunk:
+                i, is_phone = divmod(p, 2)
+                destination = user_phone(i) if is_phone else user_email(i)
+                issued = otp.otp_issue(purpose=otp.LOGIN, destination=destination, user=users[i])
+                key = "phone" if is_phone else "email"
+                lines.append(json.dumps({key: destination, "otp": issued.code}))
+    n = _write_lines(args.out, lines)
+    return {"written": n, "seconds": round(time.perf_counter() - started, 2)}
+
+
+def cmd_hashtime(args: argparse.Namespace) -> dict:
+    """The time of one password check with the production hasher (in-process)."""
+    from django.contrib.auth.hashers import check_password, get_hasher, make_password
+
+    hasher = get_hasher()
+    encoded = make_password(BENCH_PASSWORD)
+    check_password(BENCH_PASSWORD, encoded)  # warm-up (imports, first allocation)
+    walls, cpus = [], []
+    for _ in range(args.rounds):
+        w0, c0 = time.perf_counter(), time.process_time()
+        ok = check_password(BENCH_PASSWORD, encoded)
+        walls.append(time.perf_counter() - w0)
+        cpus.append(time.process_time() - c0)
+        if not ok:
+            raise SystemExit("check_password failed")
+    params = {
+        name: getattr(hasher, name)
+        for name in ("time_cost", "memory_cost", "parallelism", "iterations")
+        if hasattr(hasher, name)
+    }
+    return {
+        "hasher": f"{type(hasher).__module__}.{type(hasher).__name__}",
+        "params": params,
+        "wall_s": statistics.median(walls),
+        "cpu_s": statistics.median(cpus),
+        "rounds": args.rounds,
+    }
+
+
+def cmd_counts(args: argparse.Namespace) -> dict:
+    from accounts.models import DeviceSession, SecurityEvent, User
+    from otp.models import OneTimeCode
+    from profiles.models import Profile
+
+    return {
+        "users": User.objects.count(),
+        "profiles": Profile.objects.count(),
+        "sessions": DeviceSession.objects.count(),
+        "events": SecurityEvent.objects.count(),
+        "codes": OneTimeCode.objects.count(),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.seed")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("users")
+    p.add_argument("--count", type=int, required=True)
+    for name in ("tokens", "codes"):
+        p = sub.add_parser(name)
+        p.add_argument("--users", type=int, required=True, help="how many users were seeded")
+        p.add_argument("--count", type=int, required=True)
+        p.add_argument("--out", required=True)
+        p.add_argument("--seed", type=int, default=0)
+        if name == "tokens":
+            p.add_argument("--kind", choices=["access", "refresh"], required=True)
+    p = sub.add_parser("hashtime")
+    p.add_argument("--rounds", type=int, default=9)
+    sub.add_parser("counts")
+    args = parser.parse_args(argv)
+
+    _setup()
+    result = {
+        "users": cmd_users,
+        "tokens": cmd_tokens,
+        "codes": cmd_codes,
+        "hashtime": cmd_hashtime,
+        "counts": cmd_counts,
+    }[args.command](args)
+    sys.stdout.write(json.dumps(result) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
