@@ -14,6 +14,7 @@ stays on the code page, whose button shows the seconds left.
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
@@ -97,6 +98,7 @@ class SignedInPage(LoginRequiredMixin, Page):
 def anonymous_only(view_get):
     """GET of a sign-in or sign-up page by a signed-in browser: go home."""
 
+    @functools.wraps(view_get)
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if request.user.is_authenticated:
             return redirect(settings.LOGIN_REDIRECT_URL)
