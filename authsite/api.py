@@ -32,7 +32,7 @@ from rest_framework import status as http
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 
-from authsite.errors import AuthsiteError, RetryLater, ServiceUnavailable
+from authsite.errors import AuthsiteError, RetryLater, ServiceUnavailable, ValidationFailed
 
 logger = logging.getLogger("authsite.api")
 
@@ -227,10 +227,44 @@ def is_api_request(request: HttpRequest) -> bool:
 
 class EnvelopePagination(PageNumberPagination):
     """Page-number pagination whose page lives in ``data``:
-    ``{"count", "next", "previous", "results"}``."""
+    ``{"count", "next", "previous", "results"}``.
+
+    ``page`` and ``page_size`` are what the schema says, positive integers
+    (``page_size`` at most 100), or a 400: DRF's own pagination would quietly
+    serve the default page for ``page_size=abc`` or read ``page=last``.
+    """
 
     page_size_query_param = "page_size"
     max_page_size = 100
+    last_page_strings = ()
+
+    def _query_int(self, request, name: str, maximum: int | None = None) -> int | None:
+        raw = request.query_params.get(name)
+        if raw is None:
+            return None
+        value = int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 9 else 0
+        if value < 1 or (maximum is not None and value > maximum):
+            if maximum is None:
+                message = _("Enter a whole number of 1 or more.")
+            else:
+                message = _("Enter a whole number from 1 to %(maximum)d.") % {"maximum": maximum}
+            raise ValidationFailed.for_field(name, message)
+        return value
+
+    def get_page_size(self, request) -> int:
+        size = self._query_int(request, self.page_size_query_param, self.max_page_size)
+        return size or self.page_size
+
+    def get_page_number(self, request, paginator) -> int:
+        return self._query_int(request, self.page_query_param) or 1
+
+    def get_schema_operation_parameters(self, view) -> list[dict]:
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            parameter["schema"]["minimum"] = 1
+            if parameter["name"] == self.page_size_query_param:
+                parameter["schema"]["maximum"] = self.max_page_size
+        return parameters
 
     def get_paginated_response(self, data: Any) -> Response:
         return success(

@@ -12,10 +12,34 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
+from drf_spectacular.utils import (
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+    inline_serializer,
+)
 from rest_framework import serializers
 
 _envelopes: dict[str, type[serializers.Serializer]] = {}
+
+
+class AutoSchema(SpectacularAutoSchema):
+    """drf-spectacular's schema, plus the body of a DELETE that declares one.
+
+    drf-spectacular documents bodies for POST, PUT and PATCH only; but
+    ``DELETE /auth/account`` reads the password (or a code) from its body, and
+    a client generated from a schema without it could never delete an account.
+    """
+
+    def _get_request_body(self, direction: str = "request"):
+        if self.method != "DELETE" or self.get_request_serializer() is None:
+            return super()._get_request_body(direction)
+        self.method = "POST"
+        try:
+            return super()._get_request_body(direction)
+        finally:
+            self.method = "DELETE"
 
 
 class ErrorEnvelopeSerializer(serializers.Serializer):
@@ -28,6 +52,17 @@ class ErrorEnvelopeSerializer(serializers.Serializer):
         help_text="Field name → messages, for validation errors.",
     )
     data = serializers.DictField(required=False, help_text="Extra data for some errors.")
+
+
+@extend_schema_field(
+    {
+        "nullable": True,
+        "oneOf": [{"type": "string", "format": "date"}, {"type": "string", "enum": [""]}],
+    }
+)
+class BlankableDateField(serializers.DateField):
+    """An ISO date where an empty string, like null, means "no date" (what a
+    cleared form field sends). Documents ``profiles.services.profile_clean``."""
 
 
 def envelope(data: Any = None, *, name: str | None = None) -> type[serializers.Serializer]:

@@ -18,6 +18,7 @@ from accounts.identifiers import (
 from accounts.models import DeviceSession, SecurityEvent
 from accounts.services.signup import CodeSent
 from accounts.services.tokens import TokenPair
+from authsite.schema import BlankableDateField
 from otp.services import PURPOSES
 from profiles.models import Profile
 
@@ -86,8 +87,10 @@ class ProfileFieldsSerializer(serializers.Serializer):
     city = serializers.CharField(required=False, allow_blank=True)
     state = serializers.CharField(required=False, allow_blank=True)
     country = serializers.CharField(required=False, allow_blank=True)
-    gender = serializers.ChoiceField(choices=Profile.GENDERS, required=False)
-    date_of_birth = serializers.DateField(required=False, allow_null=True)
+    gender = serializers.ChoiceField(
+        choices=Profile.GENDERS, required=False, allow_blank=True, allow_null=True
+    )
+    date_of_birth = BlankableDateField(required=False, allow_null=True)
     bio = serializers.CharField(required=False, allow_blank=True)
     preferences = serializers.ListField(child=serializers.CharField(), required=False)
     attributes = serializers.DictField(required=False)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.generics import ListAPIView
-from rest_framework.permissions import IsAuthenticated
+from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -181,7 +181,9 @@ class CodeVerifyView(PublicView):
 
 
 class CodeResendView(APIView):
-    permission_classes: list = []
+    # The bearer token is optional (only `contact_change` needs it); AllowAny
+    # also documents it as optional in the schema.
+    permission_classes = [AllowAny]
 
     @api_doc(
         summary="Send a new code",

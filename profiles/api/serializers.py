@@ -7,6 +7,7 @@ field rules are written once, for the API, sign-up and the pages alike.
 
 from rest_framework import serializers
 
+from authsite.schema import BlankableDateField
 from profiles.models import Profile
 from profiles.services import (
     MAX_ATTRIBUTES_BYTES,
@@ -34,10 +35,11 @@ class ProfileInputSerializer(serializers.Serializer):
         allow_null=True,
         help_text="Empty or null means `unspecified`.",
     )
-    date_of_birth = serializers.DateField(
+    date_of_birth = BlankableDateField(
         required=False,
         allow_null=True,
-        help_text="ISO date (YYYY-MM-DD), in the past and after 1900-01-01.",
+        help_text="ISO date (YYYY-MM-DD), in the past and after 1900-01-01; empty or null "
+        "means no date.",
     )
     bio = _text("bio", required=False, allow_blank=True, allow_null=True)
     preferences = serializers.ListField(
