@@ -7,13 +7,14 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | 
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: help setup system-deps run test e2e integration lint format check serve migrate clean
+.PHONY: help setup system-deps run test e2e integration schema lint format check serve migrate clean
 
 help:
 	@echo "make run          set up and serve http://$(HOST):$(PORT) (SQLite, DEBUG, console email/SMS)"
 	@echo "make test         set up and run the test suite (DATABASE_URL picks the database)"
 	@echo "make e2e          browser journeys in Chromium (Playwright)"
 	@echo "make integration  tests that start real servers (gunicorn, MariaDB)"
+	@echo "make schema       schemathesis against the OpenAPI document (every operation)"
 	@echo "make lint         ruff check + ruff format --check"
 	@echo "make serve        gunicorn with production settings (see README)"
 
@@ -47,7 +48,7 @@ run: setup
 	DEBUG=$${DEBUG:-true} $(PY) manage.py runserver $(HOST):$(PORT)
 
 test: setup
-	$(PY) -m pytest -m "not e2e and not integration" $(PYTEST_ARGS)
+	$(PY) -m pytest -m "not e2e and not integration and not schema" $(PYTEST_ARGS)
 
 e2e: setup
 	@test -x /usr/bin/chromium || { echo "The browser tests need Debian's chromium: apt-get install chromium"; exit 1; }
@@ -55,6 +56,9 @@ e2e: setup
 
 integration: setup
 	$(PY) -m pytest -m integration $(PYTEST_ARGS)
+
+schema: setup
+	$(PY) -m pytest -m schema $(PYTEST_ARGS)
 
 lint: setup
 	$(VENV)/bin/ruff check .
