@@ -116,18 +116,21 @@ def envelope_conformance(ctx, response, case) -> None:
         assert marker not in text, f"the body holds {marker!r}"
 
 
-@pytest.fixture(scope="module", autouse=True)
-def report_examples(request):
+@pytest.fixture(scope="module")
+def examples_report(request):
     """Print the examples and statuses per operation, and hold each operation
     that ran to the promised number of examples."""
     yield
-    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is not None and statuses:
-        reporter.write_line("")
-        reporter.write_line("schemathesis examples per operation (status: count):")
-        for label, seen in sorted(statuses.items()):
-            counts = ", ".join(f"{status}: {n}" for status, n in sorted(seen.items()))
-            reporter.write_line(f"  {sum(seen.values()):4d}  {label}  ({counts})")
+    plugins = request.config.pluginmanager
+    reporter = plugins.get_plugin("terminalreporter")
+    capture = plugins.get_plugin("capturemanager")
+    if reporter is not None and capture is not None and statuses:
+        with capture.global_and_fixture_disabled():
+            reporter.write_line("")
+            reporter.write_line("schemathesis examples per operation (status: count):")
+            for label, seen in sorted(statuses.items()):
+                counts = ", ".join(f"{status}: {n}" for status, n in sorted(seen.items()))
+                reporter.write_line(f"  {sum(seen.values()):4d}  {label}  ({counts})")
     short = {label: sum(seen.values()) for label, seen in statuses.items()}
     short = {label: n for label, n in short.items() if n < EXAMPLES_PER_OPERATION}
     assert not short, f"operations that ran fewer than {EXAMPLES_PER_OPERATION} examples: {short}"
@@ -235,7 +238,7 @@ def _plant_real_values(case: schemathesis.Case, *, serial: int, user, other_sess
     # examples of one operation on purpose; every example makes its own user.
     suppress_health_check=list(HealthCheck),
 )
-def test_api_conforms_to_its_schema(case, fuzz_settings, keep_test_connection):
+def test_api_conforms_to_its_schema(case, fuzz_settings, keep_test_connection, examples_report):
     serial = next(_serial)
     user = _account(serial)
     client = ClientInfo(ip="127.0.0.1", user_agent="schemathesis")
