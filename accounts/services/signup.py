@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.hashers import make_password
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -20,7 +20,7 @@ from accounts.identifiers import (
     normalize_phone,
     normalize_username,
 )
-from accounts.models import SecurityEvent, User, new_user_id
+from accounts.models import SecurityEvent, User
 from accounts.services.events import event_record
 from accounts.services.users import user_create
 from authsite import clock
@@ -105,17 +105,59 @@ def _check_username(username: str | None, *, owner: User | None) -> str | None:
     return value
 
 
-def _send_pending_email(*, user: User, email: str) -> None:
+def _send_pending_email(*, user: User | None, email: str) -> None:
     """Sign-up with a phone and an email: the email stays pending until its own
     code is entered (``/auth/contact/verify``), and never blocks anyone else.
-    An address that already belongs to an account gets nothing."""
+    An address that already belongs to an account gets nothing. ``user=None``
+    (a sign-up that makes no account) writes the same row and sends nothing."""
     if User.objects.filter(email=email).exists():
         return
     try:
-        otp.otp_issue(purpose=otp.CONTACT_CHANGE, destination=email, user=user)
+        otp.otp_issue(
+            purpose=otp.CONTACT_CHANGE, destination=email, user=user, deliver=user is not None
+        )
     except (RetryLater, AuthsiteError):
         # The phone code is what sign-up needs; the email can be re-sent later.
         return
+
+
+def _create_account(
+    *,
+    primary: Identifier,
+    email: str | None,
+    phone: str | None,
+    username: str | None,
+    password: str,
+    profile: dict[str, Any],
+    discard: bool = False,
+) -> User:
+    """Create the account and its profile; with ``discard``, roll them back.
+
+    ``discard`` is for a sign-up to a verified account's address, which must
+    take as long as a fresh one (SPEC §14 rule 2): a fresh sign-up hashes the
+    password and writes a user and a profile, so this does exactly that — the
+    same statements, the same hasher call — and rolls its savepoint back.
+    Nothing is left behind: ids are random and the profile's key is the
+    user's, so not even a sequence moves. The discarded user has a throw-away
+    address (the real one is taken); the id it drew answers as ``user_id``.
+    """
+    if discard:
+        email, phone = f"{secrets.token_hex(16)}@signup.invalid", None
+    try:
+        with transaction.atomic():
+            user = user_create(
+                email=None if phone else email,
+                phone=phone,
+                username=username,
+                password=password,
+                profile=profile,
+            )
+            if discard:
+                transaction.set_rollback(True)
+    except IntegrityError:
+        # Lost a race with a concurrent sign-up for the same address (or name).
+        raise ValidationFailed.for_field(primary.kind, "Try again in a moment.") from None
+    return user
 
 
 def user_signup(
@@ -145,24 +187,16 @@ def user_signup(
     primary = Identifier(PHONE, phone_value) if phone_value else Identifier(EMAIL, email_value)
     clean_profile = profile_clean(profile or {})
     existing = selectors.user_by_identifier(primary)
+    # A verified (or disabled) account's address: nothing is created, but from
+    # here on the work is that of a fresh sign-up, so neither the answer nor
+    # its time tells the two apart (SPEC §5.3, §14 rule 2).
+    hidden = existing is not None and (existing.is_verified or not existing.is_active)
+    if hidden and settings.ACCOUNT_SIGNUP_REVEALS_EXISTING:
+        raise AccountExists()
 
-    if existing is not None and (existing.is_verified or not existing.is_active):
-        if settings.ACCOUNT_SIGNUP_REVEALS_EXISTING:
-            raise AccountExists()
-        make_password(password)  # the same hashing work as a real sign-up
-        with transaction.atomic():
-            issued = otp.otp_issue(
-                purpose=otp.SIGNUP,
-                destination=primary.value,
-                template="notice_signup_exists" if existing.is_active else None,
-                deliver=existing.is_active,
-            )
-            event_record(
-                kind=SecurityEvent.SIGNUP, user=existing, identifier=primary.value, client=client
-            )
-        return code_sent(issued, user_id=new_user_id())
-
-    username_value = _check_username(username, owner=existing)
+    # The same checks for every address: a weak password or a taken username
+    # is refused alike whoever holds the address.
+    username_value = _check_username(username, owner=None if hidden else existing)
     candidate = User(email=email_value if not phone_value else None, phone=phone_value)
     candidate.username = username_value
     try:
@@ -171,21 +205,38 @@ def user_signup(
         raise _field_errors("password", exc) from None
 
     with transaction.atomic():
-        if existing is None:
-            try:
-                with transaction.atomic():
-                    user = user_create(
-                        email=None if phone_value else email_value,
-                        phone=phone_value,
-                        username=username_value,
-                        password=password,
-                        profile=clean_profile,
-                    )
-            except IntegrityError:
-                # Lost a race with a concurrent sign-up for the same address.
-                raise ValidationFailed.for_field(primary.kind, "Try again in a moment.") from None
+        if hidden:
+            user = None
+            user_id = _create_account(
+                primary=primary,
+                email=email_value,
+                phone=phone_value,
+                username=username_value,
+                password=password,
+                profile=clean_profile,
+                discard=True,
+            ).pk
+            # The owner gets a notice instead of a code; a disabled account nothing.
+            issued = otp.otp_issue(
+                purpose=otp.SIGNUP,
+                destination=primary.value,
+                template="notice_signup_exists" if existing.is_active else None,
+                deliver=existing.is_active,
+            )
+        elif existing is None:
+            user = _create_account(
+                primary=primary,
+                email=email_value,
+                phone=phone_value,
+                username=username_value,
+                password=password,
+                profile=clean_profile,
+            )
+            user_id = user.pk
+            issued = otp.otp_issue(purpose=otp.SIGNUP, destination=primary.value, user=user)
         else:
             user = existing
+            user_id = user.pk
             user.set_password(password)
             fields = ["password"]
             if username_value:
@@ -194,11 +245,16 @@ def user_signup(
             user.save(update_fields=fields)
             if clean_profile:
                 profile_update(user=user, fields=clean_profile)
-        issued = otp.otp_issue(purpose=otp.SIGNUP, destination=primary.value, user=user)
+            issued = otp.otp_issue(purpose=otp.SIGNUP, destination=primary.value, user=user)
         if phone_value and email_value:
             _send_pending_email(user=user, email=email_value)
-        event_record(kind=SecurityEvent.SIGNUP, user=user, identifier=primary.value, client=client)
-    return code_sent(issued, user_id=user.pk)
+        event_record(
+            kind=SecurityEvent.SIGNUP,
+            user=existing if hidden else user,
+            identifier=primary.value,
+            client=client,
+        )
+    return code_sent(issued, user_id=user_id)
 
 
 def user_signup_verify(
