@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | 
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: help setup system-deps run test e2e integration schema lint format check serve migrate clean
+.PHONY: help setup system-deps run test e2e integration schema soak lint format check serve migrate clean
 
 help:
 	@echo "make run          set up and serve http://$(HOST):$(PORT) (SQLite, DEBUG, console email/SMS)"
@@ -15,6 +15,7 @@ help:
 	@echo "make e2e          browser journeys in Chromium (Playwright)"
 	@echo "make integration  tests that start real servers (gunicorn, MariaDB)"
 	@echo "make schema       schemathesis against the OpenAPI document (every operation)"
+	@echo "make soak         200 connections for SOAK_SECONDS (60) on gunicorn + MariaDB + Redis"
 	@echo "make lint         ruff check + ruff format --check"
 	@echo "make serve        gunicorn with production settings (see README)"
 
@@ -95,3 +96,12 @@ bench: setup
 		fi; \
 	}
 	$(PY) -m bench --users $(USERS) $(BENCH_ARGS)
+
+# Sustained load (bench/soak.py): 200 connections for SOAK_SECONDS seconds on sign-in,
+# refresh, /auth/me and PATCH /profile against gunicorn (2 workers) + MariaDB + Redis,
+# then the count of 5xx answers and of lost writes (goal: 0 and 0; non-zero exit otherwise).
+# A fresh database authsite_hard_soak on 127.0.0.1:3306 and Redis db 13, unless
+# SOAK_DATABASE_URL / SOAK_CACHE_URL say otherwise.
+SOAK_SECONDS ?= 60
+soak: setup
+	$(PY) -m bench.soak --seconds $(SOAK_SECONDS) $(SOAK_ARGS)
