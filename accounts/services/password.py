@@ -75,11 +75,20 @@ def password_reset(
     a notice goes to the account's addresses, and nobody is signed in.
     """
     user = selectors.user_by_identifier(identifier)
-    # Refuse a bad password before spending the code, so nothing is lost. An
-    # unknown address is validated against the same identifier, so this step
-    # answers alike whether or not the account exists.
+    # Refuse a bad password before spending the code, so nothing is lost. The
+    # rules first see only the given address (as if for a new account), so
+    # this step answers alike whether or not an account holds it.
     stand_in = User(**{"phone" if identifier.kind == PHONE else "email": identifier.value})
-    password_validate(user=user or stand_in, password=new_password)
+    password_validate(user=stand_in, password=new_password)
+    # Comparing the password with the account's other identifiers (username,
+    # other address) would tell a stranger which account holds the address:
+    # only someone who holds the right code gets that far. The check counts a
+    # wrong try; the right code stays unspent if the password is refused.
+    code_check_recorded(
+        purpose=otp.PASSWORD_RESET, identifier=identifier, code=code, user=user, client=client
+    )
+    if user is not None and user.is_active:
+        password_validate(user=user, password=new_password)
     code_consume_recorded(
         purpose=otp.PASSWORD_RESET, identifier=identifier, code=code, user=user, client=client
     )
