@@ -205,6 +205,11 @@ class SecurityEvent(models.Model):
     identifier = models.CharField(
         max_length=64, blank=True, default="", help_text=_("Masked identifier.")
     )
+    # A keyed hash of the full identifier (never the identifier itself): lets
+    # an account's deletion find and scrub the events recorded before the
+    # account existed or without it (an anonymous code request), which the
+    # masked form cannot single out.
+    identifier_digest = models.CharField(max_length=64, blank=True, default="", db_index=True)
     ip = models.GenericIPAddressField(null=True, blank=True)
     user_agent = models.CharField(max_length=512, blank=True, default="")
     created_at = models.DateTimeField(default=timezone.now, db_index=True)

@@ -11,7 +11,8 @@ from accounts import selectors
 from accounts.identifiers import EMAIL, PHONE, Identifier
 from accounts.models import DeviceSession, SecurityEvent, User
 from accounts.services.codes import code_consume_recorded
-from accounts.services.events import event_record
+from accounts.services.events import event_record, events_scrub
+from accounts.services.lockout import password_confirm
 from accounts.services.password import password_forgot
 from accounts.services.tokens import sessions_revoke_all
 from authsite.client import ClientInfo
@@ -108,7 +109,7 @@ def account_delete(
     address. User, profile, sessions and codes are removed; the security
     events stay for the record but lose every personal detail."""
     if user.has_usable_password():
-        if not user.check_password(password or ""):
+        if not password_confirm(user=user, password=password or ""):
             raise CurrentPasswordIncorrect(
                 errors={"password": [str(CurrentPasswordIncorrect.default_message)]}
             )
@@ -123,9 +124,7 @@ def account_delete(
         )
     addresses = [a for a in (user.email, user.phone) if a]
     with transaction.atomic():
-        SecurityEvent.objects.filter(user=user).update(
-            user=None, identifier="", ip=None, user_agent=""
-        )
+        events_scrub(user=user, identifiers=[*addresses, user.username or ""])
         otp.otp_delete_for(destinations=addresses, user=user)
         for address in addresses:
             otp.message_send(destination=address, template="notice_account_deleted")

@@ -8,7 +8,7 @@ from django.db import IntegrityError, transaction
 from accounts import selectors
 from accounts.identifiers import EMAIL, PHONE, Identifier
 from accounts.models import SecurityEvent, User
-from accounts.services.events import event_record
+from accounts.services.events import event_record, events_link_anonymous
 from accounts.services.signup import CodeSent, code_sent
 from accounts.services.users import user_create
 from authsite import clock
@@ -143,6 +143,7 @@ def login_code_verify(
                     verified=True,
                 )
             created = True
+            events_link_anonymous(user=user, identifier=identifier.value)
             event_record(
                 kind=SecurityEvent.SIGNUP, user=user, identifier=identifier.value, client=client
             )

@@ -8,6 +8,7 @@ from accounts.identifiers import EMAIL, PHONE, Identifier
 from accounts.models import SecurityEvent, User
 from accounts.services.codes import code_consume_recorded, code_issue_recorded
 from accounts.services.events import event_record
+from accounts.services.lockout import password_confirm
 from accounts.services.signup import CodeSent, code_sent
 from authsite import clock
 from authsite.client import ClientInfo
@@ -28,7 +29,7 @@ def contact_change_start(
     """
     if identifier.kind not in (EMAIL, PHONE):
         raise ValidationFailed.for_field("email", "Give an email address or a phone number.")
-    if user.has_usable_password() and not user.check_password(password or ""):
+    if user.has_usable_password() and not password_confirm(user=user, password=password or ""):
         raise CurrentPasswordIncorrect(
             errors={"password": [str(CurrentPasswordIncorrect.default_message)]}
         )

@@ -69,3 +69,18 @@ def signin_clear(*, identifiers: list[str | None]) -> None:
             keys.extend(_keys(identifier))
     if keys:
         cache.delete_many(keys)
+
+
+def password_confirm(*, user, password: str) -> bool:
+    """Check the current password of a signed-in user (password change, address
+    change, account deletion) under the same per-identifier lockout as sign-in:
+    a stolen access token must not become an unlimited password oracle. A wrong
+    password counts a failure on every identifier of the account."""
+    identifiers = [i for i in (user.email, user.phone, user.username) if i]
+    for identifier in identifiers:
+        signin_check_lock(identifier=identifier)
+    if user.check_password(password):
+        return True
+    for identifier in identifiers:
+        signin_record_failure(identifier=identifier)
+    return False

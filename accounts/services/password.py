@@ -13,7 +13,7 @@ from accounts.identifiers import PHONE, Identifier
 from accounts.models import SecurityEvent, User
 from accounts.services.codes import code_check_recorded, code_consume_recorded, code_issue_recorded
 from accounts.services.events import event_record
-from accounts.services.lockout import signin_clear
+from accounts.services.lockout import password_confirm, signin_clear
 from accounts.services.signup import CodeSent, code_sent
 from accounts.services.tokens import sessions_revoke_all
 from authsite import clock
@@ -128,7 +128,7 @@ def password_change(
     web session the change was made from) stays. The API front door keeps
     none and opens a fresh token session instead.
     """
-    if not user.check_password(current_password):
+    if not password_confirm(user=user, password=current_password):
         raise CurrentPasswordIncorrect(
             errors={"current_password": [str(CurrentPasswordIncorrect.default_message)]}
         )

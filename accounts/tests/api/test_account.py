@@ -299,3 +299,39 @@ def test_another_users_login_code_does_not_delete_my_account(
     bobs_code = last_code_for(bob.email)
     assert_error(delete(api_client, pair["access"], {"otp": bobs_code}), 400, "otp_invalid")
     assert User.objects.filter(pk=user.pk).exists()
+
+
+def test_deleting_a_code_made_account_scrubs_its_events_from_before_it_existed(api_client, clock):
+    from accounts.models import SecurityEvent
+
+    email = "codemade@example.com"
+    agent = {"HTTP_USER_AGENT": "Scrub-Me-Agent/1.0", "REMOTE_ADDR": "10.77.77.77"}
+    api_client.post("/api/v1/auth/otp/request", {"email": email}, format="json", **agent)
+    # Before the account exists the request is recorded without a user.
+    assert SecurityEvent.objects.filter(user__isnull=True, ip="10.77.77.77").exists()
+    code = last_code_for(email)
+    session = assert_ok(
+        api_client.post(
+            "/api/v1/auth/otp/verify", {"email": email, "otp": code}, format="json", **agent
+        )
+    )
+    assert session["created"] is True
+    # Once it exists, the account sees that request in its own activity.
+    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {session['access']}")
+    kinds = [e["kind"] for e in assert_ok(api_client.get("/api/v1/auth/events"))["results"]]
+    assert "code_sent" in kinds
+    clock.advance(31)
+    api_client.post("/api/v1/auth/otp/request", {"email": email}, format="json", **agent)
+    assert (
+        api_client.delete(
+            "/api/v1/auth/account", {"otp": last_code_for(email)}, format="json"
+        ).status_code
+        == 204
+    )
+    assert not SecurityEvent.objects.filter(ip="10.77.77.77").exists()
+    assert not SecurityEvent.objects.filter(user_agent__contains="Scrub-Me").exists()
+    assert (
+        not SecurityEvent.objects.exclude(identifier="")
+        .filter(identifier__startswith="co***")
+        .exists()
+    )
