@@ -26,6 +26,7 @@ from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.decorators import method_decorator
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
@@ -263,7 +264,7 @@ class CodeResendView(Page):
             flow_update(request, name, resend_at=_now() + (exc.retry_after or 0))
             messages.error(request, wait_message(exc))
         else:
-            flow_update(request, name, resend_at=_now() + sent.resend_in, verified_code=None)
+            flow_update(request, name, resend_at=_now() + sent.resend_in, verified=False)
             messages.success(
                 request,
                 _("A new code is on its way to %(destination)s.")
@@ -562,6 +563,9 @@ class LogoutView(Page):
 
 # --- forgot → verify → reset -----------------------------------------------------------------
 
+RESET_CODE_COOKIE = "authsite_reset_code"
+RESET_CODE_SALT = "accounts.password_reset.code"
+
 
 class PasswordForgotView(Page):
     template_name = "accounts/password_forgot.html"
@@ -588,7 +592,7 @@ class PasswordForgotView(Page):
                     channel=sent.channel,
                     destination=sent.destination,
                     resend_in=sent.resend_in,
-                    verified_code=None,
+                    verified=False,
                 )
                 messages.success(
                     request, _("If an account uses this address, a reset code is on its way.")
@@ -626,8 +630,21 @@ class PasswordForgotVerifyView(Page):
             except AuthsiteError as exc:
                 add_service_errors(form, exc)
             else:
-                flow_update(request, "reset", verified_code=code)
-                return redirect("accounts:password_reset")
+                flow_update(request, "reset", verified=True)
+                response = redirect("accounts:password_reset")
+                # The code the reset step spends rides in the browser, never
+                # in server-side storage (SPEC §4: the plain code is not stored).
+                response.set_signed_cookie(
+                    RESET_CODE_COOKIE,
+                    code,
+                    salt=RESET_CODE_SALT,
+                    max_age=settings.OTP_TTL,
+                    path=reverse("accounts:password_reset"),
+                    secure=settings.SESSION_COOKIE_SECURE or request.is_secure(),
+                    httponly=True,
+                    samesite="Strict",
+                )
+                return response
         return self._render(request, form, state)
 
 
@@ -636,7 +653,17 @@ class PasswordResetView(Page):
 
     def _state(self, request: HttpRequest) -> dict[str, Any] | None:
         state = flow_get(request, "reset")
-        return state if state and state.get("verified_code") else None
+        if not state or not state.get("verified"):
+            return None
+        code = request.get_signed_cookie(
+            RESET_CODE_COOKIE, default=None, salt=RESET_CODE_SALT, max_age=settings.OTP_TTL
+        )
+        return {**state, "verified_code": code} if code else None
+
+    @staticmethod
+    def _forget_code(response: HttpResponse) -> HttpResponse:
+        response.delete_cookie(RESET_CODE_COOKIE, path=reverse("accounts:password_reset"))
+        return response
 
     def get(self, request: HttpRequest) -> HttpResponse:
         if self._state(request) is None:
@@ -660,9 +687,9 @@ class PasswordResetView(Page):
             except RetryLater:
                 raise
             except CODE_ERRORS as exc:
-                flow_update(request, "reset", verified_code=None)
+                flow_update(request, "reset", verified=False)
                 messages.error(request, exc.message)
-                return redirect("accounts:password_forgot_verify")
+                return self._forget_code(redirect("accounts:password_forgot_verify"))
             except AuthsiteError as exc:
                 add_service_errors(form, exc)
             else:
@@ -670,7 +697,7 @@ class PasswordResetView(Page):
                 if request.user.is_authenticated:
                     web_logout(request)  # every session was revoked; end this one now
                 messages.success(request, _("Your password has been reset. Sign in with it."))
-                return redirect("accounts:login")
+                return self._forget_code(redirect("accounts:login"))
         return render(request, self.template_name, {"form": form})
 
 
@@ -877,7 +904,7 @@ class EventNotMeView(SignedInPage):
             channel=verification["channel"],
             destination=verification["destination"],
             resend_in=getattr(settings, "OTP_RESEND_COOLDOWN", 30),
-            verified_code=None,
+            verified=False,
         )
         messages.warning(
             request,

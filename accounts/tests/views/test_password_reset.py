@@ -78,3 +78,28 @@ def test_a_locked_out_user_can_still_reset(browser, user, settings):
     assert browser.post(LOGIN, {"identifier": user.email, "password": "x"}).status_code == 429
     reset(browser, user.email, user.email)
     sign_in(browser, user.email, NEW_PASSWORD)
+
+
+def test_the_verified_code_is_never_stored_server_side(browser, user):
+    from django.contrib.sessions.models import Session
+
+    browser.post(FORGOT, {"identifier": user.email})
+    code = last_code_for(user.email)
+    response = browser.post(VERIFY, {"otp": code})
+    assert response["Location"] == RESET
+    for session in Session.objects.all():
+        assert code not in session.session_data
+        assert code not in str(session.get_decoded())
+    cookie = response.cookies["authsite_reset_code"]
+    assert cookie["httponly"] and cookie["samesite"] == "Strict" and cookie["path"] == RESET
+    done = browser.post(RESET, {"new_password": NEW_PASSWORD, "new_password2": NEW_PASSWORD})
+    assert done["Location"] == LOGIN
+    assert done.cookies["authsite_reset_code"].value == ""  # forgotten once spent
+
+
+def test_a_forged_reset_cookie_is_refused(browser, user):
+    browser.post(FORGOT, {"identifier": user.email})
+    browser.post(VERIFY, {"otp": last_code_for(user.email)})
+    browser.cookies["authsite_reset_code"] = "123456"  # unsigned
+    response = browser.get(RESET)
+    assert response["Location"] == VERIFY
