@@ -2,7 +2,7 @@
 headers and cookies, error bodies, static files, the client IP behind proxies.
 
 The first tests start a separate process with ``authsite.settings.base`` and
-the environment documented in docs/production.md, so they see exactly what a
+the environment documented in README.md ("Running in production"), so they see exactly what a
 production server sees (not the test settings with overrides).
 """
 
