@@ -11,8 +11,13 @@ Authenticated operations get a fresh verified user and token session per
 example, so the examples that end a session (logout, "this wasn't me",
 password change, account deletion) do not starve the next one. Half the
 valid examples also get real values where random ones can only fail (the
-user's own session id and event id in paths, the session's tokens in
-bodies), so the success paths are fuzzed too.
+user's own session id and event id in paths; the session's tokens, the
+account's password and address, and codes issued for the purpose in
+bodies), so the success paths are fuzzed too, the rest of each body as the
+fuzzer made it.
+
+Run with ``make schema`` (SQLite) or ``DATABASE_URL=mysql://… make schema``;
+.ci/run does both. ``SCHEMA_EXAMPLES=500`` asks for more examples.
 """
 
 from __future__ import annotations
