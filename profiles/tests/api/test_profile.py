@@ -380,9 +380,7 @@ UNSTORABLE = [
 
 @pytest.mark.parametrize("method", ["post", "put", "patch"])
 @pytest.mark.parametrize(("raw", "field"), UNSTORABLE)
-def test_values_json_allows_but_storage_cannot_take_are_refused(
-    auth_client, method, raw, field
-):
+def test_values_json_allows_but_storage_cannot_take_are_refused(auth_client, method, raw, field):
     send(auth_client, "put", FULL)
     error = assert_error(send_raw(auth_client, method, raw), 400, "validation_error")
     assert list(error["errors"]) == [field]
