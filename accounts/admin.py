@@ -43,8 +43,9 @@ from accounts.services.users import user_create
 from authsite import clock
 from authsite.client import ClientInfo
 from authsite.errors import AuthsiteError, RetryLater
+from profiles.forms import ProfileAdminForm
 from profiles.models import Profile
-from profiles.services import EDITABLE_FIELDS, profile_clean
+from profiles.services import EDITABLE_FIELDS
 
 # The admin's sign-in form accepts any identifier (the rate-limited view that
 # shows it is accounts.admin_views.admin_login, routed in authsite/urls.py).
@@ -226,27 +227,9 @@ class StaffPasswordChangeForm(AdminPasswordChangeForm):
         return user
 
 
-class ProfileInlineForm(forms.ModelForm):
-    """Staff edits of the profile obey the same rules as the API (``profile_clean``)."""
-
-    class Meta:
-        model = Profile
-        fields = list(EDITABLE_FIELDS)
-
-    def clean(self):
-        cleaned = super().clean()
-        fields = {field: cleaned[field] for field in EDITABLE_FIELDS if field in cleaned}
-        try:
-            cleaned.update(profile_clean(fields))
-        except AuthsiteError as exc:
-            for field, errors in (exc.errors or {}).items():
-                self.add_error(field if field in self.fields else None, errors)
-        return cleaned
-
-
 class ProfileInline(admin.StackedInline):
     model = Profile
-    form = ProfileInlineForm
+    form = ProfileAdminForm
     fields = list(EDITABLE_FIELDS)
     can_delete = False
     extra = 0
