@@ -33,3 +33,10 @@ def test_readyz_is_503_envelope_when_the_database_is_unreachable(client, monkeyp
     assert body["code"] == "service_unavailable"
     assert body["data"]["database"] == "unavailable"
     assert "connection refused" not in response.content.decode()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", ["/", "/admin/login/", "/api/v1/docs", "/api/v1/schema"])
+def test_the_first_pages_a_newcomer_opens_answer(client, path):
+    response = client.get(path)
+    assert response.status_code == 200, path
