@@ -40,3 +40,10 @@ def test_readyz_is_503_envelope_when_the_database_is_unreachable(client, monkeyp
 def test_the_first_pages_a_newcomer_opens_answer(client, path):
     response = client.get(path)
     assert response.status_code == 200, path
+
+
+@pytest.mark.django_db
+def test_swagger_ui_assets_are_served_by_the_site_not_a_cdn(client):
+    html = client.get("/api/v1/docs").content.decode()
+    assert "cdn.jsdelivr.net" not in html and "unpkg.com" not in html
+    assert "/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js" in html
