@@ -105,15 +105,18 @@ def _session_id(token: Token) -> uuid.UUID:
         raise TokenInvalid() from None
 
 
+def _session_with_user(**filters: Any) -> DeviceSession | None:
+    """One session row with its user, in one query. Unordered and without
+    ``first()``'s ORDER BY: this runs on every authenticated request."""
+    rows = list(DeviceSession.objects.select_related("user").filter(**filters).order_by()[:1])
+    return rows[0] if rows else None
+
+
 def session_authenticate(*, raw_access: str) -> tuple[User, DeviceSession, Token]:
     """The user and live session behind an access token, in one query."""
     token = _decode(AccessToken, raw_access)
     sid = _session_id(token)
-    session = (
-        DeviceSession.objects.select_related("user")
-        .filter(pk=sid, kind=DeviceSession.API, revoked_at__isnull=True)
-        .first()
-    )
+    session = _session_with_user(pk=sid, kind=DeviceSession.API, revoked_at__isnull=True)
     if session is None or session.expires_at <= clock.now():
         raise TokenInvalid()
     if str(session.user_id) != str(token.get("user_id")) or not session.user.is_active:
@@ -126,9 +129,7 @@ def session_refresh(*, raw_refresh: str, client: ClientInfo) -> TokenPair:
     token = _decode(RefreshToken, raw_refresh)
     sid = _session_id(token)
     jti = str(token.get("jti", ""))
-    session = (
-        DeviceSession.objects.select_related("user").filter(pk=sid, kind=DeviceSession.API).first()
-    )
+    session = _session_with_user(pk=sid, kind=DeviceSession.API)
     now = clock.now()
     if session is None or session.revoked_at is not None or session.expires_at <= now:
         raise TokenInvalid()
@@ -193,9 +194,7 @@ def token_claims(*, raw_token: str) -> dict[str, Any]:
     if token is None:
         raise TokenInvalid()
     sid = _session_id(token)
-    session = (
-        DeviceSession.objects.select_related("user").filter(pk=sid, revoked_at__isnull=True).first()
-    )
+    session = _session_with_user(pk=sid, revoked_at__isnull=True)
     if session is None or session.expires_at <= clock.now() or not session.user.is_active:
         raise TokenInvalid()
     if token.get("token_type") == "refresh" and token.get("jti") != session.refresh_jti:
