@@ -203,23 +203,25 @@ def otp_issue(
                     else OneTimeCode.DeliveryStatus.SKIPPED
                 ),
             )
-            if deliver:
-                delivery.schedule(
-                    delivery.Message(
-                        channel=channel,
-                        destination=destination,
-                        template=template or f"code_{purpose}",
-                        context={
-                            **_base_context(destination, purpose),
-                            **(context or {}),
-                            "code": code,
-                        },
-                        purpose=purpose,
-                        user_id=getattr(user, "pk", None),
-                        code_id=row.pk,
-                        language=translation.get_language(),
-                    )
+            # Without ``deliver`` the message is rehearsed (rendered, not sent):
+            # the same work off the request path as a real delivery.
+            delivery.schedule(
+                delivery.Message(
+                    channel=channel,
+                    destination=destination,
+                    template=template or f"code_{purpose}",
+                    context={
+                        **_base_context(destination, purpose),
+                        **(context or {}),
+                        "code": code,
+                    },
+                    purpose=purpose,
+                    user_id=getattr(user, "pk", None),
+                    code_id=row.pk,
+                    language=translation.get_language(),
+                    rehearsal=not deliver,
                 )
+            )
             return None, row
 
     refusal, row = retry_while_locked(write)

@@ -32,7 +32,7 @@ def render_email(template: str, context: dict) -> tuple[str, str, str | None]:
     return subject, body, html
 
 
-def send_email(message: Message) -> None:
+def build_email(message: Message) -> EmailMultiAlternatives:
     subject, body, html = render_email(message.template, message.context)
     email = EmailMultiAlternatives(
         subject=subject,
@@ -42,4 +42,8 @@ def send_email(message: Message) -> None:
     )
     if html is not None:
         email.attach_alternative(html, "text/html")
-    email.send(fail_silently=False)
+    return email
+
+
+def send_email(message: Message) -> None:
+    build_email(message).send(fail_silently=False)
