@@ -17,10 +17,11 @@ What it does, in order (SPEC §13):
    build/bench/, and stops the server — also on an error or Ctrl-C. Runs
    during which other programs used the CPU are flagged (``bench.cpu``).
 
-The load tool is wrk (C, epoll): on a 2-core machine the load generator
-shares the CPU with the server, and wrk spends a few microseconds per request
-where a Python client would spend a hundred, which would distort the fast
-endpoints (and every ratio to /healthz) most.
+The load tool is wrk (C, epoll). On a 2-core machine the load generator shares
+the CPU with the server, and its cost weighs most on /healthz, the baseline of
+every ratio: wrk adds little beyond the kernel's cost of one TCP connection per
+request (gunicorn's sync workers close each one), where a Python client would
+add its interpreter's work to every request.
 """
 
 from __future__ import annotations
