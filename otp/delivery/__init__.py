@@ -88,6 +88,7 @@ def deliver(message: Message, *, record_success: bool) -> bool:
     """Render and send ``message``; record a failure. True when it was handed over."""
     from otp.delivery.email import send_email
     from otp.delivery.sms import send_sms
+    from otp.models import OneTimeCode
 
     if message.rehearsal:
         from otp.delivery.email import build_email
@@ -98,6 +99,13 @@ def deliver(message: Message, *, record_success: bool) -> bool:
                 build_email(message).message()  # the MIME text a backend would send
             else:
                 render_sms(message.template, message.context)
+        if record_success and message.code_id is not None:
+            # The same single-row UPDATE a delivered code gets, changing nothing.
+            _record_status(
+                message.code_id,
+                OneTimeCode.DeliveryStatus.SKIPPED,
+                OneTimeCode.DeliveryStatus.SKIPPED,
+            )
         return True
     try:
         with translation.override(message.language):
@@ -111,15 +119,19 @@ def deliver(message: Message, *, record_success: bool) -> bool:
         _record_failure(message, exc)
         return False
     if record_success and message.code_id is not None:
-        from otp.models import OneTimeCode, retry_while_locked
-
-        retry_while_locked(
-            OneTimeCode.objects.filter(
-                pk=message.code_id, delivery_status=OneTimeCode.DeliveryStatus.PENDING
-            ).update,
-            delivery_status=OneTimeCode.DeliveryStatus.SENT,
+        _record_status(
+            message.code_id, OneTimeCode.DeliveryStatus.PENDING, OneTimeCode.DeliveryStatus.SENT
         )
     return True
+
+
+def _record_status(code_id: int, current: str, new: str) -> None:
+    from otp.models import OneTimeCode, retry_while_locked
+
+    retry_while_locked(
+        OneTimeCode.objects.filter(pk=code_id, delivery_status=current).update,
+        delivery_status=new,
+    )
 
 
 def scrub(text: str, code: str | None) -> str:
