@@ -79,7 +79,7 @@ serve: setup
 clean:
 	rm -rf $(VENV) staticfiles build .pytest_cache .ruff_cache
 
-# Load benchmark (SPEC §13; docs/bench.md): gunicorn + wrk against a fresh database
+# Load benchmark (SPEC §13; README.md, "Benchmark"): gunicorn + wrk against a fresh database
 # (SQLite under build/bench/ by default; DATABASE_URL=mysql://root@127.0.0.1:3306/authsite_bench
 # for MariaDB), USERS seeded users. Needs Redis on 127.0.0.1:6379 (db 2) and wrk.
 .PHONY: bench
