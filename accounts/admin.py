@@ -34,7 +34,7 @@ from accounts.identifiers import (
     normalize_username,
 )
 from accounts.models import DeviceSession, SecurityEvent, User
-from accounts.services.account import user_deactivate
+from accounts.services.account import account_remove, user_deactivate
 from accounts.services.events import event_record
 from accounts.services.lockout import signin_clear
 from accounts.services.password import notify_account, password_forgot
@@ -43,6 +43,7 @@ from accounts.services.users import user_create
 from authsite import clock
 from authsite.client import ClientInfo
 from authsite.errors import AuthsiteError, RetryLater
+from otp.models import OneTimeCode
 from profiles.forms import ProfileAdminForm
 from profiles.models import Profile
 from profiles.services import EDITABLE_FIELDS
@@ -341,6 +342,31 @@ class UserAdmin(PhoneSearchMixin, DjangoUserAdmin):
         if "is_active" in form.changed_data and not obj.is_active:
             # Unticking "active" is a deactivation: end every session now.
             user_deactivate(user=obj, client=STAFF_CLIENT)
+
+    # --- deletion --------------------------------------------------------------------
+    # Deleting a user here is the same removal as the account's own deletion
+    # (accounts.services.account.account_remove): profile, sessions and codes go
+    # with the user, the events lose every personal detail, the addresses get
+    # a notice. Those related rows are the service's to remove, so the staff
+    # member needs the permission to delete users, not one per related model.
+
+    def get_deleted_objects(self, objs, request):
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        removed_with_user = {
+            str(model._meta.verbose_name) for model in (Profile, DeviceSession, OneTimeCode)
+        }
+        perms_needed = {p for p in perms_needed if str(p) not in removed_with_user}
+        if any(obj.pk == request.user.pk for obj in objs):
+            # Shown by the confirmation page as a permission the staff member lacks.
+            perms_needed.add(_("your own account"))
+        return deleted, counts, perms_needed, protected
+
+    def delete_model(self, request, obj):
+        account_remove(user=obj)
+
+    def delete_queryset(self, request, queryset):
+        for user in queryset:
+            account_remove(user=user)
 
     # --- actions ---------------------------------------------------------------------
 

@@ -122,6 +122,14 @@ def account_delete(
         code_consume_recorded(
             purpose=otp.LOGIN, identifier=primary, code=code, user=user, client=client
         )
+    account_remove(user=user)
+
+
+def account_remove(*, user: User) -> None:
+    """Remove the account with no confirmation asked: the last step of
+    ``account_delete`` and the staff admin's delete. User, profile, sessions
+    and codes go; the security events stay but lose every personal detail,
+    and the account's addresses get a notice."""
     addresses = [a for a in (user.email, user.phone) if a]
     with transaction.atomic():
         events_scrub(user=user, identifiers=[*addresses, user.username or ""])

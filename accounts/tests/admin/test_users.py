@@ -13,6 +13,9 @@ from accounts.services.tokens import session_open
 from accounts.tests.admin.support import action, changelist_queries, page_messages
 from accounts.tests.helpers import assert_error, assert_ok, last_code_for
 from authsite.client import ClientInfo
+from otp import services as otp
+from otp.models import OneTimeCode
+from profiles.models import Profile
 
 pytestmark = pytest.mark.django_db
 
@@ -264,3 +267,89 @@ def test_actions_need_the_change_permission(make_user, user):
     action(client, CHANGELIST, "deactivate", [user.pk])
     user.refresh_from_db()
     assert user.is_active
+
+
+# --- deletion --------------------------------------------------------------------------
+
+
+def doomed_user(make_user) -> User:
+    doomed = make_user(email="doomed@example.com", phone="+919876543299", username="doomed")
+    session_open(user=doomed, client=ClientInfo(ip="203.0.113.9", user_agent="Phone"))
+    return doomed
+
+
+def test_staff_delete_a_user_from_its_page_through_the_account_removal(
+    admin_web, make_user, sms_outbox, django_capture_on_commit_callbacks
+):
+    doomed = doomed_user(make_user)
+    otp.otp_issue(purpose=otp.LOGIN, destination=doomed.email, user=doomed)
+    url = reverse("admin:accounts_user_delete", args=[doomed.pk])
+    confirm = admin_web.get(url)
+    assert confirm.status_code == 200
+    assert not confirm.context["perms_lacking"]  # the profile no longer blocks it
+    mail.outbox.clear()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_web.post(url, {"post": "yes"}, follow=True)
+
+    assert response.status_code == 200
+    assert not User.objects.filter(pk=doomed.pk).exists()
+    assert not Profile.objects.filter(user_id=doomed.pk).exists()
+    assert not DeviceSession.objects.filter(user_id=doomed.pk).exists()
+    assert not OneTimeCode.objects.filter(destination=doomed.email).exists()
+    # The removal of the service: both addresses got a notice and the events
+    # keep no trace of the account.
+    assert [m.to for m in mail.outbox] == [["doomed@example.com"]]
+    assert [m.to for m in sms_outbox] == ["+919876543299"]
+    assert SecurityEvent.objects.filter(kind=SecurityEvent.ACCOUNT_DELETED).exists()
+    assert not SecurityEvent.objects.filter(user_id=doomed.pk).exists()
+
+
+def test_staff_delete_selected_users_with_the_bulk_action(admin_web, staff, make_user):
+    doomed = doomed_user(make_user)
+    other = make_user(email="other@example.com")
+    kept = make_user(email="kept@example.com")
+
+    response = admin_web.post(
+        CHANGELIST,
+        {
+            "action": "delete_selected",
+            "_selected_action": [str(doomed.pk), str(other.pk)],
+            "post": "yes",
+        },
+        follow=True,
+    )
+
+    assert response.status_code == 200
+    assert set(User.objects.values_list("pk", flat=True)) == {kept.pk, staff.pk}
+    assert not DeviceSession.objects.filter(user_id=doomed.pk).exists()
+
+
+def test_staff_cannot_delete_their_own_account_from_the_admin(admin_web, staff, make_user):
+    other = make_user(email="other@example.com")
+    url = reverse("admin:accounts_user_delete", args=[staff.pk])
+    assert "your own account" in admin_web.get(url).context["perms_lacking"]
+    assert admin_web.post(url, {"post": "yes"}).status_code == 403
+    bulk = admin_web.post(
+        CHANGELIST,
+        {
+            "action": "delete_selected",
+            "_selected_action": [str(staff.pk), str(other.pk)],
+            "post": "yes",
+        },
+    )
+    assert bulk.status_code == 403
+    assert User.objects.filter(pk__in=[staff.pk, other.pk]).count() == 2
+
+
+def test_deleting_users_needs_the_delete_permission(make_user):
+    doomed = doomed_user(make_user)
+    editor = make_user(email="editor@example.com", is_staff=True)
+    editor.user_permissions.add(
+        Permission.objects.get(codename="view_user"), Permission.objects.get(codename="change_user")
+    )
+    client = Client()
+    client.force_login(editor)
+    url = reverse("admin:accounts_user_delete", args=[doomed.pk])
+    assert client.post(url, {"post": "yes"}).status_code == 403
+    assert User.objects.filter(pk=doomed.pk).exists()
