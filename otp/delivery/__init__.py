@@ -18,6 +18,10 @@ user can simply ask for the code again.
 The success of a delivery is written back (``delivery_status="sent"``) by the
 worker pool only: in ``"sync"`` mode that write would be one more query inside
 the request (SPEC §13 budgets), so a delivered code keeps ``"pending"`` there.
+A rehearsed code (see ``Message.rehearsal``) is stored ``"pending"`` too in
+``"thread"`` mode and its job writes ``"skipped"``: the same row change, so
+the database does the same work after a request for an unknown address as
+after one for a known address.
 """
 
 from __future__ import annotations
@@ -100,10 +104,11 @@ def deliver(message: Message, *, record_success: bool) -> bool:
             else:
                 render_sms(message.template, message.context)
         if record_success and message.code_id is not None:
-            # The same single-row UPDATE a delivered code gets, changing nothing.
+            # The same single-row UPDATE a delivered code gets ("pending" to
+            # "sent"), and like it a change the database must write.
             _record_status(
                 message.code_id,
-                OneTimeCode.DeliveryStatus.SKIPPED,
+                OneTimeCode.DeliveryStatus.PENDING,
                 OneTimeCode.DeliveryStatus.SKIPPED,
             )
         return True
