@@ -122,6 +122,9 @@ elif _db["ENGINE"] == "django.db.backends.sqlite3":
     _db.setdefault("OPTIONS", {})
     _db["OPTIONS"].setdefault("timeout", 20)
     _db["OPTIONS"].setdefault("transaction_mode", "IMMEDIATE")
+    # Write-ahead log: readers never wait for a writer, and a commit appends to
+    # the log instead of writing, syncing and deleting a rollback journal.
+    _db["OPTIONS"].setdefault("init_command", "PRAGMA journal_mode=WAL;")
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -88,3 +88,31 @@ def test_mysql_database_uses_utf8mb4(settings):
     with connection.cursor() as cursor:
         cursor.execute("SELECT @@character_set_database")
         assert cursor.fetchone()[0] == "utf8mb4"
+
+
+def test_a_sqlite_file_database_runs_in_write_ahead_log_mode(tmp_path):
+    """Readers do not wait for a writer, and a commit appends to the log: under
+    concurrent requests the rollback journal made writers queue for it."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
+    env.update(
+        DJANGO_SETTINGS_MODULE="authsite.settings.base",
+        DEBUG="true",
+        DATABASE_URL=f"sqlite:///{tmp_path / 'first-run.sqlite3'}",
+    )
+    script = (
+        "import django; django.setup()\n"
+        "from django.db import connection\n"
+        "with connection.cursor() as c:\n"
+        "    c.execute('PRAGMA journal_mode')\n"
+        "    print(c.fetchone()[0])\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "wal"
