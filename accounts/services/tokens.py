@@ -28,6 +28,7 @@ from accounts.models import DeviceSession, SecurityEvent, User
 from accounts.services.events import event_record
 from authsite import clock
 from authsite.client import ClientInfo
+from authsite.compiled import CompiledLookup
 from authsite.errors import TokenInvalid, TokenReused
 
 
@@ -105,18 +106,27 @@ def _session_id(token: Token) -> uuid.UUID:
         raise TokenInvalid() from None
 
 
-def _session_with_user(**filters: Any) -> DeviceSession | None:
-    """One session row with its user, in one query. Unordered and without
-    ``first()``'s ORDER BY: this runs on every authenticated request."""
-    rows = list(DeviceSession.objects.select_related("user").filter(**filters).order_by()[:1])
-    return rows[0] if rows else None
+def _session_lookup(**filters: Any) -> CompiledLookup[DeviceSession]:
+    """The session with this id and its user, in one query compiled once
+    (authsite.compiled): this runs on every authenticated request."""
+    return CompiledLookup(
+        DeviceSession,
+        DeviceSession._meta.pk,
+        lambda sid: DeviceSession.objects.select_related("user").filter(pk=sid, **filters),
+        stand_in=uuid.UUID(int=(1 << 128) - 1),
+    )
+
+
+_live_api_session = _session_lookup(kind=DeviceSession.API, revoked_at__isnull=True)
+_api_session = _session_lookup(kind=DeviceSession.API)
+_live_session = _session_lookup(revoked_at__isnull=True)
 
 
 def session_authenticate(*, raw_access: str) -> tuple[User, DeviceSession, Token]:
     """The user and live session behind an access token, in one query."""
     token = _decode(AccessToken, raw_access)
     sid = _session_id(token)
-    session = _session_with_user(pk=sid, kind=DeviceSession.API, revoked_at__isnull=True)
+    session = _live_api_session.get(sid)
     if session is None or session.expires_at <= clock.now():
         raise TokenInvalid()
     if str(session.user_id) != str(token.get("user_id")) or not session.user.is_active:
@@ -129,7 +139,7 @@ def session_refresh(*, raw_refresh: str, client: ClientInfo) -> TokenPair:
     token = _decode(RefreshToken, raw_refresh)
     sid = _session_id(token)
     jti = str(token.get("jti", ""))
-    session = _session_with_user(pk=sid, kind=DeviceSession.API)
+    session = _api_session.get(sid)
     now = clock.now()
     if session is None or session.revoked_at is not None or session.expires_at <= now:
         raise TokenInvalid()
@@ -194,7 +204,7 @@ def token_claims(*, raw_token: str) -> dict[str, Any]:
     if token is None:
         raise TokenInvalid()
     sid = _session_id(token)
-    session = _session_with_user(pk=sid, revoked_at__isnull=True)
+    session = _live_session.get(sid)
     if session is None or session.expires_at <= clock.now() or not session.user.is_active:
         raise TokenInvalid()
     if token.get("token_type") == "refresh" and token.get("jti") != session.refresh_jti:
