@@ -163,7 +163,7 @@ def bench_env(db: Database, *, delivery_mode: str) -> dict[str, str]:
             "ALLOWED_HOSTS": HOST,
             "SECURE_SSL_REDIRECT": "false",
             "CACHE_URL": os.environ.get("BENCH_CACHE_URL", "redis://127.0.0.1:6379/2"),
-            "EMAIL_URL": "memorymail://",
+            "EMAIL_URL": os.environ.get("BENCH_EMAIL_URL", "memorymail://"),
             "SMS_BACKEND": "otp.delivery.sms.OutboxSmsBackend",
             "OTP_DELIVERY_MODE": delivery_mode,
             "OTP_EXPOSE_IN_RESPONSE": "false",
