@@ -146,10 +146,13 @@ LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "home"
 
 PASSWORD_HASHERS = [
-    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "authsite.hashers.Argon2idPasswordHasher",  # Django's Argon2id, ARGON2_PARALLELISM lanes
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
 ]
+ARGON2_PARALLELISM = env.int("ARGON2_PARALLELISM", default=1)
+if not 1 <= ARGON2_PARALLELISM <= 64:
+    raise ImproperlyConfigured("ARGON2_PARALLELISM must be between 1 and 64.")
 PASSWORD_REQUIRE_COMPLEXITY = env.bool("PASSWORD_REQUIRE_COMPLEXITY", default=True)
 PASSWORD_MAX_LENGTH = 1024
 AUTH_PASSWORD_VALIDATORS = [

@@ -116,3 +116,9 @@ def test_a_sqlite_file_database_runs_in_write_ahead_log_mode(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "wal"
+
+
+def test_start_up_with_zero_argon2_lanes_fails_naming_the_setting():
+    result = _start({"DEBUG": "true", "ARGON2_PARALLELISM": "0"})
+    assert result.returncode != 0
+    assert "ARGON2_PARALLELISM" in result.stderr
