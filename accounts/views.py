@@ -236,6 +236,62 @@ def flow_context(name: str, state: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+class CodePage(Page):
+    """The code-entry step of a flow that spans pages (sign-up, code sign-in,
+    forgot-password, contact change). The flow's state is in the session;
+    without it the page sends the browser back to the flow's first step.
+    ``verify`` calls the flow's service with the code; ``done`` answers once
+    it has accepted the code. A refused code shows as a form error, a refusal
+    with a wait as the 429 page."""
+
+    template_name: str
+    flow: str
+    start: str  # URL name of the flow's first step
+    no_flow_message: str | None = None
+
+    def verify(self, request: HttpRequest, identifier: Identifier, code: str) -> Any:
+        raise NotImplementedError
+
+    def done(self, request: HttpRequest, state: dict[str, Any], result: Any, code: str):
+        raise NotImplementedError
+
+    def _render(self, request, form, state) -> HttpResponse:
+        return render(request, self.template_name, {"form": form, **flow_context(self.flow, state)})
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        state = flow_get(request, self.flow)
+        if state is None:
+            if self.no_flow_message:
+                messages.info(request, self.no_flow_message)
+            return redirect(self.start)
+        return self._render(request, forms.CodeForm(), state)
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        state = flow_get(request, self.flow)
+        if state is None:
+            return redirect(self.start)
+        form = forms.CodeForm(request.POST)
+        if form.is_valid():
+            code = form.cleaned_data["otp"]
+            try:
+                result = self.verify(request, flow_identifier(state), code)
+            except RetryLater:
+                raise
+            except AuthsiteError as exc:
+                add_service_errors(form, exc)
+            else:
+                return self.done(request, state, result, code)
+        return self._render(request, form, state)
+
+
+class AnonymousCodePage(CodePage):
+    """A code page before sign-in: under the sign-in limits per client IP."""
+
+    @method_decorator(rate_limited("anon_ip", "login_ip"))
+    def post(self, request: HttpRequest) -> HttpResponse:
+        return super().post(request)
+
+
 class CodeResendView(Page):
     """The "send a new code" button of every code page (cooldown honoured)."""
 
@@ -324,65 +380,44 @@ class SignupView(Page):
         return render(request, self.template_name, {"form": form})
 
 
-class SignupVerifyView(Page):
+class SignupVerifyView(AnonymousCodePage):
     template_name = "accounts/verify.html"
+    flow = "signup"
+    start = "accounts:signup"
 
-    def _state(self, request: HttpRequest) -> dict[str, Any] | None:
-        return flow_get(request, "signup")
+    @property
+    def no_flow_message(self) -> str:
+        return _("Sign up, or sign in, to get a verification code.")
 
-    def _render(self, request, form, state) -> HttpResponse:
-        return render(request, self.template_name, {"form": form, **flow_context("signup", state)})
+    def verify(self, request: HttpRequest, identifier: Identifier, code: str) -> User:
+        return signup.user_signup_verify(
+            identifier=identifier, code=code, client=client_info(request)
+        )
 
-    def get(self, request: HttpRequest) -> HttpResponse:
-        state = self._state(request)
-        if state is None:
-            messages.info(request, _("Sign up, or sign in, to get a verification code."))
-            return redirect("accounts:signup")
-        return self._render(request, forms.CodeForm(), state)
-
-    @method_decorator(rate_limited("anon_ip", "login_ip"))
-    def post(self, request: HttpRequest) -> HttpResponse:
-        state = self._state(request)
-        if state is None:
-            return redirect("accounts:signup")
-        form = forms.CodeForm(request.POST)
-        if form.is_valid():
-            identifier = flow_identifier(state)
-            try:
-                user = signup.user_signup_verify(
-                    identifier=identifier,
-                    code=form.cleaned_data["otp"],
-                    client=client_info(request),
-                )
-            except RetryLater:
-                raise
-            except AuthsiteError as exc:
-                add_service_errors(form, exc)
-            else:
-                flow_end(request, "signup")
-                web_login(request, user, identifier=identifier.value)
-                messages.success(request, _("Account verified. You are signed in."))
-                pending_email = state.get("pending_email")
-                if pending_email:
-                    flow_start(
-                        request,
-                        "contact",
-                        identifier=Identifier(EMAIL, pending_email),
-                        channel="email",
-                        destination=mask_destination(pending_email),
-                        resend_in=0,
-                    )
-                    messages.info(
-                        request,
-                        _(
-                            "We also sent a code to %(destination)s. Enter it to add "
-                            "this email address to your account."
-                        )
-                        % {"destination": mask_destination(pending_email)},
-                    )
-                    return redirect("accounts:contact_verify")
-                return redirect("profiles:detail")
-        return self._render(request, form, state)
+    def done(self, request, state, result, code) -> HttpResponse:
+        flow_end(request, "signup")
+        web_login(request, result, identifier=state["value"])
+        messages.success(request, _("Account verified. You are signed in."))
+        pending_email = state.get("pending_email")
+        if not pending_email:
+            return redirect("profiles:detail")
+        flow_start(
+            request,
+            "contact",
+            identifier=Identifier(EMAIL, pending_email),
+            channel="email",
+            destination=mask_destination(pending_email),
+            resend_in=0,
+        )
+        messages.info(
+            request,
+            _(
+                "We also sent a code to %(destination)s. Enter it to add "
+                "this email address to your account."
+            )
+            % {"destination": mask_destination(pending_email)},
+        )
+        return redirect("accounts:contact_verify")
 
 
 # --- sign-in -------------------------------------------------------------------------------
@@ -500,48 +535,28 @@ class LoginCodeView(Page):
         return render(request, self.template_name, {"form": form, "next": next_url})
 
 
-class LoginCodeVerifyView(Page):
+class LoginCodeVerifyView(AnonymousCodePage):
     template_name = "accounts/login_code_verify.html"
+    flow = "login"
+    start = "accounts:login_code"
 
-    def _render(self, request, form, state) -> HttpResponse:
-        return render(request, self.template_name, {"form": form, **flow_context("login", state)})
+    def verify(self, request: HttpRequest, identifier: Identifier, code: str):
+        return codes.login_code_verify(
+            identifier=identifier, code=code, client=client_info(request)
+        )
 
-    def get(self, request: HttpRequest) -> HttpResponse:
-        state = flow_get(request, "login")
-        if state is None:
-            return redirect("accounts:login_code")
-        return self._render(request, forms.CodeForm(), state)
-
-    @method_decorator(rate_limited("anon_ip", "login_ip"))
-    def post(self, request: HttpRequest) -> HttpResponse:
-        state = flow_get(request, "login")
-        if state is None:
-            return redirect("accounts:login_code")
-        form = forms.CodeForm(request.POST)
-        if form.is_valid():
-            identifier = flow_identifier(state)
-            try:
-                user, created = codes.login_code_verify(
-                    identifier=identifier,
-                    code=form.cleaned_data["otp"],
-                    client=client_info(request),
-                )
-            except RetryLater:
-                raise
-            except AuthsiteError as exc:
-                add_service_errors(form, exc)
-            else:
-                flow_end(request, "login")
-                web_login(request, user, identifier=identifier.value)
-                if created:
-                    messages.success(
-                        request, _("Welcome! Your account has been created and you are signed in.")
-                    )
-                else:
-                    messages.success(request, _("Signed in."))
-                next_url = safe_next(request, state.get("next"))
-                return redirect(next_url or settings.LOGIN_REDIRECT_URL)
-        return self._render(request, form, state)
+    def done(self, request, state, result, code) -> HttpResponse:
+        user, created = result
+        flow_end(request, "login")
+        web_login(request, user, identifier=state["value"])
+        if created:
+            messages.success(
+                request, _("Welcome! Your account has been created and you are signed in.")
+            )
+        else:
+            messages.success(request, _("Signed in."))
+        next_url = safe_next(request, state.get("next"))
+        return redirect(next_url or settings.LOGIN_REDIRECT_URL)
 
 
 class LogoutView(Page):
@@ -601,51 +616,32 @@ class PasswordForgotView(Page):
         return render(request, self.template_name, {"form": form})
 
 
-class PasswordForgotVerifyView(Page):
+class PasswordForgotVerifyView(AnonymousCodePage):
     template_name = "accounts/password_forgot_verify.html"
+    flow = "reset"
+    start = "accounts:password_forgot"
 
-    def _render(self, request, form, state) -> HttpResponse:
-        return render(request, self.template_name, {"form": form, **flow_context("reset", state)})
+    def verify(self, request: HttpRequest, identifier: Identifier, code: str) -> None:
+        password.password_forgot_verify(
+            identifier=identifier, code=code, client=client_info(request)
+        )
 
-    def get(self, request: HttpRequest) -> HttpResponse:
-        state = flow_get(request, "reset")
-        if state is None:
-            return redirect("accounts:password_forgot")
-        return self._render(request, forms.CodeForm(), state)
-
-    @method_decorator(rate_limited("anon_ip", "login_ip"))
-    def post(self, request: HttpRequest) -> HttpResponse:
-        state = flow_get(request, "reset")
-        if state is None:
-            return redirect("accounts:password_forgot")
-        form = forms.CodeForm(request.POST)
-        if form.is_valid():
-            code = form.cleaned_data["otp"]
-            try:
-                password.password_forgot_verify(
-                    identifier=flow_identifier(state), code=code, client=client_info(request)
-                )
-            except RetryLater:
-                raise
-            except AuthsiteError as exc:
-                add_service_errors(form, exc)
-            else:
-                flow_update(request, "reset", verified=True)
-                response = redirect("accounts:password_reset")
-                # The code the reset step spends rides in the browser, never
-                # in server-side storage (SPEC §4: the plain code is not stored).
-                response.set_signed_cookie(
-                    RESET_CODE_COOKIE,
-                    code,
-                    salt=RESET_CODE_SALT,
-                    max_age=settings.OTP_TTL,
-                    path=reverse("accounts:password_reset"),
-                    secure=settings.SESSION_COOKIE_SECURE or request.is_secure(),
-                    httponly=True,
-                    samesite="Strict",
-                )
-                return response
-        return self._render(request, form, state)
+    def done(self, request, state, result, code) -> HttpResponse:
+        flow_update(request, "reset", verified=True)
+        response = redirect("accounts:password_reset")
+        # The code the reset step spends rides in the browser, never
+        # in server-side storage (SPEC §4: the plain code is not stored).
+        response.set_signed_cookie(
+            RESET_CODE_COOKIE,
+            code,
+            salt=RESET_CODE_SALT,
+            max_age=settings.OTP_TTL,
+            path=reverse("accounts:password_reset"),
+            secure=settings.SESSION_COOKIE_SECURE or request.is_secure(),
+            httponly=True,
+            samesite="Strict",
+        )
+        return response
 
 
 class PasswordResetView(Page):
@@ -786,40 +782,20 @@ class ContactView(SignedInPage):
         return self._render(request, form)
 
 
-class ContactVerifyView(SignedInPage):
+class ContactVerifyView(LoginRequiredMixin, CodePage):
     template_name = "accounts/contact_verify.html"
+    flow = "contact"
+    start = "accounts:contact"
 
-    def _render(self, request, form, state) -> HttpResponse:
-        return render(request, self.template_name, {"form": form, **flow_context("contact", state)})
+    def verify(self, request: HttpRequest, identifier: Identifier, code: str) -> None:
+        contact.contact_change_verify(
+            user=request.user, identifier=identifier, code=code, client=client_info(request)
+        )
 
-    def get(self, request: HttpRequest) -> HttpResponse:
-        state = flow_get(request, "contact")
-        if state is None:
-            return redirect("accounts:contact")
-        return self._render(request, forms.CodeForm(), state)
-
-    def post(self, request: HttpRequest) -> HttpResponse:
-        state = flow_get(request, "contact")
-        if state is None:
-            return redirect("accounts:contact")
-        form = forms.CodeForm(request.POST)
-        if form.is_valid():
-            try:
-                contact.contact_change_verify(
-                    user=request.user,
-                    identifier=flow_identifier(state),
-                    code=form.cleaned_data["otp"],
-                    client=client_info(request),
-                )
-            except RetryLater:
-                raise
-            except AuthsiteError as exc:
-                add_service_errors(form, exc)
-            else:
-                flow_end(request, "contact")
-                messages.success(request, _("Your address has been updated."))
-                return redirect("profiles:detail")
-        return self._render(request, form, state)
+    def done(self, request, state, result, code) -> HttpResponse:
+        flow_end(request, "contact")
+        messages.success(request, _("Your address has been updated."))
+        return redirect("profiles:detail")
 
 
 class SessionsView(SignedInPage):
