@@ -201,6 +201,9 @@ OTP_DELIVERY_MODE = env.str("OTP_DELIVERY_MODE", default="thread")
 # --- Delivery -------------------------------------------------------------------
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
+# A backend EMAIL_URL cannot name: a django-anymail provider
+# ("anymail.backends.resend.EmailBackend", with its ANYMAIL_* settings below).
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="") or EMAIL_CONFIG["EMAIL_BACKEND"]
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="authsite <no-reply@localhost>")
 ANYMAIL = {
     key.removeprefix("ANYMAIL_"): value

@@ -12,7 +12,9 @@ from django.core.management.base import SystemCheckError
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _start(env_overrides: dict[str, str | None]) -> subprocess.CompletedProcess:
+def _start(
+    env_overrides: dict[str, str | None], script: str = "import django; django.setup()"
+) -> subprocess.CompletedProcess:
     env = {
         k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "SECRET_KEY", "JWT_"))
     }
@@ -23,7 +25,7 @@ def _start(env_overrides: dict[str, str | None]) -> subprocess.CompletedProcess:
         else:
             env[key] = value
     return subprocess.run(
-        [sys.executable, "-c", "import django; django.setup()"],
+        [sys.executable, "-c", script],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -93,12 +95,6 @@ def test_mysql_database_uses_utf8mb4(settings):
 def test_a_sqlite_file_database_runs_in_write_ahead_log_mode(tmp_path):
     """Readers do not wait for a writer, and a commit appends to the log: under
     concurrent requests the rollback journal made writers queue for it."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
-    env.update(
-        DJANGO_SETTINGS_MODULE="authsite.settings.base",
-        DEBUG="true",
-        DATABASE_URL=f"sqlite:///{tmp_path / 'first-run.sqlite3'}",
-    )
     script = (
         "import django; django.setup()\n"
         "from django.db import connection\n"
@@ -106,16 +102,38 @@ def test_a_sqlite_file_database_runs_in_write_ahead_log_mode(tmp_path):
         "    c.execute('PRAGMA journal_mode')\n"
         "    print(c.fetchone()[0])\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", script],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    database = f"sqlite:///{tmp_path / 'first-run.sqlite3'}"
+    result = _start({"DEBUG": "true", "DATABASE_URL": database}, script)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "wal"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "backend"),
+    [
+        ({"EMAIL_URL": "smtp+tls://u:p@smtp.example.com:587"}, "smtp.EmailBackend"),
+        (
+            {
+                "EMAIL_URL": "consolemail://",
+                "EMAIL_BACKEND": "anymail.backends.resend.EmailBackend",
+                "ANYMAIL_RESEND_API_KEY": "re_test",
+            },
+            "anymail.backends.resend.EmailBackend",
+        ),
+    ],
+    ids=["from-email-url", "anymail-provider"],
+)
+def test_the_email_backend_comes_from_email_url_or_email_backend(overrides, backend):
+    script = (
+        "import django; django.setup()\n"
+        "from django.conf import settings\n"
+        "print(settings.EMAIL_BACKEND, settings.ANYMAIL.get('RESEND_API_KEY', '-'))\n"
+    )
+    result = _start({"DEBUG": "true", "EMAIL_BACKEND": None, **overrides}, script)
+    assert result.returncode == 0, result.stderr
+    chosen, api_key = result.stdout.split()
+    assert chosen.endswith(backend)
+    assert api_key == overrides.get("ANYMAIL_RESEND_API_KEY", "-")
 
 
 def test_start_up_with_zero_argon2_lanes_fails_naming_the_setting():
