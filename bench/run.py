@@ -163,8 +163,13 @@ def bench_env(db: Database, *, delivery_mode: str) -> dict[str, str]:
             "ALLOWED_HOSTS": HOST,
             "SECURE_SSL_REDIRECT": "false",
             "CACHE_URL": os.environ.get("BENCH_CACHE_URL", "redis://127.0.0.1:6379/2"),
-            "EMAIL_URL": os.environ.get("BENCH_EMAIL_URL", "memorymail://"),
-            "SMS_BACKEND": "otp.delivery.sms.OutboxSmsBackend",
+            # Messages are built and serialised as for SMTP, then dropped
+            # (bench.mail); BENCH_EMAIL_URL=smtp://… sends them to a server.
+            "EMAIL_URL": os.environ.get("BENCH_EMAIL_URL", "dummymail://"),
+            "EMAIL_BACKEND": ""
+            if os.environ.get("BENCH_EMAIL_URL")
+            else "bench.mail.SinkEmailBackend",
+            "SMS_BACKEND": "bench.mail.SinkSmsBackend",
             "OTP_DELIVERY_MODE": delivery_mode,
             "OTP_EXPOSE_IN_RESPONSE": "false",
             "DATABASE_URL": db.url,
@@ -614,7 +619,7 @@ class Bench:
         log(
             "Bench configuration: DEBUG=false, RATELIMIT_ENABLE=false (per-IP/per-identifier "
             "limits off), OTP_RESEND_COOLDOWN=0 and OTP_MAX_SENDS_PER_HOUR=1000000 (code "
-            "limits raised), OTP_DELIVERY_MODE=thread, email locmem, SMS outbox."
+            "limits raised), OTP_DELIVERY_MODE=thread, email and SMS built and dropped (bench.mail)."
         )
         log(f"Database: {self.db.label}")
         t0 = time.perf_counter()
@@ -865,7 +870,8 @@ class Bench:
             f"- Database: {self.db.label}; {self.users} users with profiles "
             f"(seeded in {self.seed_info.get('seconds')} s).",
             f"- Server: gunicorn, {opts.workers} sync workers, DEBUG=false, cache "
-            f"{self.server_env['CACHE_URL']}, email locmem (memorymail://), SMS outbox, "
+            f"{self.server_env['CACHE_URL']}, email and SMS built as for sending, then dropped "
+            f"(bench.mail; email {self.server_env['EMAIL_BACKEND'] or self.server_env['EMAIL_URL']}), "
             "OTP_DELIVERY_MODE=thread (delivery after commit on a worker-pool thread, "
             "the production default).",
             f"- Load: wrk, {opts.threads} thread, {opts.connections} connections (1 for the rows "

@@ -100,7 +100,8 @@ def deliver(message: Message, *, record_success: bool) -> bool:
 
         with translation.override(message.language):
             if message.channel == EMAIL:
-                build_email(message).message()  # the MIME text a backend would send
+                # The bytes an SMTP backend would send.
+                build_email(message).message().as_bytes(linesep="\r\n")
             else:
                 render_sms(message.template, message.context)
         if record_success and message.code_id is not None:
