@@ -137,3 +137,27 @@ def test_the_api_answers_503_while_the_database_is_down_and_recovers_without_a_r
     assert profile.data["city"] == "Pune"
     refreshed = api.post("/api/v1/auth/token/refresh", {"refresh": refresh})
     assert refreshed.status == 200, refreshed
+
+    # The delivery pool's threads keep their connections between messages;
+    # those died with the server too. Messages go out again, and each code's
+    # row records it ("sent"), from whichever worker and thread took it.
+    addresses = [f"after{n}@example.com" for n in range(6)]
+    for address in addresses:
+        assert api.post("/api/v1/auth/otp/request", {"email": address}).status == 200
+    for address in addresses:
+        mailbox.wait_for_code(address, count=1)
+
+    def statuses() -> list[str]:
+        shown = manage(
+            site.env,
+            "shell",
+            "--no-imports",
+            "-c",
+            "from otp.models import OneTimeCode as C; "
+            "print(*C.objects.filter(destination__startswith='after')"
+            ".values_list('delivery_status', flat=True))",
+        )
+        return shown.stdout.split()
+
+    wait_until(lambda: statuses() == ["sent"] * len(addresses), timeout=20, what="sent rows")
+    assert "Delivery job failed" not in site.log.read_text(errors="replace")
