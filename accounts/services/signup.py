@@ -205,35 +205,18 @@ def user_signup(
         raise _field_errors("password", exc) from None
 
     with transaction.atomic():
-        if hidden:
-            user = None
-            user_id = _create_account(
+        if existing is None or hidden:
+            created = _create_account(
                 primary=primary,
                 email=email_value,
                 phone=phone_value,
                 username=username_value,
                 password=password,
                 profile=clean_profile,
-                discard=True,
-            ).pk
-            # The owner gets a notice instead of a code; a disabled account nothing.
-            issued = otp.otp_issue(
-                purpose=otp.SIGNUP,
-                destination=primary.value,
-                template="notice_signup_exists" if existing.is_active else None,
-                deliver=existing.is_active,
+                discard=hidden,
             )
-        elif existing is None:
-            user = _create_account(
-                primary=primary,
-                email=email_value,
-                phone=phone_value,
-                username=username_value,
-                password=password,
-                profile=clean_profile,
-            )
-            user_id = user.pk
-            issued = otp.otp_issue(purpose=otp.SIGNUP, destination=primary.value, user=user)
+            user = None if hidden else created
+            user_id = created.pk
         else:
             user = existing
             user_id = user.pk
@@ -245,7 +228,16 @@ def user_signup(
             user.save(update_fields=fields)
             if clean_profile:
                 profile_update(user=user, fields=clean_profile)
-            issued = otp.otp_issue(purpose=otp.SIGNUP, destination=primary.value, user=user)
+        # A verified account's owner gets a notice instead of a code, a
+        # disabled account nothing; the row is written all the same.
+        owner_notified = hidden and existing.is_active
+        issued = otp.otp_issue(
+            purpose=otp.SIGNUP,
+            destination=primary.value,
+            user=user,
+            template="notice_signup_exists" if owner_notified else None,
+            deliver=not hidden or owner_notified,
+        )
         if phone_value and email_value:
             _send_pending_email(user=user, email=email_value)
         event_record(
