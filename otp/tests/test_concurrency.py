@@ -6,47 +6,14 @@ its own thread and database connection.
 
 from __future__ import annotations
 
-import threading
-
 import pytest
-from django.db import connection
 
-from authsite.errors import AuthsiteError, OtpAttemptsExceeded, OtpInvalid
+from authsite.errors import OtpAttemptsExceeded, OtpInvalid
 from otp import services
 from otp.models import OneTimeCode
+from tests.concurrency import run_concurrently
 
 from .conftest import EMAIL
-
-THREADS = 10
-
-
-def run_concurrently(target, count: int = THREADS) -> list:
-    """Run ``target()`` on ``count`` threads released together; their results or errors."""
-    barrier = threading.Barrier(count)
-    results: list = []
-    lock = threading.Lock()
-
-    def worker():
-        try:
-            barrier.wait(timeout=10)
-            try:
-                outcome = target()
-            except AuthsiteError as exc:
-                outcome = exc
-            except Exception as exc:  # a database error would fail the test below
-                outcome = exc
-            with lock:
-                results.append(outcome)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker) for _ in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not any(thread.is_alive() for thread in threads)
-    return results
 
 
 @pytest.mark.django_db(transaction=True)

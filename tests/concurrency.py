@@ -1,0 +1,41 @@
+"""Run one piece of work on many threads at once (each with its own database
+connection), for the tests that race requests against each other."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from django.db import connection
+
+from authsite.errors import AuthsiteError
+
+
+def run_concurrently(target: Callable[[], Any], count: int = 10) -> list:
+    """``target()`` on ``count`` threads released together; their results or errors."""
+    barrier = threading.Barrier(count)
+    results: list = []
+    lock = threading.Lock()
+
+    def worker():
+        try:
+            barrier.wait(timeout=10)
+            try:
+                outcome = target()
+            except AuthsiteError as exc:
+                outcome = exc
+            except Exception as exc:  # a database error would fail the test below
+                outcome = exc
+            with lock:
+                results.append(outcome)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not any(thread.is_alive() for thread in threads)
+    return results
