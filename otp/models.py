@@ -3,21 +3,14 @@ the row it keeps per code sent."""
 
 from __future__ import annotations
 
-import random
-import time
-from collections.abc import Callable
-from typing import Any, TypeVar
-
 from django.conf import settings
-from django.db import OperationalError, connection, models
+from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from authsite.db import ExactCharField, retry_while_locked
 from otp.destinations import EMAIL, SMS, mask_destination
 
-_T = TypeVar("_T")
-
-# How long a write keeps being retried while SQLite reports a lock.
-LOCK_RETRY_SECONDS = 20
+__all__ = ["OneTimeCode", "retry_while_locked"]
 
 
 class OneTimeCode(models.Model):
@@ -54,8 +47,14 @@ class OneTimeCode(models.Model):
 
     purpose = models.CharField(_("purpose"), max_length=20, choices=Purpose.choices)
     channel = models.CharField(_("channel"), max_length=8, choices=Channel.choices)
-    # Normalised: lower-case email address or E.164 phone number.
-    destination = models.CharField(_("destination"), max_length=254)
+    # Normalised: lower-case email address or E.164 phone number, compared
+    # byte for byte (authsite.db).
+    destination = ExactCharField(_("destination"), max_length=254)
+    # What the code is bound to besides its destination (SPEC §22.2, §22.7):
+    # "" for codes anyone may ask for (sign-in, reset), "user:<id>" for an
+    # account's own address change, "signup:<attempt>" for a sign-up attempt.
+    # Only the newest code of a (purpose, destination, subject) is live.
+    subject = models.CharField(_("bound to"), max_length=64, blank=True, default="")
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("user"),
@@ -97,29 +96,3 @@ class OneTimeCode(models.Model):
     @property
     def masked_destination(self) -> str:
         return mask_destination(self.destination)
-
-
-def retry_while_locked(work: Callable[..., _T], *args: Any, **kwargs: Any) -> _T:
-    """``work(*args, **kwargs)`` (one statement or one atomic block), run again
-    while SQLite reports a lock.
-
-    For the services' blocks and the delivery worker's writes. SQLite has one
-    writer at a time. A file database waits for the lock
-    (``timeout`` in the settings, IMMEDIATE transactions), but a shared-cache
-    database — the in-memory test database — answers "database table is
-    locked" at once. The block is retried from its first read, which is safe
-    only when it is the outermost transaction (a failed block rolled back
-    entirely); inside a caller's transaction the error goes to the caller.
-    """
-    if connection.vendor != "sqlite" or connection.in_atomic_block:
-        return work(*args, **kwargs)
-    deadline = time.monotonic() + LOCK_RETRY_SECONDS
-    delay = 0.002
-    while True:
-        try:
-            return work(*args, **kwargs)
-        except OperationalError as exc:
-            if "locked" not in str(exc) or time.monotonic() > deadline:
-                raise
-        time.sleep(delay * (1 + random.random()))
-        delay = min(delay * 2, 0.05)

@@ -2,10 +2,12 @@
 
 INTERFACE CONTRACT (accounts calls these; otp knows nothing of accounts):
 
-- ``otp_issue(*, purpose, destination, user=None, deliver=True, template=None,
-  context=None) -> IssuedCode``
-- ``otp_check(*, purpose, destination, code, user=None) -> None``
-- ``otp_consume(*, purpose, destination, code, user=None) -> int`` (code row id)
+- ``otp_issue(*, purpose, destination, user=None, subject="", deliver=True,
+  template=None, context=None) -> IssuedCode``
+- ``otp_check(*, purpose, destination, code, user=None, subject="") -> None``
+- ``otp_consume(*, purpose, destination, code, user=None, subject="") -> int``
+  (code row id)
+- ``otp_rebind(*, purpose, destination, subject, new_subject, user) -> int``
 - ``message_send(*, destination, template, context=None) -> None``
 - ``otp_delete_for(*, destinations, user=None) -> int``
 
@@ -18,14 +20,22 @@ see ``otp.conf``):
   of the table does not give out codes and a hash is bound to its purpose and
   destination; comparison is constant-time. The plain code exists in memory
   and in the message only.
-- Only the newest code for a (purpose, destination) is live: issuing a code
-  kills the previous ones without touching them.
+- A code may be bound to a ``subject`` besides its destination (an opaque
+  string the caller chooses: a sign-up attempt, an account changing its
+  address). Only the newest code of a (purpose, destination, subject) is
+  live: issuing a code kills the previous ones of that subject without
+  touching them, and never a code of another subject (SPEC §22.2, §22.7).
 - A code lives ``OTP_TTL`` seconds and dies after ``OTP_MAX_ATTEMPTS`` wrong
   tries (even the right code then fails: ``otp_attempts_exceeded``).
 - Per (purpose, destination): a send at most every ``OTP_RESEND_COOLDOWN``
   seconds, at most ``OTP_MAX_SENDS_PER_HOUR`` sends per hour, and at most
   ``OTP_MAX_FAILURES_PER_DAY`` wrong tries per 24 h across all codes (the
   budget a resend does not reset). Refusals carry ``retry_after`` seconds.
+  These limits span every subject — one destination cannot be flooded by
+  making many sign-up attempts — except for ``contact_change``, whose codes
+  an account asks for its own address change: there they count per
+  (destination, subject), so that another account asking for the same
+  address neither kills your code nor spends your cap (SPEC §22.7).
 
 Queries: every function reads the rows of the last 24 h for its (purpose,
 destination) in ONE select and derives every rule from them; then ``otp_issue``
@@ -87,11 +97,14 @@ from otp.models import OneTimeCode, retry_while_locked
 
 logger = logging.getLogger("otp")
 
-SIGNUP = "signup"
-LOGIN = "login"
-PASSWORD_RESET = "password_reset"
-CONTACT_CHANGE = "contact_change"
-PURPOSES = (SIGNUP, LOGIN, PASSWORD_RESET, CONTACT_CHANGE)
+# The purposes are defined once, on the model.
+SIGNUP = OneTimeCode.Purpose.SIGNUP.value
+LOGIN = OneTimeCode.Purpose.LOGIN.value
+PASSWORD_RESET = OneTimeCode.Purpose.PASSWORD_RESET.value
+CONTACT_CHANGE = OneTimeCode.Purpose.CONTACT_CHANGE.value
+PURPOSES = tuple(OneTimeCode.Purpose.values)
+# Purposes whose limits count per (destination, subject), not per destination.
+SUBJECT_LIMITED = frozenset({CONTACT_CHANGE})
 
 # The wording of a purpose in messages ("your sign-in code").
 PURPOSE_LABELS = {
@@ -112,6 +125,7 @@ _SEND_WINDOW = timedelta(seconds=SEND_WINDOW_SECONDS)
 _ISSUE_FIELDS = ("id", "created_at", "attempts", "delivery_status")
 _VERIFY_FIELDS = (
     "id",
+    "subject",
     "user_id",
     "code_hash",
     "created_at",
@@ -161,11 +175,13 @@ def otp_issue(
     purpose: str,
     destination: str,
     user: Any = None,
+    subject: str = "",
     deliver: bool = True,
     template: str | None = None,
     context: dict[str, Any] | None = None,
 ) -> IssuedCode:
-    """Issue a new code for (purpose, destination), optionally bound to ``user``.
+    """Issue a new code for (purpose, destination, subject), optionally bound
+    to ``user``.
 
     ``destination`` is already normalised (lower-case email or E.164 phone).
     Refuses with ``OtpCooldown`` / ``OtpSendLimit`` (``retry_after`` set),
@@ -201,7 +217,7 @@ def otp_issue(
 
     def write() -> tuple[AuthsiteError | None, OneTimeCode | None]:
         with transaction.atomic(savepoint=False):
-            rows = _window(purpose, destination, now, _ISSUE_FIELDS)
+            rows = _window(purpose, destination, subject, now, _ISSUE_FIELDS)
             refusal = _issue_refusal(rows, now)
             if refusal is not None:
                 return refusal, None
@@ -209,6 +225,7 @@ def otp_issue(
                 purpose=purpose,
                 channel=channel,
                 destination=destination,
+                subject=subject,
                 user=user,
                 code_hash=_code_hash(purpose, destination, code),
                 created_at=now,
@@ -269,7 +286,9 @@ def otp_issue(
     )
 
 
-def otp_check(*, purpose: str, destination: str, code: str, user: Any = None) -> None:
+def otp_check(
+    *, purpose: str, destination: str, code: str, user: Any = None, subject: str = ""
+) -> None:
     """Check a code without consuming it. A wrong code counts a try.
 
     Raises ``OtpInvalid`` (wrong, expired, consumed, superseded, unknown),
@@ -280,10 +299,19 @@ def otp_check(*, purpose: str, destination: str, code: str, user: Any = None) ->
     issued for. See the module docstring about calling this inside a
     transaction.
     """
-    _verify(purpose=purpose, destination=destination, code=code, user=user, consume=False)
+    _verify(
+        purpose=purpose,
+        destination=destination,
+        code=code,
+        user=user,
+        subject=subject,
+        consume=False,
+    )
 
 
-def otp_consume(*, purpose: str, destination: str, code: str, user: Any = None) -> int:
+def otp_consume(
+    *, purpose: str, destination: str, code: str, user: Any = None, subject: str = ""
+) -> int:
     """Check and consume a code atomically (single use under concurrency).
 
     Raises what ``otp_check`` raises; returns the code row's id. Of any number
@@ -295,7 +323,24 @@ def otp_consume(*, purpose: str, destination: str, code: str, user: Any = None) 
     codes; if the owner's own successful sign-ins refilled it, the guesser
     would get a fresh set of tries after each of them.
     """
-    return _verify(purpose=purpose, destination=destination, code=code, user=user, consume=True)
+    return _verify(
+        purpose=purpose,
+        destination=destination,
+        code=code,
+        user=user,
+        subject=subject,
+        consume=True,
+    )
+
+
+def otp_rebind(*, purpose: str, destination: str, subject: str, new_subject: str, user: Any) -> int:
+    """Hand the codes of one subject over to another, and to ``user``: the
+    pending address of a sign-up becomes the new account's own address
+    change once the account exists. Returns how many rows moved."""
+    _require_purpose(purpose)
+    return OneTimeCode.objects.filter(
+        purpose=purpose, destination=destination, subject=subject
+    ).update(subject=new_subject, user=user)
 
 
 def message_send(*, destination: str, template: str, context: dict[str, Any] | None = None) -> None:
@@ -350,7 +395,9 @@ def otp_delete_for(*, destinations: list[str], user: Any = None) -> int:
 # --- internals --------------------------------------------------------------------------
 
 
-def _verify(*, purpose: str, destination: str, code: str, user: Any, consume: bool) -> int:
+def _verify(
+    *, purpose: str, destination: str, code: str, user: Any, subject: str, consume: bool
+) -> int:
     _require_purpose(purpose)
     now = clock.now()
     # Hash before reading, whatever is found: the work does not depend on
@@ -359,8 +406,10 @@ def _verify(*, purpose: str, destination: str, code: str, user: Any, consume: bo
 
     def read_and_write() -> tuple[AuthsiteError | None, int | None]:
         with transaction.atomic(savepoint=False):
-            rows = _window(purpose, destination, now, _VERIFY_FIELDS)
-            return _verify_rows(rows, supplied_hash, user=user, now=now, consume=consume)
+            rows = _window(purpose, destination, subject, now, _VERIFY_FIELDS)
+            return _verify_rows(
+                rows, supplied_hash, user=user, subject=subject, now=now, consume=consume
+            )
 
     error, code_id = retry_while_locked(read_and_write)
     # Raised outside the atomic block, see otp_issue.
@@ -377,15 +426,23 @@ def _verify(*, purpose: str, destination: str, code: str, user: Any, consume: bo
 
 
 def _verify_rows(
-    rows: Sequence[Any], supplied_hash: str, *, user: Any, now: datetime, consume: bool
+    rows: Sequence[Any],
+    supplied_hash: str,
+    *,
+    user: Any,
+    subject: str,
+    now: datetime,
+    consume: bool,
 ) -> tuple[AuthsiteError | None, int | None]:
     max_attempts = app_settings.MAX_ATTEMPTS
     locked_for = _budget_retry_after(rows, now)
     if locked_for is not None:
         return OtpLocked(retry_after=locked_for), None
 
-    # Only the newest code can be live: a newer code superseded every older one.
-    newest = rows[0] if rows else None
+    # Only the newest code of the subject can be live: a newer code of the
+    # same subject superseded every older one; other subjects' codes are not
+    # this one's business (a stranger's sign-up code cannot verify yours).
+    newest = next((row for row in rows if row.subject == subject), None)
     if newest is None or newest.consumed_at is not None:
         return OtpInvalid(), None
     if newest.attempts >= max_attempts:
@@ -431,21 +488,24 @@ def _verify_rows(
     return None, newest.id
 
 
-def _window(purpose: str, destination: str, now: datetime, fields: Sequence[str]) -> list[Any]:
-    """The rows for (purpose, destination) created in the last 24 h, newest first.
+def _window(
+    purpose: str, destination: str, subject: str, now: datetime, fields: Sequence[str]
+) -> list[Any]:
+    """The rows for (purpose, destination) created in the last 24 h, newest
+    first: every subject's, except for a purpose whose limits count per
+    subject (``SUBJECT_LIMITED``), where only this subject's.
 
     The failure budget counts a row's wrong tries at the row's creation time
     rather than at each try's time: a code takes tries only while it lives,
     so a try leaves the window at most OTP_TTL early, and one indexed read
     gives every rule without a table of attempts.
     """
-    return list(
-        OneTimeCode.objects.filter(
-            purpose=purpose, destination=destination, created_at__gt=now - _FAILURE_WINDOW
-        )
-        .order_by("-created_at", "-id")
-        .values_list(*fields, named=True)
+    rows = OneTimeCode.objects.filter(
+        purpose=purpose, destination=destination, created_at__gt=now - _FAILURE_WINDOW
     )
+    if purpose in SUBJECT_LIMITED:
+        rows = rows.filter(subject=subject)
+    return list(rows.order_by("-created_at", "-id").values_list(*fields, named=True))
 
 
 def _issue_refusal(rows: Sequence[Any], now: datetime) -> AuthsiteError | None:
