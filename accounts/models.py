@@ -9,7 +9,9 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from accounts.identifiers import EMAIL, PHONE, Identifier
 from accounts.managers import UserManager
+from authsite.db import ExactCharField, ExactEmailField
 
 # User ids are random integers below 2**53 (safe in JavaScript), not a
 # sequence: ids reveal neither how many accounts exist nor, at sign-up, whether
@@ -25,8 +27,9 @@ def new_user_id() -> int:
 
 class User(AbstractBaseUser, PermissionsMixin):
     id = models.BigIntegerField(primary_key=True, default=new_user_id, editable=False)
-    email = models.EmailField(_("email"), max_length=254, unique=True, null=True, blank=True)
-    phone = models.CharField(
+    # Identifier columns compare byte for byte on every database (authsite.db).
+    email = ExactEmailField(_("email"), max_length=254, unique=True, null=True, blank=True)
+    phone = ExactCharField(
         _("phone"),
         max_length=16,
         unique=True,
@@ -34,7 +37,7 @@ class User(AbstractBaseUser, PermissionsMixin):
         blank=True,
         help_text=_("E.164, for example +919876543210."),
     )
-    username = models.CharField(
+    username = ExactCharField(
         _("username"),
         max_length=30,
         unique=True,
@@ -42,6 +45,11 @@ class User(AbstractBaseUser, PermissionsMixin):
         blank=True,
         help_text=_("Public handle; stored lower-case, unique regardless of case."),
     )
+    # An address waiting for its own code (sign-up with both, or an address
+    # change under way): shown to its owner, never unique, never blocking
+    # anyone else (SPEC §5.3, §19.5).
+    pending_email = ExactEmailField(_("pending email"), max_length=254, null=True, blank=True)
+    pending_phone = ExactCharField(_("pending phone"), max_length=16, null=True, blank=True)
     email_verified_at = models.DateTimeField(_("email verified at"), null=True, blank=True)
     phone_verified_at = models.DateTimeField(_("phone verified at"), null=True, blank=True)
     is_active = models.BooleanField(_("active"), default=True)
@@ -88,13 +96,24 @@ class User(AbstractBaseUser, PermissionsMixin):
         return self.email_verified or self.phone_verified
 
     @property
+    def primary_identifier(self) -> Identifier:
+        """The address codes and notices for the account go to first: the
+        phone if there is one, else the email. Always the stored address."""
+        if self.phone:
+            return Identifier(PHONE, self.phone)
+        return Identifier(EMAIL, self.email or "")
+
+    @property
     def primary_channel(self) -> str:
-        """The channel codes go to: the phone if there is one, else the email."""
         return "sms" if self.phone else "email"
 
     @property
     def primary_destination(self) -> str:
-        return self.phone or self.email or ""
+        return self.primary_identifier.value
+
+    def address(self, kind: str) -> str | None:
+        """The stored address of this kind (``email`` or ``phone``)."""
+        return self.phone if kind == PHONE else self.email if kind == EMAIL else None
 
     def get_full_name(self) -> str:
         return str(self)
@@ -103,16 +122,63 @@ class User(AbstractBaseUser, PermissionsMixin):
         return str(self)
 
 
-class DeviceSessionQuerySet(models.QuerySet):
-    def live(self) -> DeviceSessionQuerySet:
-        return self.filter(revoked_at__isnull=True, expires_at__gt=timezone.now())
+class SignupAttempt(models.Model):
+    """A sign-up that is not an account yet (SPEC §22.2).
+
+    ``POST /auth/signup`` stores what the person chose — the password hash,
+    username, profile fields and the addresses — and answers with a
+    ``signup_token`` (only its SHA-256 is kept here). The account is made when
+    a code sent for *this* attempt is entered with *this* token. Attempts for
+    one address never touch each other: a stranger's sign-up with your
+    address is an attempt of its own that can only ever complete with a code
+    sent to you and the stranger's token, so neither can reach the other.
+    An attempt made for an address that already had an account is
+    ``blocked``: it is answered like any other, and never completes.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    token_hash = models.CharField(max_length=64, unique=True)
+    email = ExactEmailField(_("email"), max_length=254, null=True, blank=True)
+    phone = ExactCharField(_("phone"), max_length=16, null=True, blank=True)
+    password = models.CharField(_("password"), max_length=128)
+    username = models.CharField(_("username"), max_length=30, null=True, blank=True)
+    profile = models.JSONField(_("profile fields"), default=dict, blank=True)
+    blocked = models.BooleanField(_("blocked"), default=False)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    expires_at = models.DateTimeField(_("expires at"), db_index=True)
+
+    class Meta:
+        verbose_name = _("sign-up attempt")
+        verbose_name_plural = _("sign-up attempts")
+        indexes = [
+            models.Index(fields=["email", "created_at"], name="signup_email_created"),
+            models.Index(fields=["phone", "created_at"], name="signup_phone_created"),
+        ]
+
+    def __str__(self) -> str:
+        return f"sign-up attempt for {self.primary_identifier.value}"
+
+    @property
+    def primary_identifier(self) -> Identifier:
+        """Where its code goes: the phone if one was given, else the email."""
+        if self.phone:
+            return Identifier(PHONE, self.phone)
+        return Identifier(EMAIL, self.email or "")
+
+    @property
+    def code_subject(self) -> str:
+        """What its codes are bound to (``OneTimeCode.subject``)."""
+        return f"signup:{self.pk}"
 
 
 class DeviceSession(models.Model):
     """One signed-in device: a token session of the API or a web session.
 
     API sessions keep the ``jti`` of their current refresh token (and the one
-    it replaced, for the reuse grace), never a token string. Web sessions
+    it replaced, for the reuse grace), never a token string. ``expires_at``
+    is the session's true end: for a token session the earlier of its
+    absolute end (sign-in + ``JWT_SESSION_MAX_AGE``) and its idle end (last
+    refresh + ``JWT_SESSION_IDLE_TIMEOUT``), SPEC §18.1. Web sessions
     store this row's id in the Django session; revoking the row signs the
     browser out at its next request.
     """
@@ -129,6 +195,8 @@ class DeviceSession(models.Model):
     refresh_jti = models.CharField(max_length=64, blank=True, default="")
     previous_jti = models.CharField(max_length=64, blank=True, default="")
     rotated_at = models.DateTimeField(null=True, blank=True)
+    # The reuse grace was given for the current rotation (SPEC §22.6: once).
+    grace_used = models.BooleanField(default=False)
     created_at = models.DateTimeField(default=timezone.now)
     last_used_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField()
@@ -136,8 +204,6 @@ class DeviceSession(models.Model):
     user_agent = models.CharField(max_length=512, blank=True, default="")
     revoked_at = models.DateTimeField(null=True, blank=True)
     revoked_reason = models.CharField(max_length=32, blank=True, default="")
-
-    objects = DeviceSessionQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("device session")
@@ -167,6 +233,7 @@ class SecurityEvent(models.Model):
     PASSWORD_CHANGED = "password_changed"
     PASSWORD_RESET = "password_reset"
     TOKEN_REUSE = "token_reuse_detected"
+    TOKEN_GRACE_USED = "token_grace_used"
     LOGOUT = "logout"
     SESSION_REVOKED = "session_revoked"
     CONTACT_CHANGED = "contact_changed"
@@ -185,6 +252,7 @@ class SecurityEvent(models.Model):
         (PASSWORD_CHANGED, _("Password changed")),
         (PASSWORD_RESET, _("Password reset")),
         (TOKEN_REUSE, _("Refresh token reuse detected")),
+        (TOKEN_GRACE_USED, _("A lost token refresh was answered again")),
         (LOGOUT, _("Signed out")),
         (SESSION_REVOKED, _("Session revoked")),
         (CONTACT_CHANGED, _("Email or phone changed")),

@@ -8,7 +8,6 @@ from typing import Any
 from django.db import transaction
 
 from accounts import selectors
-from accounts.identifiers import EMAIL, PHONE, Identifier
 from accounts.models import DeviceSession, SecurityEvent, User
 from accounts.services.codes import code_consume_recorded
 from accounts.services.events import event_record, events_scrub
@@ -30,10 +29,9 @@ def event_not_me(*, user: User, event_id: int, client: ClientInfo) -> None:
     with transaction.atomic():
         sessions_revoke_all(user=user, client=client, reason="not_me", record=False)
         event_record(kind=SecurityEvent.NOT_ME, user=user, client=client)
-    primary = Identifier(PHONE if user.phone else EMAIL, user.primary_destination)
     # If a reset code went out moments ago (cooldown), the sessions are gone anyway.
     with contextlib.suppress(RetryLater):
-        password_forgot(identifier=primary, client=client)
+        password_forgot(identifier=user.primary_identifier, client=client)
 
 
 def user_deactivate(*, user: User, client: ClientInfo | None = None) -> None:
@@ -118,9 +116,12 @@ def account_delete(
             raise ValidationFailed.for_field(
                 "otp", "Request a sign-in code and send it to confirm the deletion."
             )
-        primary = Identifier(PHONE if user.phone else EMAIL, user.primary_destination)
         code_consume_recorded(
-            purpose=otp.LOGIN, identifier=primary, code=code, user=user, client=client
+            purpose=otp.LOGIN,
+            identifier=user.primary_identifier,
+            code=code,
+            user=user,
+            client=client,
         )
     account_remove(user=user)
 

@@ -6,10 +6,15 @@ from django.db import IntegrityError, transaction
 
 from accounts.identifiers import EMAIL, PHONE, Identifier
 from accounts.models import SecurityEvent, User
-from accounts.services.codes import code_consume_recorded, code_issue_recorded
+from accounts.services.codes import (
+    CodeSent,
+    code_consume_recorded,
+    code_issue_recorded,
+    code_sent,
+    user_code_subject,
+)
 from accounts.services.events import event_record
 from accounts.services.lockout import password_confirm
-from accounts.services.signup import CodeSent, code_sent
 from authsite import clock
 from authsite.client import ClientInfo
 from authsite.errors import CurrentPasswordIncorrect, OtpInvalid, ValidationFailed
@@ -25,7 +30,9 @@ def contact_change_start(
     Accounts with a password must give it. An address that belongs to another
     account gets the same answer as a free one, but no code is sent to it: the
     person asking learns nothing about who owns it, and its owner is not
-    bothered.
+    bothered. The code is bound to this account (SPEC §22.7): another
+    account asking for the same address neither kills it nor spends its cap.
+    The address is the account's pending one until its code is entered.
     """
     if identifier.kind not in (EMAIL, PHONE):
         raise ValidationFailed.for_field("email", "Give an email address or a phone number.")
@@ -38,6 +45,15 @@ def contact_change_start(
         raise ValidationFailed.for_field(
             identifier.kind, "This is already the address of your account."
         )
+    sent = contact_code_send(user=user, identifier=identifier, client=client)
+    pending_field = f"pending_{identifier.kind}"
+    User.objects.filter(pk=user.pk).update(**{pending_field: identifier.value})
+    setattr(user, pending_field, identifier.value)
+    return sent
+
+
+def contact_code_send(*, user: User, identifier: Identifier, client: ClientInfo) -> CodeSent:
+    """A code for ``user``'s change to ``identifier`` (first send or resend)."""
     owned_by_other = (
         User.objects.filter(**{identifier.kind: identifier.value}).exclude(pk=user.pk).exists()
     )
@@ -45,6 +61,7 @@ def contact_change_start(
         purpose=otp.CONTACT_CHANGE,
         identifier=identifier,
         user=user,
+        subject=user_code_subject(user),
         deliver=not owned_by_other,
         client=client,
     )
@@ -62,6 +79,7 @@ def contact_change_verify(
         code=code,
         user=user,
         client=client,
+        subject=user_code_subject(user),
         bound_user=user,
     )
     field = identifier.kind
@@ -71,7 +89,11 @@ def contact_change_verify(
         with transaction.atomic():
             setattr(user, field, identifier.value)
             setattr(user, f"{field}_verified_at", now)
-            user.save(update_fields=[field, f"{field}_verified_at"])
+            fields = [field, f"{field}_verified_at"]
+            if getattr(user, f"pending_{field}") == identifier.value:
+                setattr(user, f"pending_{field}", None)
+                fields.append(f"pending_{field}")
+            user.save(update_fields=fields)
             event_record(
                 kind=SecurityEvent.CONTACT_CHANGED,
                 user=user,

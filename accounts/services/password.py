@@ -11,11 +11,15 @@ from django.db import transaction
 from accounts import selectors
 from accounts.identifiers import PHONE, Identifier
 from accounts.models import SecurityEvent, User
-from accounts.services.codes import code_check_recorded, code_consume_recorded, code_issue_recorded
+from accounts.services.codes import (
+    CodeSent,
+    code_check_recorded,
+    code_consume_recorded,
+    code_send,
+)
 from accounts.services.events import event_record
-from accounts.services.lockout import password_confirm, signin_clear
-from accounts.services.signup import CodeSent, code_sent
-from accounts.services.tokens import sessions_revoke_all
+from accounts.services.lockout import password_confirm, signin_clear_account
+from accounts.services.tokens import TokenPair, session_open, sessions_revoke_all
 from authsite import clock
 from authsite.client import ClientInfo
 from authsite.errors import (
@@ -47,14 +51,13 @@ def password_forgot(*, identifier: Identifier, client: ClientInfo) -> CodeSent:
     receives a code. A user locked out of sign-in can still reset."""
     user = selectors.user_by_identifier(identifier)
     active = user is not None and user.is_active
-    issued = code_issue_recorded(
+    return code_send(
         purpose=otp.PASSWORD_RESET,
         identifier=identifier,
         user=user if active else None,
         deliver=active,
         client=client,
     )
-    return code_sent(issued)
 
 
 def password_forgot_verify(*, identifier: Identifier, code: str, client: ClientInfo) -> None:
@@ -110,7 +113,7 @@ def password_reset(
             kind=SecurityEvent.PASSWORD_RESET, user=user, identifier=identifier.value, client=client
         )
         notify_account(user=user, template="notice_password_reset")
-    signin_clear(identifiers=[user.email, user.phone, user.username])
+    signin_clear_account(user=user)
     return user
 
 
@@ -121,12 +124,14 @@ def password_change(
     new_password: str,
     client: ClientInfo,
     keep_session_id: uuid.UUID | str | None = None,
-) -> None:
+    reopen_token_session: bool = False,
+) -> TokenPair | None:
     """Change the password of a signed-in user.
 
     Every other session (token and web) is revoked; ``keep_session_id`` (the
     web session the change was made from) stays. The API front door keeps
-    none and opens a fresh token session instead.
+    none and asks for a fresh token session instead (``reopen_token_session``),
+    which is returned.
     """
     if not password_confirm(user=user, password=current_password):
         raise CurrentPasswordIncorrect(
@@ -147,4 +152,21 @@ def password_change(
         )
         event_record(kind=SecurityEvent.PASSWORD_CHANGED, user=user, client=client)
         notify_account(user=user, template="notice_password_changed")
-    signin_clear(identifiers=[user.email, user.phone, user.username])
+        pair = session_open(user=user, client=client) if reopen_token_session else None
+    signin_clear_account(user=user)
+    return pair
+
+
+def password_set_by_staff(*, user: User, new_password: str, client: ClientInfo) -> None:
+    """A password set by staff (the admin's change-password form, which has
+    already validated it) is a credential change like any other (SPEC §14
+    rule 6): every session of the user ends — staff changing their own
+    password sign in again — the event is recorded, the account's addresses
+    get a notice, and the sign-in failure count is cleared."""
+    with transaction.atomic():
+        user.set_password(new_password)
+        user.save(update_fields=["password"])
+        sessions_revoke_all(user=user, client=client, reason="password_changed", record=False)
+        event_record(kind=SecurityEvent.PASSWORD_CHANGED, user=user, client=client)
+        notify_account(user=user, template="notice_password_changed")
+    signin_clear_account(user=user)

@@ -1,166 +1,134 @@
-"""Sign-up and its verification (SPEC §5.3)."""
+"""Sign-up (SPEC §5.3 as amended by §22.2): attempts that are not accounts.
+
+``signup_start`` stores an attempt and sends a code for it; the answer is the
+same — status, shape, a fresh ``signup_token``, no user id — whether the
+address is fresh, has other attempts, or belongs to an account (which gets a
+notice instead of a code, and whose attempt never completes).
+``signup_complete`` turns an attempt into an account when a code sent for it
+is entered together with its token: the first factor of a sign-up's sign-in
+(``accounts.services.signin``).
+"""
 
 from __future__ import annotations
 
+import contextlib
+import datetime
 import secrets
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.hashers import make_password
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
 
 from accounts import selectors
-from accounts.identifiers import (
-    EMAIL,
-    PHONE,
-    Identifier,
-    normalize_email,
-    normalize_phone,
-    normalize_username,
+from accounts.identifiers import EMAIL, PHONE, Identifier, normalize_username, signup_addresses
+from accounts.models import SecurityEvent, SignupAttempt, User
+from accounts.services.codes import (
+    CodeSent,
+    code_consume_recorded,
+    code_issue_recorded,
+    code_sent,
+    user_code_subject,
 )
-from accounts.models import SecurityEvent, User
-from accounts.services.events import event_record
+from accounts.services.events import event_record, events_link_anonymous
 from accounts.services.users import user_create
 from authsite import clock
 from authsite.client import ClientInfo
-from authsite.errors import (
-    AccountExists,
-    AuthsiteError,
-    OtpInvalid,
-    RetryLater,
-    ValidationFailed,
-)
+from authsite.errors import AccountExists, AuthsiteError, OtpInvalid, RetryLater, ValidationFailed
 from otp import services as otp
 from otp.destinations import mask_destination
-from profiles.services import profile_clean, profile_update
+from profiles.services import profile_clean
 
 
 @dataclass(frozen=True)
-class CodeSent:
-    """What a client is told after a code request: the same shape whether or
-    not an account exists (``user_id`` only in sign-up answers)."""
-
+class PendingAddress:
     channel: str
     destination: str  # masked
-    expires_in: int
-    resend_in: int
-    code: str | None  # the plain code, only returned when OTP_EXPOSE_IN_RESPONSE
-    user_id: int | None = None
 
 
-def code_sent(issued: otp.IssuedCode, *, user_id: int | None = None) -> CodeSent:
-    return CodeSent(
-        channel=issued.channel,
-        destination=mask_destination(issued.destination),
-        expires_in=issued.expires_in,
-        resend_in=issued.resend_in,
-        code=issued.code if settings.OTP_EXPOSE_IN_RESPONSE else None,
-        user_id=user_id,
-    )
+@dataclass(frozen=True)
+class SignupStarted:
+    """The answer to a sign-up: the attempt's token, where its code went, and
+    the second address that waits for a code of its own (if one was given)."""
+
+    signup_token: str
+    sent: CodeSent
+    pending: PendingAddress | None
+
+
+def _validation(exc: ValidationError) -> ValidationFailed:
+    return ValidationFailed(errors={k: [str(m) for m in v] for k, v in exc.message_dict.items()})
 
 
 def _field_errors(field: str, exc: ValidationError) -> ValidationFailed:
     return ValidationFailed(errors={field: [str(m) for m in exc.messages]})
 
 
-def signup_identifiers(
-    *, email: str | None, phone: str | None, dialing_code: str | None
-) -> tuple[str | None, str | None]:
-    """Normalised (email, phone); at least one is required."""
-    errors: dict[str, list[str]] = {}
-    email_value = phone_value = None
-    if email:
-        try:
-            email_value = normalize_email(email)
-        except ValidationError as exc:
-            errors["email"] = [str(m) for m in exc.messages]
-    if phone:
-        try:
-            phone_value = normalize_phone(phone, dialing_code)
-        except ValidationError as exc:
-            errors["phone"] = [str(m) for m in exc.messages]
-    if errors:
-        raise ValidationFailed(errors=errors)
-    if not email_value and not phone_value:
-        message = "Give an email address or a phone number."
-        raise ValidationFailed(errors={"email": [message], "phone": [message]})
-    return email_value, phone_value
-
-
-def _check_username(username: str | None, *, owner: User | None) -> str | None:
+def username_available(username: str | None) -> str | None:
+    """The normalised username if it is free (or none was given)."""
     if not username:
         return None
     try:
         value = normalize_username(username)
     except ValidationError as exc:
         raise _field_errors("username", exc) from None
-    taken = User.objects.filter(username=value)
-    if owner is not None:
-        taken = taken.exclude(pk=owner.pk)
-    if taken.exists():
+    if User.objects.filter(username=value).exists():
         # Usernames are public handles: saying one is taken reveals nothing private.
-        raise ValidationFailed.for_field("username", "This username is already taken.")
+        raise ValidationFailed.for_field("username", _("This username is already taken."))
     return value
 
 
-def _send_pending_email(*, user: User | None, email: str) -> None:
-    """Sign-up with a phone and an email: the email stays pending until its own
-    code is entered (``/auth/contact/verify``), and never blocks anyone else.
-    An address that already belongs to an account gets nothing. ``user=None``
-    (a sign-up that makes no account) writes the same row and sends nothing."""
-    if User.objects.filter(email=email).exists():
-        return
-    try:
+def _jsonable(profile: dict[str, Any]) -> dict[str, Any]:
+    return {
+        key: value.isoformat() if isinstance(value, datetime.date) else value
+        for key, value in profile.items()
+    }
+
+
+def _new_token() -> tuple[str, str]:
+    token = secrets.token_urlsafe(32)
+    return token, selectors.signup_token_hash(token)
+
+
+def _issue_for_attempt(attempt: SignupAttempt, *, holder: User | None) -> otp.IssuedCode:
+    """The attempt's code, to its primary address. An address that belongs to
+    an account gets a notice instead (an active account) or nothing (a
+    disabled one); the same row is written either way."""
+    notice = attempt.blocked and holder is not None and holder.is_active
+    # The sign-up event (recorded by the caller) stands for this code.
+    return otp.otp_issue(
+        purpose=otp.SIGNUP,
+        destination=attempt.primary_identifier.value,
+        subject=attempt.code_subject,
+        deliver=not attempt.blocked or notice,
+        template="notice_signup_exists" if notice else None,
+    )
+
+
+def _send_pending_email(attempt: SignupAttempt) -> PendingAddress:
+    """A sign-up with a phone and an email: the email waits for a code of its
+    own, entered once the account exists (``/auth/contact/verify``). An
+    address that belongs to an account, or an attempt that never completes,
+    is sent nothing; the row is written all the same."""
+    email = attempt.email or ""
+    owned = User.objects.filter(email=email).exists()
+    # The phone's code is what sign-up needs; the email's can be re-sent later.
+    with contextlib.suppress(RetryLater, AuthsiteError):
         otp.otp_issue(
-            purpose=otp.CONTACT_CHANGE, destination=email, user=user, deliver=user is not None
+            purpose=otp.CONTACT_CHANGE,
+            destination=email,
+            subject=attempt.code_subject,
+            deliver=not (owned or attempt.blocked),
         )
-    except (RetryLater, AuthsiteError):
-        # The phone code is what sign-up needs; the email can be re-sent later.
-        return
+    return PendingAddress(channel="email", destination=mask_destination(email))
 
 
-def _create_account(
-    *,
-    primary: Identifier,
-    email: str | None,
-    phone: str | None,
-    username: str | None,
-    password: str,
-    profile: dict[str, Any],
-    discard: bool = False,
-) -> User:
-    """Create the account and its profile; with ``discard``, roll them back.
-
-    ``discard`` is for a sign-up to a verified account's address, which must
-    take as long as a fresh one (SPEC §14 rule 2): a fresh sign-up hashes the
-    password and writes a user and a profile, so this does exactly that — the
-    same statements, the same hasher call — and rolls its savepoint back.
-    Nothing is left behind: ids are random and the profile's key is the
-    user's, so not even a sequence moves. The discarded user has a throw-away
-    address (the real one is taken); the id it drew answers as ``user_id``.
-    """
-    if discard:
-        email, phone = f"{secrets.token_hex(16)}@signup.invalid", None
-    try:
-        with transaction.atomic():
-            user = user_create(
-                email=None if phone else email,
-                phone=phone,
-                username=username,
-                password=password,
-                profile=profile,
-            )
-            if discard:
-                transaction.set_rollback(True)
-    except IntegrityError:
-        # Lost a race with a concurrent sign-up for the same address (or name).
-        raise ValidationFailed.for_field(primary.kind, "Try again in a moment.") from None
-    return user
-
-
-def user_signup(
+def signup_start(
     *,
     email: str | None,
     phone: str | None,
@@ -169,120 +137,168 @@ def user_signup(
     username: str | None = None,
     profile: dict[str, Any] | None = None,
     client: ClientInfo,
-) -> CodeSent:
-    """Start a sign-up: a code goes to the phone if given, else to the email.
-
-    - A fresh address: the account is created unverified, with its profile.
-    - An address of an unverified account: that pending account's password
-      (and given fields) are replaced and a new code is sent.
-    - An address of a verified account: nothing is created and the answer
-      looks exactly like a fresh sign-up (a random ``user_id``, the same
-      fields, the same limits since a code row is written the same way); the
-      address gets a notice instead of a code. With
-      ``ACCOUNT_SIGNUP_REVEALS_EXISTING`` it is a 409 ``account_exists``.
-    """
-    email_value, phone_value = signup_identifiers(
-        email=email, phone=phone, dialing_code=dialing_code
-    )
+) -> SignupStarted:
+    """Start a sign-up: store an attempt and send its code (to the phone if
+    one is given, else to the email). See the module docstring."""
+    try:
+        email_value, phone_value = signup_addresses(
+            email=email, phone=phone, dialing_code=dialing_code
+        )
+    except ValidationError as exc:
+        raise _validation(exc) from None
     primary = Identifier(PHONE, phone_value) if phone_value else Identifier(EMAIL, email_value)
     clean_profile = profile_clean(profile or {})
-    existing = selectors.user_by_identifier(primary)
-    # A verified (or disabled) account's address: nothing is created, but from
-    # here on the work is that of a fresh sign-up, so neither the answer nor
-    # its time tells the two apart (SPEC §5.3, §14 rule 2).
-    hidden = existing is not None and (existing.is_verified or not existing.is_active)
-    if hidden and settings.ACCOUNT_SIGNUP_REVEALS_EXISTING:
+    holder = selectors.user_by_identifier(primary)
+    if holder is not None and settings.ACCOUNT_SIGNUP_REVEALS_EXISTING:
         raise AccountExists()
-
     # The same checks for every address: a weak password or a taken username
     # is refused alike whoever holds the address.
-    username_value = _check_username(username, owner=None if hidden else existing)
-    candidate = User(email=email_value if not phone_value else None, phone=phone_value)
+    username_value = username_available(username)
+    candidate = User(email=None if phone_value else email_value, phone=phone_value)
     candidate.username = username_value
     try:
         validate_password(password, user=candidate)
     except ValidationError as exc:
         raise _field_errors("password", exc) from None
 
+    token, token_hash = _new_token()
+    now = clock.now()
     with transaction.atomic():
-        if existing is None or hidden:
-            created = _create_account(
-                primary=primary,
-                email=email_value,
-                phone=phone_value,
-                username=username_value,
-                password=password,
-                profile=clean_profile,
-                discard=hidden,
-            )
-            user = None if hidden else created
-            user_id = created.pk
-        else:
-            user = existing
-            user_id = user.pk
-            user.set_password(password)
-            fields = ["password"]
-            if username_value:
-                user.username = username_value
-                fields.append("username")
-            user.save(update_fields=fields)
-            if clean_profile:
-                profile_update(user=user, fields=clean_profile)
-        # A verified account's owner gets a notice instead of a code, a
-        # disabled account nothing; the row is written all the same.
-        owner_notified = hidden and existing.is_active
-        issued = otp.otp_issue(
-            purpose=otp.SIGNUP,
-            destination=primary.value,
-            user=user,
-            template="notice_signup_exists" if owner_notified else None,
-            deliver=not hidden or owner_notified,
+        attempt = SignupAttempt.objects.create(
+            token_hash=token_hash,
+            email=email_value,
+            phone=phone_value,
+            password=make_password(password),
+            username=username_value,
+            profile=_jsonable(clean_profile),
+            blocked=holder is not None,
+            created_at=now,
+            expires_at=now + timedelta(seconds=settings.SIGNUP_ATTEMPT_TTL),
         )
-        if phone_value and email_value:
-            _send_pending_email(user=user, email=email_value)
+        issued = _issue_for_attempt(attempt, holder=holder)
+        pending = _send_pending_email(attempt) if phone_value and email_value else None
         event_record(
-            kind=SecurityEvent.SIGNUP,
-            user=existing if hidden else user,
-            identifier=primary.value,
-            client=client,
+            kind=SecurityEvent.SIGNUP, user=holder, identifier=primary.value, client=client
         )
-    return code_sent(issued, user_id=user_id)
+    return SignupStarted(signup_token=token, sent=code_sent(issued), pending=pending)
 
 
-def user_signup_verify(
+def _attempt_for(signup_token: str | None) -> SignupAttempt:
+    attempt = selectors.signup_attempt_by_token(signup_token)
+    if attempt is None:
+        raise ValidationFailed.for_field(
+            "signup_token", _("This sign-up has expired or is unknown. Sign up again.")
+        )
+    return attempt
+
+
+def signup_resend(*, signup_token: str | None, client: ClientInfo) -> CodeSent:
+    """A new code for a sign-up attempt (the cooldown and hourly cap of its
+    address apply); an attempt that never completes is sent nothing."""
+    attempt = _attempt_for(signup_token)
+    # A blocked attempt's address already had its notice: resends are rehearsed.
+    issued = code_issue_recorded(
+        purpose=otp.SIGNUP,
+        identifier=attempt.primary_identifier,
+        user=None,
+        subject=attempt.code_subject,
+        deliver=not attempt.blocked,
+        client=client,
+    )
+    return code_sent(issued)
+
+
+def signup_token_renew(*, attempt: SignupAttempt) -> str:
+    """A new ``signup_token`` for an attempt whose password was just proved
+    (a password sign-in to a pending address, SPEC §22.3); the old one dies."""
+    token, token_hash = _new_token()
+    SignupAttempt.objects.filter(pk=attempt.pk).update(token_hash=token_hash)
+    return token
+
+
+def signup_attempts_end(*, identifier: Identifier) -> int:
+    """End every attempt for this address: an account now holds it."""
+    if identifier.kind not in (EMAIL, PHONE):
+        return 0
+    deleted, _by_model = SignupAttempt.objects.filter(
+        **{identifier.kind: identifier.value}
+    ).delete()
+    return deleted
+
+
+def signup_complete(
     *,
-    identifier: Identifier,
+    signup_token: str | None,
     code: str,
     username: str | None = None,
     profile: dict[str, Any] | None = None,
     client: ClientInfo,
-) -> User:
-    """Enter the sign-up code: the channel becomes verified. Returns the user;
-    the front door opens the session."""
-    user = selectors.user_by_identifier(identifier)
+) -> tuple[User, Identifier]:
+    """Enter an attempt's code with its token: the account is made, its
+    address verified, with the password, username and profile the attempt
+    holds (``username`` and ``profile`` given here win). Returns the new user
+    and the verified address; the sign-in pipeline opens the session."""
+    attempt = _attempt_for(signup_token)
+    primary = attempt.primary_identifier
     # Validate everything that could fail *before* the code is spent.
-    clean_profile = profile_clean(profile or {})
-    username_value = _check_username(username, owner=user) if user is not None else None
+    clean_profile = profile_clean({**attempt.profile, **(profile or {})})
+    # The attempt's username may have been taken since: then a new one is asked for.
+    username_value = username_available(username or attempt.username)
     # Outside any transaction: a wrong try must be counted even though we raise.
-    otp.otp_consume(purpose=otp.SIGNUP, destination=identifier.value, code=code)
-    if user is None or user.is_verified or not user.is_active:
+    code_consume_recorded(
+        purpose=otp.SIGNUP,
+        identifier=primary,
+        code=code,
+        user=None,
+        subject=attempt.code_subject,
+        client=client,
+    )
+    if attempt.blocked:
         raise OtpInvalid()
-    now = clock.now()
-    with transaction.atomic():
-        fields = []
-        if identifier.kind == PHONE:
-            user.phone_verified_at = now
-            fields.append("phone_verified_at")
-        else:
-            user.email_verified_at = now
-            fields.append("email_verified_at")
-        if username_value:
-            user.username = username_value
-            fields.append("username")
-        user.save(update_fields=fields)
-        if clean_profile:
-            profile_update(user=user, fields=clean_profile)
-        event_record(
-            kind=SecurityEvent.VERIFICATION, user=user, identifier=identifier.value, client=client
-        )
-    return user
+    try:
+        with transaction.atomic():
+            if not SignupAttempt.objects.filter(pk=attempt.pk).exists():
+                raise OtpInvalid()  # ended meanwhile (another attempt made the account)
+            user = user_create(
+                email=attempt.email if primary.kind == EMAIL else None,
+                phone=attempt.phone,
+                username=username_value,
+                password_hash=attempt.password,
+                pending_email=attempt.email if primary.kind == PHONE else None,
+                profile=clean_profile,
+            )
+            verified_at = clock.now()
+            field = "phone_verified_at" if primary.kind == PHONE else "email_verified_at"
+            User.objects.filter(pk=user.pk).update(**{field: verified_at})
+            setattr(user, field, verified_at)
+            if user.pending_email:
+                otp.otp_rebind(
+                    purpose=otp.CONTACT_CHANGE,
+                    destination=user.pending_email,
+                    subject=attempt.code_subject,
+                    new_subject=user_code_subject(user),
+                    user=user,
+                )
+            signup_attempts_end(identifier=primary)
+            events_link_anonymous(user=user, identifier=primary.value)
+            event_record(
+                kind=SecurityEvent.VERIFICATION,
+                user=user,
+                identifier=primary.value,
+                client=client,
+            )
+    except IntegrityError:
+        # Lost a race: the address (or the username) was taken since.
+        if selectors.user_by_identifier(primary) is not None:
+            SignupAttempt.objects.filter(pk=attempt.pk).delete()
+            raise AccountExists() from None
+        raise ValidationFailed.for_field(
+            "username", _("This username was just taken. Choose another and ask for a new code.")
+        ) from None
+    return user, primary
+
+
+def signup_attempts_purge() -> int:
+    """Delete the attempts past their lifetime; returns how many."""
+    deleted, _by_model = SignupAttempt.objects.filter(expires_at__lte=clock.now()).delete()
+    return deleted

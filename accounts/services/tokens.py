@@ -3,10 +3,18 @@ SimpleJWT access and refresh tokens bound to it by the ``sid`` claim.
 
 - No token string is stored: the row keeps the ``jti`` of the current refresh
   token and of the one it replaced (for the reuse grace).
+- Definite lifetimes (SPEC §18.1): a session ends ``JWT_SESSION_MAX_AGE``
+  after the sign-in that opened it, whatever its refreshes, and
+  ``JWT_SESSION_IDLE_TIMEOUT`` after its last refresh. Its row's
+  ``expires_at`` is the earlier of the two; no token outlives it, and
+  ``refresh_expires_at`` in every answer says it.
 - Refresh rotates. A spent refresh token presented again revokes the whole
-  session (``token_reused``), except the one just spent, within
-  ``JWT_REFRESH_REUSE_GRACE`` seconds, which gets a fresh pair (a client that
-  lost the response of its refresh).
+  session (``token_reused``), except the one just spent, presented again
+  within ``JWT_REFRESH_REUSE_GRACE`` seconds (a client that lost the response
+  of its refresh): that gets the session's *current* refresh token again —
+  the same ``jti``, so there is never a second live refresh token — once per
+  rotation, recorded as ``token_grace_used`` (SPEC §22.6). A second replay is
+  reuse.
 - An access token is accepted only while its session is live
   (``session_authenticate`` loads session and user in one query).
 """
@@ -18,17 +26,20 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+import jwt
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
-from rest_framework_simplejwt.exceptions import TokenError
-from rest_framework_simplejwt.tokens import AccessToken, RefreshToken, Token
+from rest_framework_simplejwt.exceptions import TokenBackendError
+from rest_framework_simplejwt.state import token_backend
+from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts.models import DeviceSession, SecurityEvent, User
 from accounts.services.events import event_record
 from authsite import clock
 from authsite.client import ClientInfo
 from authsite.compiled import CompiledLookup
+from authsite.db import retry_while_locked
 from authsite.errors import TokenInvalid, TokenReused
 
 
@@ -49,23 +60,35 @@ def _user_claims(user: User) -> dict[str, Any]:
     return {"email": user.email, "phone": user.phone, "username": user.username}
 
 
-def _mint(user: User, session: DeviceSession) -> tuple[str, str, str, datetime, datetime]:
-    """A new refresh + access pair for ``session``; returns (access, refresh, refresh jti, …)."""
+def session_end(*, created_at: datetime, refreshed_at: datetime) -> datetime:
+    """When a token session dies: the earlier of its absolute and idle ends."""
+    return min(
+        created_at + timedelta(seconds=settings.JWT_SESSION_MAX_AGE),
+        refreshed_at + timedelta(seconds=settings.JWT_SESSION_IDLE_TIMEOUT),
+    )
+
+
+def _mint(
+    user: User, session: DeviceSession, *, ends_at: datetime, jti: str | None = None
+) -> tuple[str, str, str, datetime, datetime]:
+    """An access + refresh pair for ``session``, neither outliving ``ends_at``;
+    with ``jti``, the refresh token carries that id (the current one again).
+    Returns (access, refresh, refresh jti, access expiry, refresh expiry)."""
     now = clock.now()
     refresh = RefreshToken()
     refresh.set_iat(at_time=now)
-    refresh.set_exp(from_time=now, lifetime=timedelta(seconds=settings.JWT_REFRESH_TTL))
+    refresh.set_exp(from_time=ends_at, lifetime=timedelta(0))
+    if jti is not None:
+        refresh["jti"] = jti
     refresh["user_id"] = user.pk
     refresh["sid"] = str(session.pk)
     for claim, value in _user_claims(user).items():
         refresh[claim] = value
     access = refresh.access_token
+    access_expires_at = min(now + timedelta(seconds=settings.JWT_ACCESS_TTL), ends_at)
     access.set_iat(at_time=now)
-    access.set_exp(from_time=now, lifetime=timedelta(seconds=settings.JWT_ACCESS_TTL))
-    # A refresh never outlives its session.
-    refresh_expires_at = now + timedelta(seconds=settings.JWT_REFRESH_TTL)
-    access_expires_at = now + timedelta(seconds=settings.JWT_ACCESS_TTL)
-    return str(access), str(refresh), refresh["jti"], access_expires_at, refresh_expires_at
+    access.set_exp(from_time=access_expires_at, lifetime=timedelta(0))
+    return str(access), str(refresh), refresh["jti"], access_expires_at, ends_at
 
 
 @transaction.atomic(savepoint=False)
@@ -78,30 +101,63 @@ def session_open(*, user: User, client: ClientInfo, kind: str = DeviceSession.AP
         kind=kind,
         created_at=now,
         last_used_at=now,
-        expires_at=now + timedelta(seconds=settings.JWT_REFRESH_TTL),
+        expires_at=session_end(created_at=now, refreshed_at=now),
         ip=client.ip,
         user_agent=client.user_agent,
     )
-    access, refresh, jti, access_exp, refresh_exp = _mint(user, session)
+    access, refresh, jti, access_exp, refresh_exp = _mint(user, session, ends_at=session.expires_at)
     session.refresh_jti = jti
     session.save(force_insert=True)
     return TokenPair(access, refresh, access_exp, refresh_exp, session)
 
 
-def _decode(token_class: type[Token], raw: str) -> Token:
+# Every token we mint carries these; one without them is not ours.
+_REQUIRED_CLAIMS = ["exp", "iat", "jti", "token_type", "sid", "user_id"]
+ACCESS = "access"
+REFRESH = "refresh"
+
+
+def _decode(token_type: str | None, raw: object) -> dict[str, Any]:
+    """The claims of a token we signed, of ``token_type`` (any when None), not
+    expired. Refuses everything else with ``TokenInvalid``.
+
+    SimpleJWT mints the tokens; they are checked here with its key and its
+    one pinned algorithm (``alg: none`` and every other algorithm refused),
+    and their expiry against ``authsite.clock`` — the one "now" of the whole
+    project, which the tests move — rather than against the wall clock inside
+    PyJWT.
+    """
     if not isinstance(raw, str) or not raw or len(raw) > 4096:
         raise TokenInvalid()
     try:
-        # SimpleJWT verifies the signature with the pinned algorithm, the
-        # expiry and the token type claim ("access" vs "refresh").
-        return token_class(raw)
-    except TokenError:
+        claims = jwt.decode(
+            raw,
+            token_backend.get_verifying_key(raw),
+            algorithms=[token_backend.algorithm],
+            options={
+                "verify_exp": False,
+                "verify_iat": False,
+                "verify_nbf": False,
+                "verify_aud": False,
+                "require": _REQUIRED_CLAIMS,
+            },
+        )
+    except (jwt.PyJWTError, TokenBackendError, ValueError):
         raise TokenInvalid() from None
+    kind = claims.get("token_type")
+    if kind not in (ACCESS, REFRESH) or (token_type is not None and kind != token_type):
+        raise TokenInvalid()
+    exp = claims.get("exp")
+    if not isinstance(exp, int | float) or isinstance(exp, bool):
+        raise TokenInvalid()
+    if exp <= clock.now().timestamp():
+        raise TokenInvalid()
+    return claims
 
 
-def _session_id(token: Token) -> uuid.UUID:
+def _session_id(claims: dict[str, Any]) -> uuid.UUID:
     try:
-        return uuid.UUID(str(token["sid"]))
+        return uuid.UUID(str(claims["sid"]))
     except (KeyError, ValueError, TypeError):
         raise TokenInvalid() from None
 
@@ -122,9 +178,9 @@ _api_session = _session_lookup(kind=DeviceSession.API)
 _live_session = _session_lookup(revoked_at__isnull=True)
 
 
-def session_authenticate(*, raw_access: str) -> tuple[User, DeviceSession, Token]:
+def session_authenticate(*, raw_access: str) -> tuple[User, DeviceSession, dict[str, Any]]:
     """The user and live session behind an access token, in one query."""
-    token = _decode(AccessToken, raw_access)
+    token = _decode(ACCESS, raw_access)
     sid = _session_id(token)
     session = _live_api_session.get(sid)
     if session is None or session.expires_at <= clock.now():
@@ -135,11 +191,17 @@ def session_authenticate(*, raw_access: str) -> tuple[User, DeviceSession, Token
 
 
 def session_refresh(*, raw_refresh: str, client: ClientInfo) -> TokenPair:
-    """Rotate a refresh token (see the module docstring for reuse detection)."""
-    token = _decode(RefreshToken, raw_refresh)
+    """Rotate a refresh token (see the module docstring for reuse detection).
+
+    The success path is two statements: the session (with its user) by
+    primary key, and one conditional UPDATE that rotates it.
+    """
+    token = _decode(REFRESH, raw_refresh)
     sid = _session_id(token)
     jti = str(token.get("jti", ""))
-    session = _api_session.get(sid)
+    # Each statement stands alone (autocommit); on SQLite one that met a lock
+    # is run again (authsite.db.retry_while_locked), on MySQL it waits.
+    session = retry_while_locked(_api_session.get, sid)
     now = clock.now()
     if session is None or session.revoked_at is not None or session.expires_at <= now:
         raise TokenInvalid()
@@ -147,74 +209,84 @@ def session_refresh(*, raw_refresh: str, client: ClientInfo) -> TokenPair:
     if str(session.user_id) != str(token.get("user_id")) or not user.is_active:
         raise TokenInvalid()
 
-    access, refresh, new_jti, access_exp, refresh_exp = _mint(user, session)
     if jti and jti == session.refresh_jti:
+        ends_at = session_end(created_at=session.created_at, refreshed_at=now)
+        access, refresh, new_jti, access_exp, refresh_exp = _mint(user, session, ends_at=ends_at)
         # The conditional UPDATE makes rotation atomic: of two concurrent
         # refreshes with the same token exactly one matches `refresh_jti`.
-        updated = DeviceSession.objects.filter(
-            pk=sid, refresh_jti=jti, revoked_at__isnull=True
-        ).update(
+        updated = retry_while_locked(
+            DeviceSession.objects.filter(pk=sid, refresh_jti=jti, revoked_at__isnull=True).update,
             refresh_jti=new_jti,
             previous_jti=jti,
             rotated_at=now,
+            grace_used=False,
             last_used_at=now,
-            expires_at=refresh_exp,
+            expires_at=ends_at,
             ip=client.ip,
             user_agent=client.user_agent,
         )
         if updated == 1:
-            session.refresh_jti = new_jti
+            session.refresh_jti, session.expires_at = new_jti, ends_at
             return TokenPair(access, refresh, access_exp, refresh_exp, session)
-        session.refresh_from_db()
+        retry_while_locked(session.refresh_from_db)
     grace = timedelta(seconds=settings.JWT_REFRESH_REUSE_GRACE)
     if (
         jti
         and jti == session.previous_jti
         and session.rotated_at is not None
         and now - session.rotated_at <= grace
+        and not session.grace_used
     ):
         # The token spent a moment ago, presented again within the grace: the
-        # client most likely lost the response. Hand out a fresh pair; the pair
-        # it lost is dead from now on (its jti is no longer current).
-        updated = DeviceSession.objects.filter(
-            pk=sid, previous_jti=jti, revoked_at__isnull=True
-        ).update(refresh_jti=new_jti, last_used_at=now, expires_at=refresh_exp)
-        if updated == 1:
-            session.refresh_jti = new_jti
+        # client most likely lost the response. It gets the current refresh
+        # token again (same jti, same end), once: the UPDATE claims the grace
+        # for this rotation, so of concurrent replays one at most wins.
+        claimed = retry_while_locked(
+            DeviceSession.objects.filter(
+                pk=sid,
+                previous_jti=jti,
+                refresh_jti=session.refresh_jti,
+                grace_used=False,
+                revoked_at__isnull=True,
+            ).update,
+            grace_used=True,
+            last_used_at=now,
+        )
+        if claimed == 1:
+            access, refresh, _jti, access_exp, refresh_exp = _mint(
+                user, session, ends_at=session.expires_at, jti=session.refresh_jti
+            )
+            session.grace_used = True
+            retry_while_locked(
+                event_record, kind=SecurityEvent.TOKEN_GRACE_USED, user=user, client=client
+            )
             return TokenPair(access, refresh, access_exp, refresh_exp, session)
     # A spent refresh token: someone holds a copy. End the whole session.
-    revoked = DeviceSession.objects.filter(pk=sid, revoked_at__isnull=True).update(
-        revoked_at=now, revoked_reason="token_reused"
+    revoked = retry_while_locked(
+        DeviceSession.objects.filter(pk=sid, revoked_at__isnull=True).update,
+        revoked_at=now,
+        revoked_reason="token_reused",
     )
     if revoked:
-        event_record(kind=SecurityEvent.TOKEN_REUSE, user=user, client=client)
+        retry_while_locked(event_record, kind=SecurityEvent.TOKEN_REUSE, user=user, client=client)
     raise TokenReused()
 
 
 def token_claims(*, raw_token: str) -> dict[str, Any]:
     """Claims of a valid access or refresh token whose session is live."""
-    token: Token | None = None
-    for token_class in (AccessToken, RefreshToken):
-        try:
-            token = token_class(raw_token) if isinstance(raw_token, str) and raw_token else None
-        except TokenError:
-            continue
-        if token is not None:
-            break
-    if token is None:
-        raise TokenInvalid()
+    token = _decode(None, raw_token)
     sid = _session_id(token)
     session = _live_session.get(sid)
     if session is None or session.expires_at <= clock.now() or not session.user.is_active:
         raise TokenInvalid()
-    if token.get("token_type") == "refresh" and token.get("jti") != session.refresh_jti:
+    if token.get("token_type") == REFRESH and token.get("jti") != session.refresh_jti:
         raise TokenInvalid()
-    return dict(token.payload)
+    return dict(token)
 
 
 def refresh_session_id(*, raw_refresh: str) -> uuid.UUID:
     """The session id of a valid refresh token (signature, expiry and type checked)."""
-    return _session_id(_decode(RefreshToken, raw_refresh))
+    return _session_id(_decode(REFRESH, raw_refresh))
 
 
 def session_revoke(

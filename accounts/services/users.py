@@ -5,7 +5,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
-from accounts.identifiers import normalize_email, normalize_phone, normalize_username
+from accounts.identifiers import PHONE, normalize_email, normalize_phone, normalize_username
 from accounts.models import User, new_user_id
 from authsite import clock
 from profiles.services import profile_create
@@ -19,6 +19,8 @@ def user_create(
     dialing_code: str | None = None,
     username: str | None = None,
     password: str | None = None,
+    password_hash: str | None = None,
+    pending_email: str | None = None,
     verified: bool = False,
     is_active: bool = True,
     is_staff: bool = False,
@@ -28,8 +30,9 @@ def user_create(
     """Create a user and their profile together (a profile always exists).
 
     Identifiers are normalised here (SPEC §3). ``password=None`` gives an
-    account without a usable password (code sign-in only). ``verified`` marks
-    every given address verified (staff accounts, code sign-up).
+    account without a usable password (code sign-in only); ``password_hash``
+    is a hash made earlier (a sign-up attempt's). ``verified`` marks every
+    given address verified (staff accounts, code sign-up).
     Raises ``ValidationError`` for an invalid identifier and ``IntegrityError``
     when an identifier is already taken.
     """
@@ -43,6 +46,7 @@ def user_create(
         email=email_value,
         phone=phone_value,
         username=username_value,
+        pending_email=pending_email,
         is_active=is_active,
         is_staff=is_staff,
         is_superuser=is_superuser,
@@ -50,7 +54,9 @@ def user_create(
         email_verified_at=now if verified and email_value else None,
         phone_verified_at=now if verified and phone_value else None,
     )
-    if password is None:
+    if password_hash is not None:
+        user.password = password_hash
+    elif password is None:
         user.set_unusable_password()
     else:
         user.set_password(password)
@@ -67,3 +73,15 @@ def user_create(
             user.id = new_user_id()
     profile_create(user=user, fields=profile or {})
     return user
+
+
+def user_mark_verified(*, user: User, kind: str) -> bool:
+    """Mark the account's address of this kind (``email`` / ``phone``)
+    verified: a code sent to it was entered. False if it already was."""
+    field = "phone_verified_at" if kind == PHONE else "email_verified_at"
+    if getattr(user, field) is not None:
+        return False
+    now = clock.now()
+    User.objects.filter(pk=user.pk).update(**{field: now})
+    setattr(user, field, now)
+    return True

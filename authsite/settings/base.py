@@ -74,6 +74,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "authsite.middleware.ApiErrorMiddleware",
+    "authsite.middleware.NoStoreMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -169,6 +170,9 @@ AUTH_PASSWORD_VALIDATORS = [
 
 DEFAULT_PHONE_REGION = env.str("DEFAULT_PHONE_REGION", default="IN")
 ACCOUNT_SIGNUP_REVEALS_EXISTING = env.bool("ACCOUNT_SIGNUP_REVEALS_EXISTING", default=False)
+# How long a sign-up attempt (SPEC §22.2) can still be completed; its codes
+# live OTP_TTL each, and can be re-sent until then.
+SIGNUP_ATTEMPT_TTL = env.int("SIGNUP_ATTEMPT_TTL", default=60 * 60 * 24)  # seconds
 
 # --- Web sessions ---------------------------------------------------------------
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
@@ -262,6 +266,12 @@ SPECTACULAR_SETTINGS = {
 JWT_ACCESS_TTL = env.int("JWT_ACCESS_TTL", default=60 * 60)  # seconds
 JWT_REFRESH_TTL = env.int("JWT_REFRESH_TTL", default=60 * 60 * 24 * 7)  # seconds
 JWT_REFRESH_REUSE_GRACE = env.int("JWT_REFRESH_REUSE_GRACE", default=10)  # seconds
+# Definite lifetimes of a token session (SPEC §18.1): it ends JWT_SESSION_MAX_AGE
+# after the sign-in that opened it whatever its refreshes, and
+# JWT_SESSION_IDLE_TIMEOUT after its last refresh (JWT_REFRESH_TTL, the
+# refresh token's lifetime, is that idle timeout's default).
+JWT_SESSION_MAX_AGE = env.int("JWT_SESSION_MAX_AGE", default=60 * 60 * 24 * 30)  # seconds
+JWT_SESSION_IDLE_TIMEOUT = env.int("JWT_SESSION_IDLE_TIMEOUT", default=JWT_REFRESH_TTL)
 JWT_ALGORITHM = env.str("JWT_ALGORITHM", default="HS256")
 SIMPLE_JWT = {
     "ALGORITHM": JWT_ALGORITHM,

@@ -1,0 +1,44 @@
+""" "Send a new code" for every purpose, one entry point for both doors."""
+
+from __future__ import annotations
+
+from accounts.identifiers import Identifier
+from accounts.models import User
+from accounts.services.codes import CodeSent
+from accounts.services.contact import contact_code_send
+from accounts.services.password import password_forgot
+from accounts.services.signin import login_code_request
+from accounts.services.signup import signup_resend
+from authsite.client import ClientInfo
+from authsite.errors import NotAuthenticated, ValidationFailed
+from otp import services as otp
+
+
+def code_resend(
+    *,
+    purpose: str,
+    client: ClientInfo,
+    identifier: Identifier | None = None,
+    signup_token: str | None = None,
+    user: User | None = None,
+) -> CodeSent:
+    """Send a new code for ``purpose`` (the cooldown and hourly cap apply).
+
+    The answer does not tell whether an account exists: a request that cannot
+    lead anywhere writes the same row and sends nothing. A sign-up's code is
+    re-sent for its attempt (``signup_token``); ``contact_change`` belongs to
+    a signed-in user (``user``) and is bound to that account.
+    """
+    if purpose == otp.SIGNUP:
+        return signup_resend(signup_token=signup_token, client=client)
+    if identifier is None:
+        raise ValidationFailed.for_field("email", "Give an email address or a phone number.")
+    if purpose == otp.LOGIN:
+        return login_code_request(identifier=identifier, client=client)
+    if purpose == otp.PASSWORD_RESET:
+        return password_forgot(identifier=identifier, client=client)
+    if purpose == otp.CONTACT_CHANGE:
+        if user is None:
+            raise NotAuthenticated()
+        return contact_code_send(user=user, identifier=identifier, client=client)
+    raise ValidationFailed.for_field("purpose", "Unknown purpose.")

@@ -1,0 +1,359 @@
+"""The one sign-in pipeline (SPEC §15). Every way in enters it once.
+
+    first factor  →  account state  →  second factor  →  finalise
+
+- **First factor**: what the person proved. ``password_first_factor`` (with
+  the lockout of §14.3/§22.5 and a dummy hash for unknown identifiers),
+  ``code_first_factor`` (a sign-in code), ``signup_first_factor`` (an
+  attempt's code and token). A new way in is a new first factor (a passkey,
+  SPEC §17), never a new copy of the stages below.
+- **Account state**: disabled → ``account_inactive``; unverified →
+  ``account_not_verified``. Decided here once; neither door re-sends a code by
+  itself.
+- **Second factor** (SPEC §16): the stage every first factor passes through;
+  it lets everyone through until accounts can have a second factor.
+- **Finalise**: ``last_login``, the ``login_success`` event, the lockout
+  cleared, and the session opened — a token session for the API, a web
+  session row for a browser (the front door says which with ``kind``; the
+  HTML door then binds the row to the browser's Django session).
+
+The front doors (API views, pages, the admin's sign-in, ``IdentifierBackend``)
+translate input and output only: none of them records a sign-in, counts a
+failure or opens a session itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, NoReturn
+
+from django.conf import settings
+from django.contrib.auth.hashers import check_password, make_password
+from django.db import IntegrityError, transaction
+
+from accounts import selectors
+from accounts.identifiers import EMAIL, PHONE, Identifier
+from accounts.models import DeviceSession, SecurityEvent, SignupAttempt, User
+from accounts.services.codes import CodeSent, code_consume_recorded, code_send
+from accounts.services.events import event_record, events_link_anonymous
+from accounts.services.lockout import (
+    lockout_key,
+    signin_check_lock,
+    signin_clear,
+    signin_record_failure,
+)
+from accounts.services.signup import signup_attempts_end, signup_complete, signup_token_renew
+from accounts.services.tokens import TokenPair, session_open
+from accounts.services.users import user_create, user_mark_verified
+from accounts.services.websessions import web_session_open
+from authsite import clock
+from authsite.client import ClientInfo
+from authsite.errors import (
+    AccountInactive,
+    AccountNotVerified,
+    InvalidCredentials,
+    OtpInvalid,
+    RateLimited,
+)
+from otp import services as otp
+from otp.destinations import mask_destination
+
+# First factors.
+PASSWORD = "password"
+LOGIN_CODE = "code"
+SIGNUP_CODE = "signup_code"
+
+API = DeviceSession.API
+WEB = DeviceSession.WEB
+
+
+@dataclass(frozen=True)
+class FirstFactor:
+    """What a person proved at the first step."""
+
+    user: User
+    method: str
+    identifier: str | None  # the normalised identifier used (for the event)
+    created: bool = False  # the account was made by this sign-in
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    """A finished sign-in: the session that was opened for it."""
+
+    user: User
+    method: str
+    created: bool
+    session: DeviceSession
+    tokens: TokenPair | None  # for kind=API
+
+
+def verification_data(target: User | SignupAttempt) -> dict[str, Any]:
+    """What an unverified person is told: where their sign-up code goes."""
+    primary = target.primary_identifier
+    return {
+        "verification": {
+            "channel": "sms" if primary.kind == PHONE else "email",
+            "destination": mask_destination(primary.value),
+        }
+    }
+
+
+# --- first factors ----------------------------------------------------------------------
+
+
+def _dummy_check(password: str) -> None:
+    # The same hashing cost as a real check, so timing tells nothing.
+    make_password(password)
+
+
+def password_first_factor(
+    *, identifier: Identifier, password: str, client: ClientInfo, staff_only: bool = False
+) -> FirstFactor:
+    """Check an identifier and password (SPEC §14.1, §22.3).
+
+    Exactly one candidate is checked, with one hash: the account holding the
+    identifier if there is one, else the newest live sign-up attempt for it,
+    else a throw-away hash. A wrong password, an unknown identifier — and,
+    with ``staff_only`` (the admin), an account that is not active staff —
+    raise the same ``InvalidCredentials`` and count a failure against the
+    account (or the identifier when no account holds it). A right password
+    for an attempt answers ``account_not_verified`` with a new
+    ``signup_token`` for it.
+    """
+    user = selectors.user_by_identifier(identifier)
+    # Looked up whoever holds the address, so that an account, an attempt and
+    # nobody cost the same statements as well as the same hash.
+    attempt = selectors.signup_attempts_live(identifier).first()
+    key = lockout_key(user=user, identifier=identifier.value)
+    signin_check_lock(key=key)
+    if user is not None and user.has_usable_password():
+        valid = user.check_password(password)  # upgrades an old hash on success
+    elif user is None and attempt is not None:
+        valid = check_password(password, attempt.password)
+    else:
+        _dummy_check(password)
+        valid = False
+    if valid and staff_only and not (user is not None and user.is_staff and user.is_active):
+        valid = False
+    if not valid:
+        signin_record_failure(key=key)
+        event_record(
+            kind=SecurityEvent.LOGIN_FAILURE, user=user, identifier=identifier.value, client=client
+        )
+        raise InvalidCredentials()
+    if user is None:
+        assert attempt is not None  # only a candidate can match
+        signin_clear(keys=[key])
+        raise AccountNotVerified(
+            data={**verification_data(attempt), "signup_token": signup_token_renew(attempt=attempt)}
+        )
+    return FirstFactor(user=user, method=PASSWORD, identifier=identifier.value)
+
+
+def code_first_factor(*, identifier: Identifier, code: str, client: ClientInfo) -> FirstFactor:
+    """Sign in with a code sent to an address. Entering it proves the address,
+    which is marked verified. An address no account holds gets a fresh account
+    (``OTP_LOGIN_CREATES_ACCOUNT``), and any sign-up attempts for it end: none
+    of their passwords, usernames or profiles is applied (SPEC §22.4)."""
+    user = selectors.user_by_identifier(identifier)
+    code_consume_recorded(
+        purpose=otp.LOGIN, identifier=identifier, code=code, user=user, client=client
+    )
+    created = False
+    if user is None:
+        if not settings.OTP_LOGIN_CREATES_ACCOUNT:
+            raise OtpInvalid()
+        try:
+            with transaction.atomic():
+                user = user_create(
+                    email=identifier.value if identifier.kind == EMAIL else None,
+                    phone=identifier.value if identifier.kind == PHONE else None,
+                    password=None,
+                    verified=True,
+                )
+                signup_attempts_end(identifier=identifier)
+                events_link_anonymous(user=user, identifier=identifier.value)
+                event_record(
+                    kind=SecurityEvent.SIGNUP,
+                    user=user,
+                    identifier=identifier.value,
+                    client=client,
+                )
+            created = True
+        except IntegrityError:
+            user = selectors.user_by_identifier(identifier)
+            if user is None:
+                raise
+    else:
+        user_mark_verified(user=user, kind=identifier.kind)
+        signup_attempts_end(identifier=identifier)
+    return FirstFactor(user=user, method=LOGIN_CODE, identifier=identifier.value, created=created)
+
+
+def signup_first_factor(
+    *,
+    signup_token: str | None,
+    code: str,
+    username: str | None = None,
+    profile: dict[str, Any] | None = None,
+    client: ClientInfo,
+) -> FirstFactor:
+    user, primary = signup_complete(
+        signup_token=signup_token, code=code, username=username, profile=profile, client=client
+    )
+    return FirstFactor(user=user, method=SIGNUP_CODE, identifier=primary.value, created=True)
+
+
+# --- the stages after the first factor ------------------------------------------------------
+
+
+def account_state(factor: FirstFactor) -> None:
+    user = factor.user
+    if not user.is_active:
+        raise AccountInactive()
+    if not user.is_verified:
+        raise AccountNotVerified(data=verification_data(user))
+
+
+def second_factor(factor: FirstFactor, *, kind: str) -> None:
+    """The second step (SPEC §16). Accounts have no second factor yet: every
+    first factor passes."""
+    return None
+
+
+@transaction.atomic(savepoint=False)
+def _finalise(factor: FirstFactor, *, client: ClientInfo, kind: str) -> SignedIn:
+    user = factor.user
+    now = clock.now()
+    User.objects.filter(pk=user.pk).update(last_login=now)
+    user.last_login = now
+    event_record(
+        kind=SecurityEvent.LOGIN_SUCCESS, user=user, identifier=factor.identifier, client=client
+    )
+    if kind == API:
+        tokens = session_open(user=user, client=client)
+        session = tokens.session
+    else:
+        tokens = None
+        session = web_session_open(user=user, client=client)
+    return SignedIn(
+        user=user, method=factor.method, created=factor.created, session=session, tokens=tokens
+    )
+
+
+def signin_complete(factor: FirstFactor, *, client: ClientInfo, kind: str) -> SignedIn:
+    """The stages after a first factor: state, second factor, finalise."""
+    account_state(factor)
+    second_factor(factor, kind=kind)
+    signed_in = _finalise(factor, client=client, kind=kind)
+    signin_clear(keys=[lockout_key(user=factor.user)])
+    return signed_in
+
+
+# --- the ways in ----------------------------------------------------------------------------
+
+
+def signin_password(
+    *,
+    identifier: Identifier,
+    password: str,
+    client: ClientInfo,
+    kind: str,
+    staff_only: bool = False,
+) -> SignedIn:
+    factor = password_first_factor(
+        identifier=identifier, password=password, client=client, staff_only=staff_only
+    )
+    return signin_complete(factor, client=client, kind=kind)
+
+
+def signin_code(*, identifier: Identifier, code: str, client: ClientInfo, kind: str) -> SignedIn:
+    factor = code_first_factor(identifier=identifier, code=code, client=client)
+    return signin_complete(factor, client=client, kind=kind)
+
+
+def signin_signup(
+    *,
+    signup_token: str | None,
+    code: str,
+    client: ClientInfo,
+    kind: str,
+    username: str | None = None,
+    profile: dict[str, Any] | None = None,
+) -> SignedIn:
+    factor = signup_first_factor(
+        signup_token=signup_token, code=code, username=username, profile=profile, client=client
+    )
+    return signin_complete(factor, client=client, kind=kind)
+
+
+def signin_authenticate(
+    *, identifier: Identifier, password: str, client: ClientInfo
+) -> User | None:
+    """For Django's ``authenticate()`` (``IdentifierBackend``): the first
+    factor and the account state, nothing opened. Django's ``login()`` then
+    finalises (``accounts.receivers``). An account that has to pass a second
+    step cannot sign in through a single ``authenticate()`` call."""
+    try:
+        factor = password_first_factor(identifier=identifier, password=password, client=client)
+        account_state(factor)
+    except (InvalidCredentials, AccountInactive, AccountNotVerified, RateLimited):
+        return None
+    if second_factor_required(factor):
+        return None
+    return factor.user
+
+
+def second_factor_required(factor: FirstFactor) -> bool:
+    """Whether ``second_factor`` would stop this sign-in."""
+    return False
+
+
+def signin_finalise_django_login(*, user: User, client: ClientInfo) -> DeviceSession:
+    """Finalise a sign-in that Django's ``login()`` made after
+    ``authenticate()`` (a door outside ours): the same last stage."""
+    factor = FirstFactor(user=user, method=PASSWORD, identifier=None)
+    signed_in = _finalise(factor, client=client, kind=WEB)
+    signin_clear(keys=[lockout_key(user=user)])
+    return signed_in.session
+
+
+def login_code_request(*, identifier: Identifier, client: ClientInfo) -> CodeSent:
+    """Send a sign-in code (the first half of ``code_first_factor``). The
+    answer is the same for every address:
+
+    - an active account gets the code;
+    - an unknown address gets the code too when ``OTP_LOGIN_CREATES_ACCOUNT``
+      (the account is made when the code is entered), else a notice that there
+      is no account;
+    - an inactive account gets nothing, but the same row is written.
+    """
+    user = selectors.user_by_identifier(identifier)
+    deliver, template = True, None
+    if user is None and not settings.OTP_LOGIN_CREATES_ACCOUNT:
+        template = "notice_login_no_account"
+    elif user is not None and not user.is_active:
+        deliver = False
+    return code_send(
+        purpose=otp.LOGIN,
+        identifier=identifier,
+        user=user,
+        client=client,
+        deliver=deliver,
+        template=template,
+    )
+
+
+def signin_password_unreadable(*, raw: str, password: str, client: ClientInfo) -> NoReturn:
+    """A sign-in whose identifier is no valid email, phone or username (only
+    the admin's form takes any text): it can never succeed, and costs and
+    counts like an unknown identifier, so its answers follow the same
+    sequence. The event names no identifier: junk in that field may be a
+    password typed in the wrong box."""
+    key = lockout_key(user=None, identifier=raw.strip().lower()[:254])
+    signin_check_lock(key=key)
+    _dummy_check(password)
+    signin_record_failure(key=key)
+    event_record(kind=SecurityEvent.LOGIN_FAILURE, user=None, identifier="", client=client)
+    raise InvalidCredentials()
