@@ -16,7 +16,6 @@ from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminPasswordChangeForm, SetPasswordMixin, UserChangeForm
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
@@ -25,19 +24,10 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from accounts.admin_views import StaffAuthenticationForm
-from accounts.identifiers import (
-    EMAIL,
-    PHONE,
-    Identifier,
-    normalize_email,
-    normalize_phone,
-    normalize_username,
-)
+from accounts.identifiers import normalize_email, normalize_phone, normalize_username
 from accounts.models import DeviceSession, SecurityEvent, User
 from accounts.services.account import account_remove, user_deactivate
-from accounts.services.events import event_record
-from accounts.services.lockout import signin_clear
-from accounts.services.password import notify_account, password_forgot
+from accounts.services.password import password_forgot, password_set_by_staff
 from accounts.services.tokens import session_revoke, sessions_revoke_all
 from accounts.services.users import user_create
 from authsite import clock
@@ -80,7 +70,11 @@ class PhoneSearchMixin:
     phone_search_field = "phone"
 
     def get_search_results(self, request, queryset, search_term):
-        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        # Identifier columns compare byte for byte on MySQL too (authsite.db)
+        # and hold lower-case values: search in lower case, as it was typed.
+        results, may_have_duplicates = super().get_search_results(
+            request, queryset, search_term.lower()
+        )
         phone = phone_search_value(search_term)
         if phone is not None:
             results = results | queryset.filter(**{self.phone_search_field: phone})
@@ -210,22 +204,16 @@ class AdminUserChangeForm(UserChangeForm):
 
 
 class StaffPasswordChangeForm(AdminPasswordChangeForm):
-    """Django's change-password form for staff. A password set by staff is a
-    credential change like any other (SPEC §14 rule 6): every session of the
-    user ends — staff changing their own password sign in again — the event
-    is recorded, the account's addresses get a notice, and the sign-in
-    failure count is cleared."""
+    """Django's change-password form for staff; the change itself is the
+    password service's (``password_set_by_staff``)."""
 
     def save(self, commit=True):
-        with transaction.atomic():
-            user = super().save(commit=commit)
-            if commit:
-                sessions_revoke_all(user=user, reason="password_changed", record=False)
-                event_record(kind=SecurityEvent.PASSWORD_CHANGED, user=user, client=STAFF_CLIENT)
-                notify_account(user=user, template="notice_password_changed")
-        if commit:
-            signin_clear(identifiers=[user.email, user.phone, user.username])
-        return user
+        if not commit:
+            return super().save(commit=False)
+        password_set_by_staff(
+            user=self.user, new_password=self.cleaned_data["password1"], client=STAFF_CLIENT
+        )
+        return self.user
 
 
 class ProfileInline(admin.StackedInline):
@@ -424,7 +412,7 @@ class UserAdmin(PhoneSearchMixin, DjangoUserAdmin):
                     messages.WARNING,
                 )
                 continue
-            identifier = Identifier(PHONE if user.phone else EMAIL, user.primary_destination)
+            identifier = user.primary_identifier
             try:
                 password_forgot(identifier=identifier, client=STAFF_CLIENT)
             except RetryLater as exc:

@@ -1,20 +1,22 @@
-"""The admin's sign-in, under the same limits as every other sign-in.
+"""The admin's sign-in: the sign-in pipeline behind Django's admin login page.
 
-``admin_login`` is routed at ``/admin/login/`` ahead of ``admin.site.urls``
-and wraps Django's own admin login:
+``admin_login`` is routed at ``/admin/login/`` ahead of ``admin.site.urls``.
+A GET shows Django's page. A POST goes through the same pipeline as every
+other door (``accounts.services.signin``, SPEC §15) with ``staff_only``:
 
 - per client IP (``authsite.ratelimits``, the ``anon_ip`` and ``login_ip``
   actions of the API's sign-in; ``TRUSTED_PROXY_COUNT`` decides the IP);
-- per identifier, whatever the IP (``accounts.services.lockout``, SPEC §14
-  rule 3): the posted username is normalised as the API normalises it, so
-  the API and the admin count failures for one identifier together.
+- per account, whatever the IP, and with the dummy hash for unknown
+  identifiers (SPEC §14 rules 1 and 3, §22.5);
+- the identifier is read as typed: Django's form would first apply NFKC,
+  which turns fullwidth letters, the long s and the Kelvin sign into ASCII
+  and so into someone else's address (SPEC §22.1).
 
 Unknown identifier, wrong password, inactive account and non-staff account
 all get Django's one "enter the correct email and password for a staff
-account" error (SPEC §14 rule 1): ``IdentifierBackend`` runs the hasher once
-for an unknown identifier and returns nothing for an inactive one. Every one
-of them counts as a failure — not counting a right password of a non-staff or
-inactive account would let the lockout tell that the password was right.
+account" error, and each counts as a failure — not counting a right password
+of a non-staff or inactive account would let the lockout tell that the
+password was right.
 """
 
 from __future__ import annotations
@@ -26,18 +28,19 @@ from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.forms.utils import ErrorDict
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
 
-from accounts import selectors
-from accounts.identifiers import Identifier, parse_identifier
-from accounts.models import SecurityEvent
-from accounts.services.events import event_record
-from accounts.services.lockout import signin_check_lock, signin_clear, signin_record_failure
+from accounts.identifiers import parse_identifier
+from accounts.middleware import web_login
+from accounts.services import signin
 from authsite.client import client_info
-from authsite.errors import RateLimited
+from authsite.errors import AccountInactive, AccountNotVerified, InvalidCredentials, RateLimited
 from authsite.ratelimits import ratelimit_hit
 
 # The same per-IP actions as the API's password sign-in.
@@ -45,32 +48,18 @@ ADMIN_LOGIN_ACTIONS = ("anon_ip", "login_ip")
 
 
 class StaffAuthenticationForm(AdminAuthenticationForm):
-    """Django's admin sign-in form; the backend takes any identifier."""
+    """Django's admin sign-in form, for showing the page; the sign-in itself
+    is the pipeline's."""
 
     def __init__(self, request=None, *args, **kwargs):
         super().__init__(request, *args, **kwargs)
         self.fields["username"].label = _("Email, phone or username")
 
 
-def _identifier(raw: str) -> Identifier | None:
-    try:
-        return parse_identifier(raw)
-    except ValidationError:
-        return None
-
-
-def _lockout_key(raw: str, identifier: Identifier | None) -> str:
-    # Input that is no valid identifier can never sign in, but it is counted
-    # all the same, so its answers follow the sequence of any unknown one.
-    return identifier.value if identifier is not None else raw.strip().lower()[:254]
-
-
-def _too_many(request: HttpRequest, exc: RateLimited, extra_context: dict | None) -> HttpResponse:
-    """The admin sign-in page with the error, status 429 and ``Retry-After``."""
-    seconds = max(1, exc.retry_after or 60)
-    message = gettext("Too many sign-in attempts. Try again in %(seconds)d seconds.") % {
-        "seconds": seconds
-    }
+def _page(
+    request: HttpRequest, message: str, *, status: int, extra_context: dict | None
+) -> TemplateResponse:
+    """The admin sign-in page with one error, the typed identifier kept."""
     form = StaffAuthenticationForm(request, initial={"username": request.POST.get("username", "")})
     # Unbound, so nothing is authenticated; only the error is shown.
     form._errors = ErrorDict(
@@ -88,14 +77,26 @@ def _too_many(request: HttpRequest, exc: RateLimited, extra_context: dict | None
         **(extra_context or {}),
     }
     request.current_app = admin.site.name
-    response = TemplateResponse(
-        request, admin.site.login_template or "admin/login.html", context, status=429
+    return TemplateResponse(
+        request, admin.site.login_template or "admin/login.html", context, status=status
     )
-    response["Retry-After"] = str(seconds)
-    return response
+
+
+def _invalid_message() -> str:
+    return AdminAuthenticationForm.error_messages["invalid_login"] % {"username": gettext("email")}
+
+
+def _next_url(request: HttpRequest) -> str:
+    target = request.POST.get(REDIRECT_FIELD_NAME) or request.GET.get(REDIRECT_FIELD_NAME)
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return reverse("admin:index", current_app=admin.site.name)
 
 
 @sensitive_post_parameters("password")
+@csrf_protect
 @never_cache
 def admin_login(request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
     if request.method != "POST":
@@ -103,31 +104,35 @@ def admin_login(request: HttpRequest, extra_context: dict | None = None) -> Http
 
     raw = request.POST.get("username", "") or ""
     password = request.POST.get("password", "") or ""
-    identifier = _identifier(raw) if raw.strip() else None
-    key = _lockout_key(raw, identifier) if raw.strip() else None
+    if not raw.strip() or not password:
+        # A missing field: the form says so; no credential was tried.
+        return admin.site.login(request, extra_context)
+    client = client_info(request)
     try:
         for action in ADMIN_LOGIN_ACTIONS:
             ratelimit_hit(request=request, action=action)
-        if key:
-            signin_check_lock(identifier=key)
+        try:
+            identifier = parse_identifier(raw)
+        except ValidationError:
+            identifier = None
+        if identifier is None:
+            signin.signin_password_unreadable(raw=raw, password=password, client=client)
+        signed_in = signin.signin_password(
+            identifier=identifier,
+            password=password,
+            client=client,
+            kind=signin.WEB,
+            staff_only=True,
+        )
     except RateLimited as exc:
-        return _too_many(request, exc, extra_context)
-
-    response = admin.site.login(request, extra_context)
-    if not key or not password:
-        return response  # a missing field: the form says so; no credential was tried
-
-    client = client_info(request)
-    # Only a valid identifier is named in the event: junk in the username
-    # field may be a password typed in the wrong box.
-    named = identifier.value if identifier is not None else ""
-    # Django's LoginView answers a valid form, and only a valid form, with a redirect.
-    if isinstance(response, HttpResponseRedirect) and request.user.is_authenticated:
-        user = request.user
-        signin_clear(identifiers=[key, user.email, user.phone, user.username])
-        event_record(kind=SecurityEvent.LOGIN_SUCCESS, user=user, identifier=named, client=client)
-    else:
-        signin_record_failure(identifier=key)
-        user = selectors.user_by_identifier(identifier) if identifier is not None else None
-        event_record(kind=SecurityEvent.LOGIN_FAILURE, user=user, identifier=named, client=client)
-    return response
+        seconds = max(1, exc.retry_after or 60)
+        message = gettext("Too many sign-in attempts. Try again in %(seconds)d seconds.") % {
+            "seconds": seconds
+        }
+        response = _page(request, message, status=429, extra_context=extra_context)
+        response["Retry-After"] = str(seconds)
+        return response
+    except (InvalidCredentials, AccountInactive, AccountNotVerified):
+        return _page(request, _invalid_message(), status=200, extra_context=extra_context)
+    web_login(request, signed_in)
+    return HttpResponseRedirect(_next_url(request))

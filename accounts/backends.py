@@ -1,35 +1,39 @@
 from __future__ import annotations
 
-from django.contrib.auth import get_user_model
+import contextlib
+
 from django.contrib.auth.backends import ModelBackend
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 
-from accounts import selectors
 from accounts.identifiers import parse_identifier
+from accounts.services import signin
+from authsite.client import ClientInfo, client_info
+from authsite.errors import InvalidCredentials, RateLimited
 
 
 class IdentifierBackend(ModelBackend):
-    """Django's authentication backend, by email, phone or username.
-
-    Used where Django itself calls ``authenticate()`` (the admin login). Like
-    ``ModelBackend`` it runs the password hasher once for an unknown
-    identifier, so timing does not tell whether an account exists.
-    """
+    """Django's authentication backend, by email, phone or username, through
+    the sign-in pipeline's first factor and account state (SPEC §15): the
+    lockout, the dummy hash for an unknown identifier and the failure events
+    are the pipeline's. ``login()`` afterwards finalises (``accounts.receivers``).
+    An account that must pass a second step is not signed in by a bare
+    ``authenticate()``."""
 
     def authenticate(self, request: HttpRequest | None, username=None, password=None, **kwargs):
         if username is None or password is None:
             return None
-        user = None
+        client = client_info(request) if request is not None else ClientInfo()
         try:
             identifier = parse_identifier(str(username))
         except ValidationError:
             identifier = None
-        if identifier is not None:
-            user = selectors.user_by_identifier(identifier)
-        if user is None:
-            get_user_model()().set_password(password)
+        if identifier is None:
+            with contextlib.suppress(InvalidCredentials, RateLimited):
+                signin.signin_password_unreadable(
+                    raw=str(username), password=str(password), client=client
+                )
             return None
-        if user.check_password(password) and self.user_can_authenticate(user):
-            return user
-        return None
+        return signin.signin_authenticate(
+            identifier=identifier, password=str(password), client=client
+        )

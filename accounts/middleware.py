@@ -27,9 +27,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 
-from accounts.models import User
-from accounts.services import login as login_service
+from accounts.models import DeviceSession, User
 from accounts.services import websessions
+from accounts.services.signin import SignedIn, signin_finalise_django_login
 from authsite import clock
 from authsite.api import is_api_request
 from authsite.client import client_info
@@ -38,24 +38,37 @@ WEB_SESSION_KEY = "_web_session_id"
 SIGNED_IN_AT_KEY = "_web_signed_in_at"
 
 
-def _attach_web_session(request: HttpRequest, user: User) -> None:
-    row = websessions.web_session_open(user=user, client=client_info(request))
+# Set on a request whose sign-in the pipeline finalised, so that Django's
+# ``user_logged_in`` signal does not finalise it a second time.
+SIGNED_IN_BY_PIPELINE = "_authsite_signed_in"
+
+
+def _bind(request: HttpRequest, row: DeviceSession) -> None:
     request.session[WEB_SESSION_KEY] = str(row.pk)
     request.session[SIGNED_IN_AT_KEY] = clock.now().timestamp()
 
 
-def web_login(request: HttpRequest, user: User, *, identifier: str | None) -> None:
-    """Sign the browser in as ``user``, who just proved who they are.
-
-    Records the sign-in (event + ``last_login``, as the API does), cycles the
-    session key (``django.contrib.auth.login``) and opens the web session row.
-    """
+def web_login(request: HttpRequest, signed_in: SignedIn) -> None:
+    """Bind a finished sign-in (``accounts.services.signin``, kind ``web``) to
+    this browser: a new session key (``django.contrib.auth.login``) holding
+    the web session row the pipeline opened."""
     if request.user.is_authenticated:
         # Another account was signed in here: end its web session first.
         web_logout(request)
-    login_service.user_signed_in(user=user, client=client_info(request), identifier=identifier)
-    django_login(request, user, backend=settings.AUTHENTICATION_BACKENDS[0])
-    _attach_web_session(request, user)
+    setattr(request, SIGNED_IN_BY_PIPELINE, True)
+    django_login(request, signed_in.user, backend=settings.AUTHENTICATION_BACKENDS[0])
+    _bind(request, signed_in.session)
+
+
+def django_login_finalised(request: HttpRequest | None, user: User) -> None:
+    """``user_logged_in`` of a sign-in made outside our doors (``authenticate()``
+    then Django's ``login()``): the pipeline's last stage, once."""
+    if request is None or getattr(request, SIGNED_IN_BY_PIPELINE, False):
+        return
+    setattr(request, SIGNED_IN_BY_PIPELINE, True)
+    row = signin_finalise_django_login(user=user, client=client_info(request))
+    if hasattr(request, "session"):
+        _bind(request, row)
 
 
 def web_logout(request: HttpRequest) -> None:
@@ -98,11 +111,10 @@ class WebSessionMiddleware:
             return None
         session_id = request.session.get(WEB_SESSION_KEY)
         if session_id is None:
-            # Signed in through another door that calls django.contrib.auth.login
-            # directly (the admin's login form): give the browser its row now, so
-            # it is listed, revocable and bound by the same lifetimes.
-            _attach_web_session(request, user)
-            return None
+            # A session made before web sessions had rows (or by hand): it has
+            # nothing to check against, so it ends here.
+            django_logout(request)
+            return redirect_to_login(request.get_full_path(), settings.LOGIN_URL)
         signed_in_at = request.session.get(SIGNED_IN_AT_KEY)
         now = clock.now().timestamp()
         if not isinstance(signed_in_at, int | float) or now - signed_in_at > float(

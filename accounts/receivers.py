@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from django.contrib.auth.signals import user_logged_in
 from django.dispatch import receiver
 
 from accounts.models import SecurityEvent, User
@@ -23,3 +24,12 @@ def record_delivery_failure(
         event_record(kind=SecurityEvent.DELIVERY_FAILED, user=user, identifier=destination)
     except Exception:  # recording must never break delivery handling
         logger.exception("Could not record a delivery failure event")
+
+
+@receiver(user_logged_in, dispatch_uid="accounts.finalise_django_login")
+def finalise_django_login(sender, *, request, user, **kwargs) -> None:
+    """Django's ``login()`` called after ``authenticate()`` outside our doors
+    still ends in the pipeline's last stage (SPEC §15)."""
+    from accounts.middleware import django_login_finalised
+
+    django_login_finalised(request, user)

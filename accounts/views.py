@@ -36,8 +36,7 @@ from django.views import View
 from accounts import forms, selectors
 from accounts.identifiers import EMAIL, PHONE, Identifier
 from accounts.middleware import current_web_session_id, web_login, web_logout
-from accounts.models import User
-from accounts.services import account, codes, contact, login, password, signup, tokens
+from accounts.services import account, contact, password, resend, signin, signup, tokens
 from authsite import clock
 from authsite.client import client_info
 from authsite.errors import (
@@ -132,11 +131,6 @@ def safe_next(request: HttpRequest, url: str | None) -> str | None:
     ):
         return url
     return None
-
-
-def primary_identifier(user: User) -> Identifier:
-    """The address codes for the account go to: the phone if any, else the email."""
-    return Identifier(PHONE if user.phone else EMAIL, user.primary_destination)
 
 
 # --- flows that span pages -----------------------------------------------------------------
@@ -310,9 +304,10 @@ class CodeResendView(Page):
         if state is None:
             return redirect(FLOW_STARTS[name])
         try:
-            sent = codes.code_resend(
-                identifier=flow_identifier(state),
+            sent = resend.code_resend(
                 purpose=FLOW_PURPOSES[name],
+                identifier=flow_identifier(state),
+                signup_token=state.get("signup_token"),
                 client=client_info(request),
                 user=request.user if signed_in else None,
             )
@@ -345,7 +340,7 @@ class SignupView(Page):
         if form.is_valid():
             data = form.cleaned_data
             try:
-                sent = signup.user_signup(
+                started = signup.signup_start(
                     email=data["email"],
                     phone=data["phone"],
                     password=data["password"],
@@ -358,6 +353,7 @@ class SignupView(Page):
             except AuthsiteError as exc:
                 add_service_errors(form, exc)
             else:
+                sent = started.sent
                 phone_first = sent.channel == "sms"
                 identifier = (
                     Identifier(PHONE, data["phone"])
@@ -371,11 +367,10 @@ class SignupView(Page):
                     channel=sent.channel,
                     destination=sent.destination,
                     resend_in=sent.resend_in,
+                    signup_token=started.signup_token,
                     pending_email=data["email"] if phone_first else None,
                 )
-                messages.success(
-                    request, _("Account created. Enter the code we sent to verify it.")
-                )
+                messages.success(request, _("Enter the code we sent to finish signing up."))
                 return redirect("accounts:verify")
         return render(request, self.template_name, {"form": form})
 
@@ -389,14 +384,18 @@ class SignupVerifyView(AnonymousCodePage):
     def no_flow_message(self) -> str:
         return _("Sign up, or sign in, to get a verification code.")
 
-    def verify(self, request: HttpRequest, identifier: Identifier, code: str) -> User:
-        return signup.user_signup_verify(
-            identifier=identifier, code=code, client=client_info(request)
+    def verify(self, request: HttpRequest, identifier: Identifier, code: str) -> signin.SignedIn:
+        state = flow_get(request, self.flow) or {}
+        return signin.signin_signup(
+            signup_token=state.get("signup_token"),
+            code=code,
+            client=client_info(request),
+            kind=signin.WEB,
         )
 
     def done(self, request, state, result, code) -> HttpResponse:
         flow_end(request, "signup")
-        web_login(request, result, identifier=state["value"])
+        web_login(request, result)
         messages.success(request, _("Account verified. You are signed in."))
         pending_email = state.get("pending_email")
         if not pending_email:
@@ -440,62 +439,60 @@ class LoginView(Page):
         if form.is_valid():
             identifier = form.cleaned_data["identifier"]
             try:
-                user = login.user_login_password(
+                signed_in = signin.signin_password(
                     identifier=identifier,
                     password=form.cleaned_data["password"],
                     client=client_info(request),
+                    kind=signin.WEB,
                 )
             except AccountNotVerified as exc:
-                return self._unverified(request, identifier, exc)
+                unverified = self._unverified(request, identifier, exc)
+                if unverified is not None:
+                    return unverified
+                destination = ((exc.data or {}).get("verification") or {}).get("destination", "")
+                form.add_error(
+                    None,
+                    _(
+                        "This account is not verified yet. Sign in with a code sent to "
+                        "%(destination)s to verify it."
+                    )
+                    % {"destination": destination},
+                )
             except (InvalidCredentials, AccountInactive) as exc:
                 form.add_error(None, exc.message)
             else:
-                web_login(request, user, identifier=identifier.value)
+                web_login(request, signed_in)
                 next_url = safe_next(request, request.POST.get("next"))
                 return redirect(next_url or settings.LOGIN_REDIRECT_URL)
         return self._render(request, form)
 
     def _unverified(
         self, request: HttpRequest, identifier: Identifier, exc: AccountNotVerified
-    ) -> HttpResponse:
-        """Right password, unverified account: send a new sign-up code to its
-        address and go to the verify page (the API says the same with a 403)."""
-        user = selectors.user_by_identifier(identifier)
-        if user is None:  # deleted in between
-            return redirect("accounts:login")
-        address = primary_identifier(user)
-        verification = (exc.data or {}).get("verification") or login.verification_data(user)[
-            "verification"
-        ]
-        destination = verification["destination"]
-        try:
-            sent = codes.code_resend(
-                identifier=address, purpose=otp.SIGNUP, client=client_info(request)
-            )
-        except (OtpCooldown, OtpSendLimit, OtpLocked) as refusal:
-            resend_in = refusal.retry_after or 0
-            messages.info(
-                request,
-                _("This account is not verified yet. Enter the code we sent to %(destination)s.")
-                % {"destination": destination},
-            )
-        else:
-            resend_in = sent.resend_in
-            messages.info(
-                request,
-                _(
-                    "This account is not verified yet. We sent a new code to "
-                    "%(destination)s: enter it to finish signing up."
-                )
-                % {"destination": destination},
-            )
+    ) -> HttpResponse | None:
+        """Right password of a sign-up never verified: go to its verify page,
+        whose button sends a new code (the pipeline sends none by itself; the
+        API says the same with a 403 and the attempt's ``signup_token``)."""
+        data = exc.data or {}
+        token = data.get("signup_token")
+        verification = data.get("verification")
+        if not token or not verification:
+            return None  # an unverified account, not a sign-up: the message says what to do
         flow_start(
             request,
             "signup",
-            identifier=address,
+            identifier=identifier,
             channel=verification["channel"],
-            destination=destination,
-            resend_in=resend_in,
+            destination=verification["destination"],
+            resend_in=0,
+            signup_token=token,
+        )
+        messages.info(
+            request,
+            _(
+                "You have not finished signing up. Enter the code we sent to "
+                "%(destination)s, or ask for a new one."
+            )
+            % {"destination": verification["destination"]},
         )
         return redirect("accounts:verify")
 
@@ -515,7 +512,7 @@ class LoginCodeView(Page):
         if form.is_valid():
             identifier = form.cleaned_data["identifier"]
             try:
-                sent = codes.login_code_request(identifier=identifier, client=client_info(request))
+                sent = signin.login_code_request(identifier=identifier, client=client_info(request))
             except RetryLater:
                 raise
             except AuthsiteError as exc:
@@ -541,15 +538,14 @@ class LoginCodeVerifyView(AnonymousCodePage):
     start = "accounts:login_code"
 
     def verify(self, request: HttpRequest, identifier: Identifier, code: str):
-        return codes.login_code_verify(
-            identifier=identifier, code=code, client=client_info(request)
+        return signin.signin_code(
+            identifier=identifier, code=code, client=client_info(request), kind=signin.WEB
         )
 
     def done(self, request, state, result, code) -> HttpResponse:
-        user, created = result
         flow_end(request, "login")
-        web_login(request, user, identifier=state["value"])
-        if created:
+        web_login(request, result)
+        if result.created:
             messages.success(
                 request, _("Welcome! Your account has been created and you are signed in.")
             )
@@ -866,8 +862,8 @@ class EventNotMeView(SignedInPage):
 
     def post(self, request: HttpRequest, event_id: int) -> HttpResponse:
         user = request.user
-        address = primary_identifier(user)
-        verification = login.verification_data(user)["verification"]
+        address = user.primary_identifier
+        verification = signin.verification_data(user)["verification"]
         try:
             account.event_not_me(user=user, event_id=event_id, client=client_info(request))
         except NotFound:
@@ -918,9 +914,9 @@ class AccountDeleteView(SignedInPage):
         user = request.user
         has_password = user.has_usable_password()
         if not has_password and request.POST.get("action") == "send":
-            address = primary_identifier(user)
+            address = user.primary_identifier
             try:
-                sent = codes.login_code_request(identifier=address, client=client_info(request))
+                sent = signin.login_code_request(identifier=address, client=client_info(request))
             except (OtpCooldown, OtpSendLimit, OtpLocked) as exc:
                 messages.error(request, wait_message(exc))
                 return redirect("accounts:delete")

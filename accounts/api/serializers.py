@@ -7,16 +7,10 @@ from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
-from accounts.identifiers import (
-    EMAIL,
-    PHONE,
-    Identifier,
-    normalize_email,
-    normalize_phone,
-    parse_identifier,
-)
+from accounts.identifiers import address_from_fields, signin_identifier_from_fields
 from accounts.models import DeviceSession, SecurityEvent
-from accounts.services.signup import CodeSent
+from accounts.services.codes import CodeSent
+from accounts.services.signup import SignupStarted
 from accounts.services.tokens import TokenPair
 from authsite.schema import BlankableDateField
 from otp.services import PURPOSES
@@ -52,28 +46,15 @@ class AddressInputSerializer(serializers.Serializer):
         help_text='Country calling code for a national phone number: "91" or "+91".',
     )
 
-    prefer_phone = False  # sign-up verification: both may be sent, the phone wins
-
     def validate(self, attrs):
-        email = (attrs.get("email") or "").strip()
-        phone = (attrs.get("phone") or "").strip()
-        if email and phone and not self.prefer_phone:
-            raise serializers.ValidationError(
-                {"email": ["Give either an email address or a phone number, not both."]}
-            )
-        if not email and not phone:
-            message = "Give an email address or a phone number."
-            raise serializers.ValidationError({"email": [message], "phone": [message]})
         try:
-            if phone:
-                identifier = Identifier(PHONE, normalize_phone(phone, attrs.get("dialing_code")))
-            else:
-                identifier = Identifier(EMAIL, normalize_email(email))
+            attrs["identifier"] = address_from_fields(
+                email=attrs.get("email"),
+                phone=attrs.get("phone"),
+                dialing_code=attrs.get("dialing_code"),
+            )
         except DjangoValidationError as exc:
-            raise serializers.ValidationError(
-                {"phone" if phone else "email": exc.messages}
-            ) from None
-        attrs["identifier"] = identifier
+            raise serializers.ValidationError(exc.message_dict) from None
         return attrs
 
 
@@ -120,8 +101,16 @@ class SignupRequestSerializer(ProfileFieldsSerializer, SignupInputSerializer):
     """The documented sign-up body: identity fields plus profile fields."""
 
 
-class SignupVerifyInputSerializer(AddressInputSerializer):
-    prefer_phone = True
+def signup_token_field(**kwargs) -> serializers.CharField:
+    return serializers.CharField(
+        max_length=128,
+        help_text="The `signup_token` of the sign-up's answer (or of a 403 account_not_verified).",
+        **kwargs,
+    )
+
+
+class SignupVerifyInputSerializer(serializers.Serializer):
+    signup_token = signup_token_field()
     otp = otp_field()
     username = serializers.CharField(required=False, allow_blank=True, max_length=64)
 
@@ -146,29 +135,16 @@ class LoginInputSerializer(serializers.Serializer):
     password = password_field()
 
     def validate(self, attrs):
-        given = [
-            (key, (attrs.get(key) or "").strip())
-            for key in ("identifier", "email", "phone", "username")
-            if (attrs.get(key) or "").strip()
-        ]
-        if len(given) != 1:
-            message = "Give exactly one of identifier, email, phone or username."
-            raise serializers.ValidationError({"identifier": [message]})
-        key, raw = given[0]
         try:
-            if key == "email":
-                identifier = Identifier(EMAIL, normalize_email(raw))
-            elif key == "phone":
-                identifier = Identifier(PHONE, normalize_phone(raw, attrs.get("dialing_code")))
-            elif key == "username":
-                identifier = parse_identifier(raw)
-                if identifier.kind != "username":
-                    raise DjangoValidationError("Enter a valid username.")
-            else:
-                identifier = parse_identifier(raw, dialing_code=attrs.get("dialing_code"))
+            attrs["identifier_value"] = signin_identifier_from_fields(
+                identifier=attrs.get("identifier"),
+                email=attrs.get("email"),
+                phone=attrs.get("phone"),
+                username=attrs.get("username"),
+                dialing_code=attrs.get("dialing_code"),
+            )
         except DjangoValidationError as exc:
-            raise serializers.ValidationError({key: exc.messages}) from None
-        attrs["identifier_value"] = identifier
+            raise serializers.ValidationError(exc.message_dict) from None
         return attrs
 
 
@@ -176,8 +152,35 @@ class CodeVerifyInputSerializer(AddressInputSerializer):
     otp = otp_field()
 
 
-class ResendInputSerializer(AddressInputSerializer):
+class ResendInputSerializer(serializers.Serializer):
+    """``signup``: the attempt's ``signup_token``. Any other purpose: the
+    address (exactly one of ``email`` / ``phone``)."""
+
     purpose = serializers.ChoiceField(choices=[(p, p) for p in PURPOSES])
+    signup_token = signup_token_field(required=False)
+    email = serializers.CharField(required=False, allow_blank=True, max_length=320)
+    phone = serializers.CharField(required=False, allow_blank=True, max_length=32)
+    dialing_code = serializers.CharField(
+        required=False, allow_blank=True, allow_null=True, max_length=5
+    )
+
+    def validate(self, attrs):
+        if attrs["purpose"] == "signup":
+            if not attrs.get("signup_token"):
+                raise serializers.ValidationError(
+                    {"signup_token": ["A sign-up's code is re-sent with its signup_token."]}
+                )
+            attrs["identifier"] = None
+            return attrs
+        try:
+            attrs["identifier"] = address_from_fields(
+                email=attrs.get("email"),
+                phone=attrs.get("phone"),
+                dialing_code=attrs.get("dialing_code"),
+            )
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.message_dict) from None
+        return attrs
 
 
 class RefreshInputSerializer(serializers.Serializer):
@@ -203,6 +206,12 @@ class UserSerializer(serializers.Serializer):
     username = serializers.CharField(allow_null=True)
     email_verified = serializers.BooleanField()
     phone_verified = serializers.BooleanField()
+    pending_email = serializers.EmailField(
+        allow_null=True, help_text="An email address waiting for its code."
+    )
+    pending_phone = serializers.CharField(
+        allow_null=True, help_text="A phone number waiting for its code."
+    )
 
 
 class TokenSessionSerializer(serializers.Serializer):
@@ -245,22 +254,49 @@ class CodeSentSerializer(serializers.Serializer):
     )
 
 
-class SignupSentSerializer(CodeSentSerializer):
-    user_id = serializers.IntegerField()
+class PendingAddressSerializer(serializers.Serializer):
+    channel = serializers.ChoiceField(choices=[("email", "email"), ("sms", "sms")])
+    destination = serializers.CharField(help_text="Masked address that was sent a code too.")
 
 
-def code_sent_data(sent: CodeSent, *, with_user_id: bool = False) -> dict:
+class SignupStartedSerializer(CodeSentSerializer):
+    signup_token = serializers.CharField(
+        help_text=(
+            "Send it with the code to /auth/signup/verify, and to /auth/otp/resend "
+            "(purpose signup). It is the only handle on this sign-up: there is no user id "
+            "until the code is entered."
+        )
+    )
+    pending = PendingAddressSerializer(
+        allow_null=True,
+        help_text=(
+            "With both a phone and an email: the email was sent a code of its own, to "
+            "enter through /auth/contact/verify once signed in."
+        ),
+    )
+
+
+def code_sent_data(sent: CodeSent) -> dict:
     data = {
         "channel": sent.channel,
         "destination": sent.destination,
         "expires_in": sent.expires_in,
         "resend_in": sent.resend_in,
     }
-    if with_user_id:
-        data = {"user_id": sent.user_id, **data}
     if sent.code is not None:
         data["otp"] = sent.code
     return data
+
+
+def signup_started_data(started: SignupStarted) -> dict:
+    pending = started.pending
+    return {
+        "signup_token": started.signup_token,
+        **code_sent_data(started.sent),
+        "pending": (
+            {"channel": pending.channel, "destination": pending.destination} if pending else None
+        ),
+    }
 
 
 class DeviceSessionSerializer(serializers.ModelSerializer):
@@ -330,7 +366,3 @@ class AccountDeleteInputSerializer(serializers.Serializer):
 
 class ValidCodeSerializer(serializers.Serializer):
     valid = serializers.BooleanField()
-
-
-class RevokedSerializer(serializers.Serializer):
-    revoked = serializers.IntegerField()

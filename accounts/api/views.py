@@ -14,8 +14,7 @@ from rest_framework.views import APIView
 
 from accounts import selectors
 from accounts.api import serializers as s
-from accounts.services import account, codes, contact, login, password, signup, tokens
-from accounts.services.tokens import session_open
+from accounts.services import account, contact, password, resend, signin, signup, tokens
 from authsite.api import success
 from authsite.client import client_info
 from authsite.errors import NotFound, TokenInvalid
@@ -35,9 +34,9 @@ def _validated(serializer_class, request: Request, **kwargs):
     return serializer.validated_data
 
 
-def _session_response(request: Request, user, *, message: str, status: int = 200, **extra):
-    pair = session_open(user=user, client=client_info(request))
-    return success(s.token_session_data(pair, **extra), message=message, status=status)
+def _signed_in(signed_in: signin.SignedIn, *, message: str, **extra) -> Response:
+    assert signed_in.tokens is not None  # the API door asks for a token session
+    return success(s.token_session_data(signed_in.tokens, **extra), message=message)
 
 
 class PublicView(APIView):
@@ -51,14 +50,17 @@ class SignupView(PublicView):
     @api_doc(
         summary="Sign up",
         description=(
-            "Creates an unverified account and sends a code: to the phone if one is "
-            "given, else to the email. With both, the email stays pending until "
-            "confirmed through `/auth/contact/verify`. An address that already "
-            "belongs to a verified account gets the same answer (and a notice), "
-            "unless ACCOUNT_SIGNUP_REVEALS_EXISTING (then 409 account_exists). " + LIMITED
+            "Starts a sign-up: nothing is created yet. A code goes to the phone if one is "
+            "given, else to the email; with both, the email is sent a code of its own, "
+            "entered through `/auth/contact/verify` once signed in. The answer carries a "
+            "`signup_token`: the account is made when the code is sent with it to "
+            "`/auth/signup/verify`. The answer is the same for a fresh address, one with "
+            "other pending sign-ups and one that already belongs to an account (which gets "
+            "a notice instead of a code), unless ACCOUNT_SIGNUP_REVEALS_EXISTING "
+            "(then 409 account_exists). " + LIMITED
         ),
         request=s.SignupRequestSerializer,
-        data=s.SignupSentSerializer,
+        data=s.SignupStartedSerializer,
         status=201,
         errors={
             400: "validation_error",
@@ -69,7 +71,7 @@ class SignupView(PublicView):
     @rate_limited("anon_ip", "code_request_ip")
     def post(self, request: Request) -> Response:
         data = _validated(s.SignupInputSerializer, request)
-        sent = signup.user_signup(
+        started = signup.signup_start(
             email=data.get("email"),
             phone=data.get("phone"),
             dialing_code=data.get("dialing_code"),
@@ -79,8 +81,8 @@ class SignupView(PublicView):
             client=client_info(request),
         )
         return success(
-            s.code_sent_data(sent, with_user_id=True),
-            message=_("Account created. Enter the code we sent to verify it."),
+            s.signup_started_data(started),
+            message=_("Enter the code we sent to finish signing up."),
             status=201,
         )
 
@@ -88,24 +90,28 @@ class SignupView(PublicView):
 class SignupVerifyView(PublicView):
     @api_doc(
         summary="Verify a sign-up code",
-        description="Marks the channel verified and opens a token session.",
+        description=(
+            "The code and the `signup_token` of the same sign-up: the account is made, "
+            "its address verified, and a token session opened. Optional `username` and "
+            "profile fields are applied too (over those given at sign-up). 409 "
+            "account_exists when the address was taken meanwhile (sign in instead)."
+        ),
         request=s.SignupVerifyRequestSerializer,
         data=s.TokenSessionSerializer,
-        errors=CODE_ERRORS,
+        errors={**CODE_ERRORS, 409: "account_exists"},
     )
     @rate_limited("anon_ip", "login_ip")
     def post(self, request: Request) -> Response:
         data = _validated(s.SignupVerifyInputSerializer, request)
-        client = client_info(request)
-        user = signup.user_signup_verify(
-            identifier=data["identifier"],
+        signed_in = signin.signin_signup(
+            signup_token=data["signup_token"],
             code=data["otp"],
             username=data.get("username"),
             profile=s.profile_input(request.data),
-            client=client,
+            client=client_info(request),
+            kind=signin.API,
         )
-        login.user_signed_in(user=user, client=client, identifier=data["identifier"].value)
-        return _session_response(request, user, message=_("Account verified. You are signed in."))
+        return _signed_in(signed_in, message=_("Account verified. You are signed in."))
 
 
 class LoginView(PublicView):
@@ -114,28 +120,33 @@ class LoginView(PublicView):
         description=(
             "By email, phone (E.164, or national digits with `dialing_code`) or "
             "username. Unknown identifier and wrong password give the same 401. "
-            "After 10 failures in 15 minutes an identifier is locked (429) for a "
-            "growing delay, whatever the IP."
+            "After 10 failures in 15 minutes an account (all its identifiers together) "
+            "is locked (429) for a growing delay, whatever the IP. The right password of a "
+            "sign-up that was never verified answers 403 account_not_verified with "
+            "`data.verification` and a new `data.signup_token` for it."
         ),
         request=s.LoginInputSerializer,
         data=s.TokenSessionSerializer,
         errors={
             400: "validation_error",
             401: "invalid_credentials",
-            403: "account_not_verified (data.verification: channel, destination), account_inactive",
+            403: (
+                "account_not_verified (data.verification: channel, destination; "
+                "data.signup_token), account_inactive"
+            ),
             429: "rate_limited",
         },
     )
     @rate_limited("anon_ip", "login_ip")
     def post(self, request: Request) -> Response:
         data = _validated(s.LoginInputSerializer, request)
-        client = client_info(request)
-        identifier = data["identifier_value"]
-        user = login.user_login_password(
-            identifier=identifier, password=data["password"], client=client
+        signed_in = signin.signin_password(
+            identifier=data["identifier_value"],
+            password=data["password"],
+            client=client_info(request),
+            kind=signin.API,
         )
-        login.user_signed_in(user=user, client=client, identifier=identifier.value)
-        return _session_response(request, user, message=_("Signed in."))
+        return _signed_in(signed_in, message=_("Signed in."))
 
 
 class CodeRequestView(PublicView):
@@ -152,7 +163,7 @@ class CodeRequestView(PublicView):
     @rate_limited("anon_ip", "code_request_ip")
     def post(self, request: Request) -> Response:
         data = _validated(s.AddressInputSerializer, request)
-        sent = codes.login_code_request(identifier=data["identifier"], client=client_info(request))
+        sent = signin.login_code_request(identifier=data["identifier"], client=client_info(request))
         return success(
             s.code_sent_data(sent), message=_("If this address can sign in, a code is on its way.")
         )
@@ -163,7 +174,8 @@ class CodeVerifyView(PublicView):
         summary="Sign in with a code",
         description=(
             "Opens a token session. `data.created` is true when the code created the "
-            "account (OTP_LOGIN_CREATES_ACCOUNT)."
+            "account (OTP_LOGIN_CREATES_ACCOUNT); sign-ups never verified for this address "
+            "end then, and none of them is applied."
         ),
         request=s.CodeVerifyInputSerializer,
         data=s.CodeLoginSessionSerializer,
@@ -172,12 +184,13 @@ class CodeVerifyView(PublicView):
     @rate_limited("anon_ip", "login_ip")
     def post(self, request: Request) -> Response:
         data = _validated(s.CodeVerifyInputSerializer, request)
-        client = client_info(request)
-        user, created = codes.login_code_verify(
-            identifier=data["identifier"], code=data["otp"], client=client
+        signed_in = signin.signin_code(
+            identifier=data["identifier"],
+            code=data["otp"],
+            client=client_info(request),
+            kind=signin.API,
         )
-        login.user_signed_in(user=user, client=client, identifier=data["identifier"].value)
-        return _session_response(request, user, message=_("Signed in."), created=created)
+        return _signed_in(signed_in, message=_("Signed in."), created=signed_in.created)
 
 
 class CodeResendView(APIView):
@@ -188,9 +201,10 @@ class CodeResendView(APIView):
     @api_doc(
         summary="Send a new code",
         description=(
-            "For `signup`, `login`, `password_reset` or `contact_change` (the last one "
-            "needs the bearer token of the account changing its address). The cooldown "
-            "and hourly cap apply; the answer does not tell whether an account exists. " + LIMITED
+            "`signup` with the sign-up's `signup_token`; `login`, `password_reset` or "
+            "`contact_change` with the address (`contact_change` needs the bearer token of "
+            "the account changing its address). The cooldown and hourly cap apply; the "
+            "answer does not tell whether an account exists. " + LIMITED
         ),
         request=s.ResendInputSerializer,
         data=s.CodeSentSerializer,
@@ -204,9 +218,10 @@ class CodeResendView(APIView):
     def post(self, request: Request) -> Response:
         data = _validated(s.ResendInputSerializer, request)
         user = request.user if request.user.is_authenticated else None
-        sent = codes.code_resend(
-            identifier=data["identifier"],
+        sent = resend.code_resend(
             purpose=data["purpose"],
+            identifier=data["identifier"],
+            signup_token=data.get("signup_token"),
             client=client_info(request),
             user=user,
         )
@@ -410,15 +425,14 @@ class PasswordChangeView(APIView):
     )
     def post(self, request: Request) -> Response:
         data = _validated(s.PasswordChangeInputSerializer, request)
-        password.password_change(
+        pair = password.password_change(
             user=request.user,
             current_password=data["current_password"],
             new_password=data["new_password"],
             client=client_info(request),
+            reopen_token_session=True,
         )
-        return _session_response(
-            request, request.user, message=_("Your password has been changed.")
-        )
+        return success(s.token_session_data(pair), message=_("Your password has been changed."))
 
 
 class ContactChangeView(APIView):
