@@ -1,6 +1,7 @@
 import logging
 
 from django.http import HttpRequest, HttpResponse
+from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
 
 from authsite.api import OUTAGE_ERRORS, is_api_request, json_error
@@ -31,3 +32,20 @@ class ApiErrorMiddleware:
             response["Retry-After"] = "5"
             return response
         return None
+
+
+class NoStoreMiddleware:
+    """``Cache-Control: no-store`` (with Django's never-cache set) on every
+    response our views make that does not say otherwise (SPEC §22.8): the
+    API's answers carry tokens, codes and personal data, and a signed-in
+    page is personal. A view that may be cached (a public document) sets its
+    own ``Cache-Control``. Static files are served before this (whitenoise)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if not response.has_header("Cache-Control"):
+            add_never_cache_headers(response)
+        return response
