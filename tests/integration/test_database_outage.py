@@ -91,9 +91,11 @@ def test_the_api_answers_503_while_the_database_is_down_and_recovers_without_a_r
     mailbox = Mailbox(work_dir / "mail")
     api = site.api()
     # Before: an account, a token session and a profile, written through the API.
-    assert api.post("/api/v1/auth/signup", {"email": EMAIL, "password": PASSWORD}).status == 201
+    started = api.post("/api/v1/auth/signup", {"email": EMAIL, "password": PASSWORD})
+    assert started.status == 201, started
     code = mailbox.wait_for_code(EMAIL, count=1)
-    session = api.post("/api/v1/auth/signup/verify", {"email": EMAIL, "otp": code})
+    token = started.data["signup_token"]
+    session = api.post("/api/v1/auth/signup/verify", {"signup_token": token, "otp": code})
     assert session.status == 200, session
     access, refresh = session.data["access"], session.data["refresh"]
     patched = site.api(access).patch("/api/v1/profile", PROFILE)

@@ -72,7 +72,8 @@ def signed_up(servers, mailbox, email: str) -> dict:
     sent = a.api().post("/api/v1/auth/signup", {"email": email, "password": PASSWORD})
     assert sent.status == 201, sent
     code = mailbox.wait_for_code(email, count=1)
-    verified = b.api().post("/api/v1/auth/signup/verify", {"email": email, "otp": code})
+    token = sent.data["signup_token"]
+    verified = b.api().post("/api/v1/auth/signup/verify", {"signup_token": token, "otp": code})
     assert verified.status == 200, verified
     return verified.data
 

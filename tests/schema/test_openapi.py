@@ -26,10 +26,13 @@ import itertools
 import json
 import os
 import re
+import secrets
 from collections import Counter, defaultdict
+from datetime import timedelta
 
 import pytest
 import schemathesis
+from django.contrib.auth.hashers import make_password
 from django.core.wsgi import get_wsgi_application
 from django.db import connection
 from django.test import TestCase
@@ -37,10 +40,12 @@ from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 from schemathesis.core.parameters import ParameterLocation
 
-from accounts.models import SecurityEvent
+from accounts.models import SecurityEvent, SignupAttempt
+from accounts.selectors import signup_token_hash
 from accounts.services.events import event_record
 from accounts.services.tokens import session_open
 from accounts.services.users import user_create
+from authsite import clock
 from authsite.client import ClientInfo
 from otp import services as otp
 
@@ -182,8 +187,22 @@ def _use_address(body: dict, *, email: str | None = None, phone: str | None = No
         body["email"] = email
 
 
-def _code(purpose: str, destination: str, user=None) -> str:
-    return otp.otp_issue(purpose=purpose, destination=destination, user=user, deliver=False).code
+def _code(purpose: str, destination: str, user=None, subject: str = "") -> str:
+    return otp.otp_issue(
+        purpose=purpose, destination=destination, user=user, subject=subject, deliver=False
+    ).code
+
+
+def _attempt(email: str) -> tuple[str, SignupAttempt]:
+    """A live sign-up attempt for ``email`` and its ``signup_token``."""
+    token = secrets.token_urlsafe(32)
+    attempt = SignupAttempt.objects.create(
+        token_hash=signup_token_hash(token),
+        email=email,
+        password=make_password(STRONG),
+        expires_at=clock.now() + timedelta(hours=1),
+    )
+    return token, attempt
 
 
 def _plant_real_values(case: schemathesis.Case, *, serial: int, user, other_session, event, pair):
@@ -220,9 +239,12 @@ def _plant_real_values(case: schemathesis.Case, *, serial: int, user, other_sess
         _use_address(body, **({"email": fresh} if use_fresh else own))
         body["password"] = STRONG
     elif path == "/auth/signup/verify":
-        pending = user_create(email=fresh, password=PASSWORD, verified=False)
-        _use_address(body, email=fresh)
-        body["otp"] = _code(otp.SIGNUP, fresh, pending)
+        token, attempt = _attempt(fresh)
+        body["signup_token"] = token
+        body["otp"] = _code(otp.SIGNUP, fresh, subject=attempt.code_subject)
+        body.pop("username", None)  # a fuzzed handle may be taken or malformed
+    elif path == "/auth/otp/resend" and body.get("purpose") == otp.SIGNUP:
+        body["signup_token"], _attempt_row = _attempt(fresh)
     elif path in ("/auth/otp/request", "/auth/password/forgot", "/auth/otp/resend"):
         _use_address(body, **own)
     elif path == "/auth/otp/verify":
@@ -236,7 +258,7 @@ def _plant_real_values(case: schemathesis.Case, *, serial: int, user, other_sess
         _use_address(body, email=fresh)
     elif path == "/auth/contact/verify":
         _use_address(body, email=fresh)
-        body["otp"] = _code(otp.CONTACT_CHANGE, fresh, user)
+        body["otp"] = _code(otp.CONTACT_CHANGE, fresh, user, subject=f"user:{user.pk}")
     elif path == "/auth/account" and not user.has_usable_password():
         body["otp"] = _code(otp.LOGIN, user.primary_destination, user)
 

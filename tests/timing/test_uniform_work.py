@@ -159,26 +159,26 @@ def test_code_requests_cost_the_same_for_every_phone_number(measure, accounts, p
 
 
 @pytest.mark.django_db
-def test_signup_costs_the_same_for_a_fresh_address_and_a_verified_accounts(measure, accounts):
-    users_before = User.objects.count()
+def test_signup_costs_the_same_for_a_fresh_a_pending_and_a_verified_accounts_address(
+    measure, accounts, clock
+):
+    pending_first = measure(SIGNUP, {"email": "pending@example.com", "password": PASSWORD})
+    clock.advance(31)  # past the cooldown of that address
     fresh = measure(SIGNUP, {"email": "fresh@example.com", "password": PASSWORD})
+    pending = measure(SIGNUP, {"email": "pending@example.com", "password": PASSWORD})
     taken = measure(SIGNUP, {"email": "known@example.com", "password": PASSWORD})
     assert fresh.response.status_code == 201
-    # The fresh path writes the account and its profile; the other path
-    # writes and rolls back the same rows, then both write a code and an event.
+    # Every sign-up writes an attempt (never an account), its code and its event.
     assert fresh.writes == [
-        ("INSERT INTO", "accounts_user"),
-        ("INSERT INTO", "profiles_profile"),
+        ("INSERT INTO", "accounts_signupattempt"),
         ("INSERT INTO", "otp_onetimecode"),
         ("INSERT INTO", "accounts_securityevent"),
     ]
     assert fresh.hashes == 1
-    assert_same_work(fresh, taken)
-    # Nothing of the rolled-back account is left.
-    assert User.objects.count() == users_before + 1
-    assert not User.objects.filter(email__endswith="@signup.invalid").exists()
-    taken_id = taken.response.json()["data"]["user_id"]
-    assert not User.objects.filter(pk=taken_id).exists()
+    assert_same_work(fresh, pending, taken, pending_first)
+    assert not User.objects.filter(email__in=["fresh@example.com", "pending@example.com"]).exists()
+    for run in (fresh, pending, taken):
+        assert "user_id" not in run.response.json()["data"]
 
 
 @pytest.mark.django_db
@@ -189,19 +189,39 @@ def test_signup_with_phone_and_email_costs_the_same_either_way(measure, accounts
     taken = measure(
         SIGNUP, {"phone": "+919876543210", "email": "b@example.com", "password": PASSWORD}
     )
-    # Account, profile, the phone's code, the pending email's code, the event.
+    owned_email = measure(
+        SIGNUP, {"phone": "+919812345670", "email": "known@example.com", "password": PASSWORD}
+    )
+    # The attempt, the phone's code, the pending email's code, the event.
     assert [table for _verb, table in fresh.writes] == [
-        "accounts_user",
-        "profiles_profile",
+        "accounts_signupattempt",
         "otp_onetimecode",
         "otp_onetimecode",
         "accounts_securityevent",
     ]
-    assert_same_work(fresh, taken)
-    # The pending email of a sign-up that made no account is sent nothing.
-    pending = OneTimeCode.objects.get(destination="b@example.com")
-    assert pending.user_id is None
-    assert pending.delivery_status == OneTimeCode.DeliveryStatus.SKIPPED
+    assert_same_work(fresh, taken, owned_email)
+    # The pending email of a sign-up that can never complete is sent nothing,
+    # nor is an email that belongs to an account.
+    for email in ("b@example.com", "known@example.com"):
+        pending = OneTimeCode.objects.get(destination=email, purpose="contact_change")
+        assert pending.delivery_status == OneTimeCode.DeliveryStatus.SKIPPED
+
+
+@pytest.mark.django_db
+def test_password_signin_hashes_once_for_an_account_an_attempt_and_nobody(
+    measure, accounts, api_client
+):
+    api_client.post(SIGNUP, {"email": "attempt@example.com", "password": PASSWORD}, format="json")
+    wrong = "Wrong-Horse-9-Battery"
+    runs = {
+        email: measure("/api/v1/auth/login", {"email": email, "password": wrong})
+        for email in ("known@example.com", "attempt@example.com", "nobody@example.com")
+    }
+    for run in runs.values():
+        assert run.response.status_code == 401
+        assert run.hashes == 1
+    shapes = {tuple(run.shape) for run in runs.values()}
+    assert len(shapes) == 1, shapes
 
 
 @pytest.mark.django_db

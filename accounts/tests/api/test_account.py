@@ -5,7 +5,7 @@ import json
 import pytest
 from django.db.models import Q
 
-from accounts.models import DeviceSession, SecurityEvent, User
+from accounts.models import DeviceSession, SecurityEvent, SignupAttempt, User
 from accounts.services.websessions import web_session_open
 from accounts.tests.helpers import CODE_RE, assert_error, assert_ok, last_code_for, messages_to
 from authsite.client import ClientInfo
@@ -189,7 +189,9 @@ def test_delete_with_the_password_removes_every_trace(api_client, make_user):
         ),
         201,
     )
-    assert again["user_id"] != user_id
+    # A sign-up that can complete: the address no longer belongs to anyone.
+    assert again["signup_token"]
+    assert not SignupAttempt.objects.get(email=user.email).blocked
     # Bob is untouched.
     assert User.objects.filter(pk=other.pk).exists()
     assert (

@@ -156,7 +156,7 @@ def test_hourly_send_cap(api_client, user, clock):
     assert int(response["Retry-After"]) > 0
 
 
-@pytest.mark.parametrize("purpose", ["signup", "login", "password_reset"])
+@pytest.mark.parametrize("purpose", ["login", "password_reset"])
 def test_resend_for_each_public_purpose_answers_the_same(api_client, purpose):
     data = assert_ok(
         api_client.post(RESEND, {"email": "anyone@example.com", "purpose": purpose}, format="json")
@@ -164,22 +164,43 @@ def test_resend_for_each_public_purpose_answers_the_same(api_client, purpose):
     assert data["channel"] == "email"
 
 
-def test_resend_for_signup_sends_a_new_code_to_a_pending_account(api_client, make_user):
-    make_user(email="pending@example.com", verified=False)
+def test_resend_for_signup_sends_a_new_code_for_the_attempt(api_client, clock):
+    started = assert_ok(
+        api_client.post(
+            "/api/v1/auth/signup",
+            {"email": "pending@example.com", "password": "Correct-Horse-9-Battery"},
+            format="json",
+        ),
+        201,
+    )
+    clock.advance(31)
     mail.outbox.clear()
     assert_ok(
         api_client.post(
-            RESEND, {"email": "pending@example.com", "purpose": "signup"}, format="json"
+            RESEND, {"signup_token": started["signup_token"], "purpose": "signup"}, format="json"
         )
     )
     code = last_code_for("pending@example.com")
     assert_ok(
         api_client.post(
             "/api/v1/auth/signup/verify",
-            {"email": "pending@example.com", "otp": code},
+            {"signup_token": started["signup_token"], "otp": code},
             format="json",
         )
     )
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"purpose": "signup"},
+        {"purpose": "signup", "email": "pending@example.com"},
+        {"purpose": "signup", "signup_token": "unknown"},
+    ],
+)
+def test_resend_for_signup_needs_a_live_signup_token(api_client, body):
+    response = assert_error(api_client.post(RESEND, body, format="json"), 400, "validation_error")
+    assert "signup_token" in response["errors"]
 
 
 def test_resend_contact_change_needs_a_token(api_client):

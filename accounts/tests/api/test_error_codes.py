@@ -74,28 +74,27 @@ def test_the_daily_failure_budget_locks_the_destination(
 
 
 def test_signup_verify_dies_after_five_wrong_codes(api_client):
-    api_client.post(
+    started = api_client.post(
         "/api/v1/auth/signup", {"email": "five@example.com", "password": PASSWORD}, format="json"
-    )
+    ).json()["data"]
+    token = started["signup_token"]
     code = last_code_for("five@example.com")
     verify = "/api/v1/auth/signup/verify"
     for _ in range(4):
         assert_error(
             api_client.post(
-                verify, {"email": "five@example.com", "otp": wrong_code(code)}, format="json"
+                verify, {"signup_token": token, "otp": wrong_code(code)}, format="json"
             ),
             400,
             "otp_invalid",
         )
     assert_error(
-        api_client.post(
-            verify, {"email": "five@example.com", "otp": wrong_code(code)}, format="json"
-        ),
+        api_client.post(verify, {"signup_token": token, "otp": wrong_code(code)}, format="json"),
         400,
         "otp_attempts_exceeded",
     )
     assert_error(
-        api_client.post(verify, {"email": "five@example.com", "otp": code}, format="json"),
+        api_client.post(verify, {"signup_token": token, "otp": code}, format="json"),
         400,
         "otp_attempts_exceeded",
     )

@@ -55,6 +55,8 @@ def test_login_by_email_phone_or_username(api_client, make_user, body):
         "username",
         "email_verified",
         "phone_verified",
+        "pending_email",
+        "pending_phone",
     }
     api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {data['access']}")
     assert assert_ok(api_client.get("/api/v1/auth/me"))["id"] == user.id

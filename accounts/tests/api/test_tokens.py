@@ -2,6 +2,7 @@
 
 import base64
 import json
+from datetime import timedelta
 
 import jwt
 import pytest
@@ -255,3 +256,67 @@ def test_tokens_are_not_read_from_the_query_string(api_client, sign_in):
     data = sign_in()
     assert_error(api_client.get(f"{ME}?token={data['access']}"), 401, "not_authenticated")
     assert_error(api_client.get(f"{ME}?access_token={data['access']}"), 401, "not_authenticated")
+
+
+# --- definite lifetimes (SPEC §18.1) ------------------------------------------------------
+
+
+def _end(data: dict):
+    from django.utils.dateparse import parse_datetime
+
+    return parse_datetime(data["refresh_expires_at"])
+
+
+def test_a_session_refreshed_every_day_still_ends_at_its_max_age(api_client, sign_in, clock):
+    started = clock.current
+    data = sign_in()
+    max_end = started + timedelta(seconds=settings.JWT_SESSION_MAX_AGE)
+    days = settings.JWT_SESSION_MAX_AGE // 86400
+    for _day in range(days - 1):
+        clock.advance(days=1)
+        data = assert_ok(api_client.post(REFRESH, {"refresh": data["refresh"]}, format="json"))
+        # The true end: the earlier of the absolute end and the idle end.
+        idle_end = clock.current + timedelta(seconds=settings.JWT_SESSION_IDLE_TIMEOUT)
+        assert _end(data) == min(max_end, idle_end)
+        assert me(api_client, data["access"]).status_code == 200
+    assert _end(data) == max_end
+    clock.advance(seconds=(max_end - clock.current).total_seconds() + 1)
+    assert_error(
+        api_client.post(REFRESH, {"refresh": data["refresh"]}, format="json"), 401, "token_invalid"
+    )
+    assert_error(me(api_client, data["access"]), 401, "token_invalid")
+    assert not DeviceSession.objects.filter(expires_at__gt=clock.current).exists()
+
+
+def test_an_idle_session_ends_after_the_idle_timeout(api_client, sign_in, clock):
+    data = sign_in()
+    clock.advance(seconds=settings.JWT_SESSION_IDLE_TIMEOUT - 60)
+    assert_ok(api_client.post(VERIFY, {"token": data["refresh"]}, format="json"))
+    clock.advance(seconds=61)
+    assert_error(
+        api_client.post(REFRESH, {"refresh": data["refresh"]}, format="json"), 401, "token_invalid"
+    )
+
+
+def test_no_token_outlives_its_session(api_client, sign_in, clock, settings):
+    settings.JWT_SESSION_MAX_AGE = 1800  # shorter than an access token's hour
+    data = sign_in()
+    claims = jwt.decode(data["access"], options={"verify_signature": False})
+    assert claims["exp"] <= int(_end(data).timestamp())
+    assert _end(data) == clock.current + timedelta(seconds=1800)
+
+
+def test_the_grace_near_the_end_does_not_extend_the_session(
+    api_client, sign_in, clock, settings
+):
+    settings.JWT_SESSION_IDLE_TIMEOUT = settings.JWT_SESSION_MAX_AGE
+    data = sign_in()
+    clock.advance(seconds=settings.JWT_SESSION_MAX_AGE - 5)
+    rotated = assert_ok(api_client.post(REFRESH, {"refresh": data["refresh"]}, format="json"))
+    clock.advance(seconds=2)
+    grace = assert_ok(api_client.post(REFRESH, {"refresh": data["refresh"]}, format="json"))
+    assert _end(grace) == _end(rotated) == _end(data)
+    clock.advance(seconds=4)
+    assert_error(
+        api_client.post(REFRESH, {"refresh": grace["refresh"]}, format="json"), 401, "token_invalid"
+    )

@@ -3,8 +3,8 @@ import re
 import pytest
 from django.contrib.sessions.models import Session
 
-from accounts.models import DeviceSession, SecurityEvent
-from accounts.tests.helpers import last_code_for
+from accounts.models import DeviceSession, SecurityEvent, User
+from accounts.tests.helpers import last_code_for, messages_to
 from accounts.tests.views.pages import LOGIN, sign_in
 from conftest import STRONG_PASSWORD
 
@@ -71,34 +71,40 @@ def test_the_sign_in_lockout_shows_the_429_page(browser, user, settings):
     assert f"Try again in {wait} seconds." in html
 
 
-def test_an_unverified_account_is_sent_to_verify_with_a_new_code(browser, make_user, clock):
-    user = make_user(email="bob@example.com", verified=False)
-    response = browser.post(LOGIN, {"identifier": "bob@example.com", "password": STRONG_PASSWORD})
-    assert response["Location"] == "/accounts/verify/"
-    page = browser.get("/accounts/verify/").content.decode()
-    assert "This account is not verified yet. We sent a new code to b***@example.com" in page
-    assert "b***@example.com" in page
-    code = last_code_for("bob@example.com")
-    response = browser.post("/accounts/verify/", {"otp": code})
-    assert response.status_code == 302
-    user.refresh_from_db()
-    assert user.email_verified
-    assert "Signed in as bob@example.com" in browser.get("/").content.decode()
-
-
-def test_an_unverified_account_within_the_cooldown_still_reaches_verify(browser):
+def test_an_unfinished_signup_is_sent_to_verify_without_a_new_code(browser, clock):
     browser.post(
         "/accounts/signup/",
         {"email": "bob@example.com", "password": STRONG_PASSWORD, "password2": STRONG_PASSWORD},
     )
+    first_code = last_code_for("bob@example.com")
     fresh = type(browser)()
+    sent_before = len(messages_to("bob@example.com"))
     response = fresh.post(LOGIN, {"identifier": "bob@example.com", "password": STRONG_PASSWORD})
     assert response["Location"] == "/accounts/verify/"
     page = fresh.get("/accounts/verify/").content.decode()
-    assert "Enter the code we sent to b***@example.com" in page
-    assert re.search(r"<button[^>]*id=\"resend-button\"[^>]*disabled", page)
-    response = fresh.post("/accounts/verify/", {"otp": last_code_for("bob@example.com")})
+    assert "You have not finished signing up. Enter the code we sent to b***@example.com" in page
+    # The pipeline sends nothing by itself (SPEC §15): the user asks for a new code.
+    assert len(messages_to("bob@example.com")) == sent_before
+    assert not re.search(r"<button[^>]*id=\"resend-button\"[^>]*disabled", page)
+    clock.advance(31)
+    response = fresh.post("/accounts/code/resend/", {"flow": "signup"})
+    assert response["Location"] == "/accounts/verify/"
+    code = last_code_for("bob@example.com")
+    assert code != first_code
+    response = fresh.post("/accounts/verify/", {"otp": code})
     assert response.status_code == 302
+    user = User.objects.get(email="bob@example.com")
+    assert user.email_verified
+    assert "Signed in as bob@example.com" in fresh.get("/").content.decode()
+
+
+def test_an_unverified_account_is_told_to_sign_in_with_a_code(browser, make_user):
+    make_user(email="bob@example.com", verified=False)  # made by staff, never verified
+    response = browser.post(LOGIN, {"identifier": "bob@example.com", "password": STRONG_PASSWORD})
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "This account is not verified yet. Sign in with a code sent to b***@example.com" in page
+    assert "_auth_user_id" not in browser.session
 
 
 def test_a_wrong_password_of_an_unverified_account_says_nothing_about_it(browser, make_user):

@@ -2,7 +2,7 @@ import re
 
 import pytest
 
-from accounts.models import SecurityEvent, User
+from accounts.models import SecurityEvent, SignupAttempt, User
 from accounts.tests.helpers import last_code_for, messages_to, wrong_code
 from conftest import STRONG_PASSWORD
 
@@ -24,18 +24,19 @@ def test_signup_by_email_then_verify_signs_in(browser):
     assert response.status_code == 302
     assert response["Location"] == VERIFY
     page = browser.get(VERIFY).content.decode()
-    assert "Account created. Enter the code we sent to verify it." in page
+    assert "Enter the code we sent to finish signing up." in page
     assert "b***@example.com" in page
-    user = User.objects.get(email="bob@example.com")
-    assert not user.is_verified
-    assert user.profile.first_name == "Bob"
+    # Nothing is an account until the code is entered.
+    assert not User.objects.filter(email="bob@example.com").exists()
+    assert SignupAttempt.objects.filter(email="bob@example.com").exists()
 
     response = browser.post(VERIFY, {"otp": last_code_for("bob@example.com")})
     assert response["Location"] == "/profile/"
     page = browser.get("/profile/").content.decode()
     assert "Account verified. You are signed in." in page
     assert "Bob Builder" in page
-    user.refresh_from_db()
+    user = User.objects.get(email="bob@example.com")
+    assert user.profile.first_name == "Bob"
     assert user.email_verified
     assert user.last_login is not None
     kinds = set(SecurityEvent.objects.filter(user=user).values_list("kind", flat=True))
@@ -68,7 +69,7 @@ def test_signup_with_an_address_of_a_verified_account_looks_like_a_fresh_one(bro
     new = signup(fresh, email="new@example.com")
     assert taken.status_code == new.status_code == 302
     assert taken["Location"] == new["Location"] == VERIFY
-    assert "Account created." in browser.get(VERIFY).content.decode()
+    assert "Enter the code we sent to finish signing up." in browser.get(VERIFY).content.decode()
     # The owner gets a notice, not a code; the password is unchanged.
     assert any("sign" in text.lower() for text in messages_to(user.email))
     user.refresh_from_db()
@@ -81,7 +82,7 @@ def test_mismatched_passwords_are_an_error_beside_the_second(browser):
     )
     assert response.status_code == 200
     assert 'id="id_password2_error"' in response.content.decode()
-    assert not User.objects.exists()
+    assert not SignupAttempt.objects.exists()
 
 
 def test_a_weak_password_is_refused_with_the_reasons(browser):
@@ -91,7 +92,7 @@ def test_a_weak_password_is_refused_with_the_reasons(browser):
     html = response.content.decode()
     assert 'id="id_password_error"' in html
     assert "too common" in html
-    assert not User.objects.exists()
+    assert not SignupAttempt.objects.exists()
 
 
 def test_neither_email_nor_phone_is_an_error(browser):
@@ -111,7 +112,7 @@ def test_five_wrong_codes_kill_the_code(browser):
     response = browser.post(VERIFY, {"otp": code})
     assert response.status_code == 200
     assert "Request a new code." in response.content.decode()
-    assert not User.objects.get(email="bob@example.com").is_verified
+    assert not User.objects.filter(email="bob@example.com").exists()
 
 
 def test_the_resend_button_honours_the_cooldown(browser, clock):
