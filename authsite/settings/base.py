@@ -146,13 +146,32 @@ LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "home"
 
 PASSWORD_HASHERS = [
-    "authsite.hashers.Argon2idPasswordHasher",  # Django's Argon2id, ARGON2_PARALLELISM lanes
+    "authsite.hashers.Argon2idPasswordHasher",  # Argon2id, costs from ARGON2_* below
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
 ]
-ARGON2_PARALLELISM = env.int("ARGON2_PARALLELISM", default=1)
-if not 1 <= ARGON2_PARALLELISM <= 64:
-    raise ImproperlyConfigured("ARGON2_PARALLELISM must be between 1 and 64.")
+
+
+def _int_between(name: str, default: int, low: int, high: int, unit: str = "") -> int:
+    """An integer setting within [low, high], or a start-up error naming it."""
+    raw = env.str(name, default=str(default)).strip()
+    try:
+        value = int(raw)
+    except ValueError:
+        value = None
+    if value is None or not low <= value <= high:
+        raise ImproperlyConfigured(
+            f"{name} must be a whole number between {low} and {high}{unit} (got {raw!r})."
+        )
+    return value
+
+
+# Argon2id costs (authsite/hashers.py; SPEC §18.6). Defaults: Django's time and
+# memory costs, one lane. The memory floor is that of OWASP's leanest profile
+# (7 MiB with 5 passes); its usual minimum is 19 MiB with 2 passes (README).
+ARGON2_TIME_COST = _int_between("ARGON2_TIME_COST", 2, 1, 50)
+ARGON2_MEMORY_COST = _int_between("ARGON2_MEMORY_COST", 102400, 7168, 4 * 1024 * 1024, " KiB")
+ARGON2_PARALLELISM = _int_between("ARGON2_PARALLELISM", 1, 1, 64)
 PASSWORD_REQUIRE_COMPLEXITY = env.bool("PASSWORD_REQUIRE_COMPLEXITY", default=True)
 PASSWORD_MAX_LENGTH = 1024
 AUTH_PASSWORD_VALIDATORS = [
