@@ -184,7 +184,31 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
     {"NAME": "accounts.validators.MaximumLengthValidator"},
     {"NAME": "accounts.validators.ComplexityValidator"},
+    # Last, and asks the network only when every rule above accepts the password.
+    {"NAME": "accounts.validators.BreachedPasswordValidator"},
 ]
+# Breached passwords (SPEC §18.2; README, "Passwords"): the Have I Been Pwned
+# range API. off / fail_open (an outage lets passwords through, logged) /
+# fail_closed. Off by default with DEBUG, so a first `make run` needs no internet.
+PASSWORD_BREACH_CHECK = env.str("PASSWORD_BREACH_CHECK", default="off" if DEBUG else "fail_open")
+if PASSWORD_BREACH_CHECK not in ("off", "fail_open", "fail_closed"):
+    raise ImproperlyConfigured(
+        f"PASSWORD_BREACH_CHECK must be off, fail_open or fail_closed "
+        f"(got {PASSWORD_BREACH_CHECK!r})."
+    )
+PASSWORD_BREACH_API_URL = env.str(
+    "PASSWORD_BREACH_API_URL", default="https://api.pwnedpasswords.com"
+).strip()
+if not PASSWORD_BREACH_API_URL.startswith(("https://", "http://")):
+    raise ImproperlyConfigured("PASSWORD_BREACH_API_URL must be an http(s):// address.")
+try:
+    PASSWORD_BREACH_TIMEOUT = float(env.str("PASSWORD_BREACH_TIMEOUT", default="2"))  # seconds
+except ValueError:
+    PASSWORD_BREACH_TIMEOUT = -1.0
+if not 0 < PASSWORD_BREACH_TIMEOUT <= 30:
+    raise ImproperlyConfigured(
+        "PASSWORD_BREACH_TIMEOUT must be a number of seconds, above 0 and at most 30."
+    )
 
 DEFAULT_PHONE_REGION = env.str("DEFAULT_PHONE_REGION", default="IN")
 ACCOUNT_SIGNUP_REVEALS_EXISTING = env.bool("ACCOUNT_SIGNUP_REVEALS_EXISTING", default=False)
