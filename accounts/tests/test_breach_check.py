@@ -379,7 +379,10 @@ def test_the_default_mode_is_fail_open_in_production_and_off_with_debug(env, exp
         "print(settings.PASSWORD_BREACH_CHECK, settings.PASSWORD_BREACH_API_URL,"
         " settings.PASSWORD_BREACH_TIMEOUT)"
     )
-    result = _start({"PASSWORD_BREACH_CHECK": None, **env}, script)
+    unset = dict.fromkeys(
+        ["PASSWORD_BREACH_CHECK", "PASSWORD_BREACH_API_URL", "PASSWORD_BREACH_TIMEOUT"]
+    )
+    result = _start({**unset, **env}, script)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == [expected, "https://api.pwnedpasswords.com", "2.0"]
 
