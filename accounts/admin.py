@@ -24,6 +24,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from accounts.admin_views import StaffAuthenticationForm
+from accounts.devices import device_describe
 from accounts.identifiers import normalize_email, normalize_phone, normalize_username
 from accounts.models import DeviceSession, SecurityEvent, User
 from accounts.services.account import account_remove, user_deactivate
@@ -474,6 +475,7 @@ class DeviceSessionAdmin(PhoneSearchMixin, admin.ModelAdmin):
         "last_used_at",
         "expires_at",
         "ip",
+        "device",
         "short_user_agent",
         "is_live",
         "revoked_at",
@@ -501,6 +503,10 @@ class DeviceSessionAdmin(PhoneSearchMixin, admin.ModelAdmin):
     @admin.display(description=_("user"), ordering="user")
     def user_display(self, obj: DeviceSession) -> str:
         return user_link(obj.user)
+
+    @admin.display(description=_("device"))
+    def device(self, obj: DeviceSession) -> str:
+        return device_describe(user_agent=obj.user_agent)
 
     @admin.display(description=_("user agent"))
     def short_user_agent(self, obj) -> str:

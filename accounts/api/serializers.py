@@ -7,6 +7,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
+from accounts.devices import device_describe
 from accounts.identifiers import address_from_fields, signin_identifier_from_fields
 from accounts.models import DeviceSession, SecurityEvent
 from accounts.services.codes import CodeSent
@@ -300,6 +301,13 @@ def signup_started_data(started: SignupStarted) -> dict:
 
 
 class DeviceSessionSerializer(serializers.ModelSerializer):
+    device = serializers.SerializerMethodField(
+        help_text=(
+            'The device described from its user agent: "Chrome on Android", "Safari on iOS", '
+            '"App on iOS", an HTTP client\'s name ("okhttp"), or "Unknown device". '
+            "For display; `user_agent` keeps the raw header."
+        )
+    )
     current = serializers.SerializerMethodField()
 
     class Meta:
@@ -311,9 +319,13 @@ class DeviceSessionSerializer(serializers.ModelSerializer):
             "last_used_at",
             "expires_at",
             "ip",
+            "device",
             "user_agent",
             "current",
         ]
+
+    def get_device(self, obj) -> str:
+        return device_describe(user_agent=obj.user_agent)
 
     def get_current(self, obj) -> bool:
         current = self.context.get("current_session_id")

@@ -147,13 +147,32 @@ LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "home"
 
 PASSWORD_HASHERS = [
-    "authsite.hashers.Argon2idPasswordHasher",  # Django's Argon2id, ARGON2_PARALLELISM lanes
+    "authsite.hashers.Argon2idPasswordHasher",  # Argon2id, costs from ARGON2_* below
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
 ]
-ARGON2_PARALLELISM = env.int("ARGON2_PARALLELISM", default=1)
-if not 1 <= ARGON2_PARALLELISM <= 64:
-    raise ImproperlyConfigured("ARGON2_PARALLELISM must be between 1 and 64.")
+
+
+def _int_between(name: str, default: int, low: int, high: int, unit: str = "") -> int:
+    """An integer setting within [low, high], or a start-up error naming it."""
+    raw = env.str(name, default=str(default)).strip()
+    try:
+        value = int(raw)
+    except ValueError:
+        value = None
+    if value is None or not low <= value <= high:
+        raise ImproperlyConfigured(
+            f"{name} must be a whole number between {low} and {high}{unit} (got {raw!r})."
+        )
+    return value
+
+
+# Argon2id costs (authsite/hashers.py; SPEC §18.6). Defaults: Django's time and
+# memory costs, one lane. The memory floor is that of OWASP's leanest profile
+# (7 MiB with 5 passes); its usual minimum is 19 MiB with 2 passes (README).
+ARGON2_TIME_COST = _int_between("ARGON2_TIME_COST", 2, 1, 50)
+ARGON2_MEMORY_COST = _int_between("ARGON2_MEMORY_COST", 102400, 7168, 4 * 1024 * 1024, " KiB")
+ARGON2_PARALLELISM = _int_between("ARGON2_PARALLELISM", 1, 1, 64)
 PASSWORD_REQUIRE_COMPLEXITY = env.bool("PASSWORD_REQUIRE_COMPLEXITY", default=True)
 PASSWORD_MAX_LENGTH = 1024
 AUTH_PASSWORD_VALIDATORS = [
@@ -166,7 +185,31 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
     {"NAME": "accounts.validators.MaximumLengthValidator"},
     {"NAME": "accounts.validators.ComplexityValidator"},
+    # Last, and asks the network only when every rule above accepts the password.
+    {"NAME": "accounts.validators.BreachedPasswordValidator"},
 ]
+# Breached passwords (SPEC §18.2; README, "Passwords"): the Have I Been Pwned
+# range API. off / fail_open (an outage lets passwords through, logged) /
+# fail_closed. Off by default with DEBUG, so a first `make run` needs no internet.
+PASSWORD_BREACH_CHECK = env.str("PASSWORD_BREACH_CHECK", default="off" if DEBUG else "fail_open")
+if PASSWORD_BREACH_CHECK not in ("off", "fail_open", "fail_closed"):
+    raise ImproperlyConfigured(
+        f"PASSWORD_BREACH_CHECK must be off, fail_open or fail_closed "
+        f"(got {PASSWORD_BREACH_CHECK!r})."
+    )
+PASSWORD_BREACH_API_URL = env.str(
+    "PASSWORD_BREACH_API_URL", default="https://api.pwnedpasswords.com"
+).strip()
+if not PASSWORD_BREACH_API_URL.startswith(("https://", "http://")):
+    raise ImproperlyConfigured("PASSWORD_BREACH_API_URL must be an http(s):// address.")
+try:
+    PASSWORD_BREACH_TIMEOUT = float(env.str("PASSWORD_BREACH_TIMEOUT", default="2"))  # seconds
+except ValueError:
+    PASSWORD_BREACH_TIMEOUT = -1.0
+if not 0 < PASSWORD_BREACH_TIMEOUT <= 30:
+    raise ImproperlyConfigured(
+        "PASSWORD_BREACH_TIMEOUT must be a number of seconds, above 0 and at most 30."
+    )
 
 DEFAULT_PHONE_REGION = env.str("DEFAULT_PHONE_REGION", default="IN")
 ACCOUNT_SIGNUP_REVEALS_EXISTING = env.bool("ACCOUNT_SIGNUP_REVEALS_EXISTING", default=False)

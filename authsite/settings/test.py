@@ -42,3 +42,8 @@ STORAGES = {
     **STORAGES,
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+
+# Never the internet: the breached-password check is off, and its address is a
+# closed local port. Only its own tests turn it on, against a local stub.
+PASSWORD_BREACH_CHECK = "off"
+PASSWORD_BREACH_API_URL = "http://127.0.0.1:9"
