@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import uuid
 
-from django.contrib.auth.password_validation import validate_password
+from django.contrib.auth.password_validation import (
+    get_default_password_validators,
+    validate_password,
+)
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
@@ -20,6 +23,7 @@ from accounts.services.codes import (
 from accounts.services.events import event_record
 from accounts.services.lockout import password_confirm, signin_clear_account
 from accounts.services.tokens import TokenPair, session_open, sessions_revoke_all
+from accounts.validators import BreachedPasswordValidator
 from authsite import clock
 from authsite.client import ClientInfo
 from authsite.errors import (
@@ -38,9 +42,16 @@ def notify_account(*, user: User, template: str, context: dict | None = None) ->
             otp.message_send(destination=destination, template=template, context=context or {})
 
 
-def password_validate(*, user: User, password: str, field: str = "new_password") -> None:
+def password_validate(
+    *, user: User, password: str, field: str = "new_password", local_only: bool = False
+) -> None:
+    """The password rules (``AUTH_PASSWORD_VALIDATORS``); ``local_only`` leaves
+    out the breached-password check, which asks a service on the network."""
+    validators = get_default_password_validators()
+    if local_only:
+        validators = [v for v in validators if not isinstance(v, BreachedPasswordValidator)]
     try:
-        validate_password(password, user=user)
+        validate_password(password, user=user, password_validators=validators)
     except ValidationError as exc:
         raise ValidationFailed(errors={field: [str(m) for m in exc.messages]}) from None
 
@@ -79,10 +90,12 @@ def password_reset(
     """
     user = selectors.user_by_identifier(identifier)
     # Refuse a bad password before spending the code, so nothing is lost. The
-    # rules first see only the given address (as if for a new account), so
-    # this step answers alike whether or not an account holds it.
+    # local rules first see only the given address (as if for a new account),
+    # so this step answers alike whether or not an account holds it; the
+    # breached-password check (a network call) runs once, below, for the
+    # holder of a right code.
     stand_in = User(**{"phone" if identifier.kind == PHONE else "email": identifier.value})
-    password_validate(user=stand_in, password=new_password)
+    password_validate(user=stand_in, password=new_password, local_only=True)
     # Comparing the password with the account's other identifiers (username,
     # other address) would tell a stranger which account holds the address:
     # only someone who holds the right code gets that far. The check counts a

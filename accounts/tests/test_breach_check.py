@@ -232,10 +232,19 @@ def test_api_password_reset_refuses_a_breached_password_and_keeps_the_code(
     user.refresh_from_db()
     assert user.check_password(STRONG_PASSWORD)
     assert_only_the_prefix_left(range_stub, BREACHED)
+    assert len(range_stub.requests) == 1  # asked once per reset, not once per look
     # The code was not spent: the same code sets a password that is not listed.
     assert_ok(api_client.post(RESET, {**reset, "new_password": FRESH}, format="json"))
     user.refresh_from_db()
     assert user.check_password(FRESH)
+
+
+@pytest.mark.django_db
+def test_a_reset_with_a_wrong_code_never_asks_the_range_api(api_client, user, range_stub):
+    range_stub.listing(BREACHED, 1)
+    reset = {"email": "nobody@example.com", "otp": "123456", "new_password": BREACHED}
+    assert_error(api_client.post(RESET, reset, format="json"), 400, "otp_invalid")
+    assert range_stub.requests == []
 
 
 @pytest.mark.django_db

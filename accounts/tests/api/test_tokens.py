@@ -306,9 +306,7 @@ def test_no_token_outlives_its_session(api_client, sign_in, clock, settings):
     assert _end(data) == clock.current + timedelta(seconds=1800)
 
 
-def test_the_grace_near_the_end_does_not_extend_the_session(
-    api_client, sign_in, clock, settings
-):
+def test_the_grace_near_the_end_does_not_extend_the_session(api_client, sign_in, clock, settings):
     settings.JWT_SESSION_IDLE_TIMEOUT = settings.JWT_SESSION_MAX_AGE
     data = sign_in()
     clock.advance(seconds=settings.JWT_SESSION_MAX_AGE - 5)
