@@ -19,9 +19,7 @@ def test_sign_up_by_email_verify_and_edit_the_profile(page, tmp_path):
     page.get_by_label("Password again").fill(PASSWORD)
     page.get_by_role("button", name="Create account").click()
 
-    expect(
-        page.get_by_text("Enter the code we sent to finish signing up.")
-    ).to_be_visible()
+    expect(page.get_by_text("Enter the code we sent to finish signing up.")).to_be_visible()
     expect(page.get_by_text("a***@example.com")).to_be_visible()
     resend = page.get_by_role("button", name="Send a new code")
     expect(resend).to_be_disabled()
