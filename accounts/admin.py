@@ -35,7 +35,7 @@ from authsite import clock
 from authsite.client import ClientInfo
 from authsite.errors import AuthsiteError, RetryLater
 from otp.models import OneTimeCode
-from profiles.forms import ProfileAdminForm
+from profiles.admin import ProfileAdminForm
 from profiles.models import Profile
 from profiles.services import EDITABLE_FIELDS
 

@@ -36,8 +36,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
 
+from accounts.browser import web_login
 from accounts.identifiers import parse_identifier
-from accounts.middleware import web_login
 from accounts.services import signin
 from authsite.client import client_info
 from authsite.errors import AccountInactive, AccountNotVerified, InvalidCredentials, RateLimited

@@ -14,4 +14,3 @@ class AccountsConfig(AppConfig):
         # The sign-in pipeline records last_login (accounts.services.signin);
         # Django's own receiver would write it a second time.
         user_logged_in.disconnect(update_last_login, dispatch_uid="update_last_login")
-        from accounts.api import schema  # noqa: F401  (OpenAPI auth extension)

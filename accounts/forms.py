@@ -6,17 +6,14 @@ from __future__ import annotations
 
 from django import forms
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from accounts.identifiers import (
-    EMAIL,
-    PHONE,
     Identifier,
-    looks_like_phone,
     normalize_email,
     normalize_phone,
     normalize_username,
+    parse_address,
     parse_identifier,
 )
 
@@ -58,16 +55,6 @@ def _identifier_widget(autocomplete: str = "username") -> forms.TextInput:
             "autofocus": True,
         }
     )
-
-
-def _parse_address(raw: str) -> Identifier:
-    """An email address or a phone number (never a username)."""
-    value = (raw or "").strip()
-    if "@" in value:
-        return Identifier(EMAIL, normalize_email(value))
-    if looks_like_phone(value):
-        return Identifier(PHONE, normalize_phone(value))
-    raise ValidationError(_("Enter an email address or a phone number."), code="invalid")
 
 
 class CodeForm(forms.Form):
@@ -167,7 +154,7 @@ class AddressForm(forms.Form):
     )
 
     def clean_identifier(self) -> Identifier:
-        return _parse_address(self.cleaned_data["identifier"])
+        return parse_address(self.cleaned_data["identifier"])
 
 
 class NewPasswordForm(forms.Form):
@@ -205,7 +192,7 @@ class ContactForm(forms.Form):
             del self.fields["password"]
 
     def clean_identifier(self) -> Identifier:
-        return _parse_address(self.cleaned_data["identifier"])
+        return parse_address(self.cleaned_data["identifier"])
 
 
 class DeletePasswordForm(forms.Form):

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import secrets
 import uuid
 
 from django.contrib.auth.models import AbstractBaseUser, PermissionsMixin
@@ -10,19 +9,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.identifiers import EMAIL, PHONE, Identifier
-from accounts.managers import UserManager
+from accounts.managers import UserManager, new_user_id
 from authsite.db import ExactCharField, ExactEmailField
-
-# User ids are random integers below 2**53 (safe in JavaScript), not a
-# sequence: ids reveal neither how many accounts exist nor, at sign-up, whether
-# an address already had an account (SPEC §5.3: that answer must look like a
-# fresh sign-up).
-USER_ID_MIN = 10**9
-USER_ID_MAX = 2**53 - 1
-
-
-def new_user_id() -> int:
-    return USER_ID_MIN + secrets.randbelow(USER_ID_MAX - USER_ID_MIN)
 
 
 class User(AbstractBaseUser, PermissionsMixin):

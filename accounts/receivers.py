@@ -30,6 +30,6 @@ def record_delivery_failure(
 def finalise_django_login(sender, *, request, user, **kwargs) -> None:
     """Django's ``login()`` called after ``authenticate()`` outside our doors
     still ends in the pipeline's last stage (SPEC §15)."""
-    from accounts.middleware import django_login_finalised
+    from accounts.browser import django_login_finalised
 
     django_login_finalised(request, user)

@@ -14,8 +14,6 @@ stays on the code page, whose button shows the seconds left.
 
 from __future__ import annotations
 
-import functools
-import math
 from typing import Any
 
 from django.conf import settings
@@ -28,16 +26,38 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadReque
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.decorators import method_decorator
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
-from django.views import View
 
 from accounts import forms, selectors
-from accounts.identifiers import EMAIL, PHONE, Identifier
-from accounts.middleware import current_web_session_id, web_login, web_logout
+from accounts.browser import current_web_session_id, web_login, web_logout
+from accounts.flows import (
+    FLOW_PAGES,
+    FLOW_PURPOSES,
+    FLOW_STARTS,
+    SIGNED_IN_FLOWS,
+    flow_context,
+    flow_end,
+    flow_get,
+    flow_identifier,
+    flow_start,
+    flow_update,
+    now,
+)
+from accounts.identifiers import EMAIL, Identifier
+from accounts.pages import (
+    ADDRESS_ALIASES,
+    CODE_ERRORS,
+    AnonymousCodePage,
+    CodePage,
+    Page,
+    SignedInPage,
+    add_service_errors,
+    anonymous_only,
+    safe_next,
+    wait_message,
+)
 from accounts.services import account, contact, password, resend, signin, signup, tokens
-from authsite import clock
 from authsite.client import client_info
 from authsite.errors import (
     AccountInactive,
@@ -45,245 +65,13 @@ from authsite.errors import (
     AuthsiteError,
     InvalidCredentials,
     NotFound,
-    OtpAttemptsExceeded,
     OtpCooldown,
-    OtpInvalid,
     OtpLocked,
     OtpSendLimit,
     RetryLater,
 )
 from authsite.ratelimits import rate_limited
-from otp import services as otp
 from otp.destinations import mask_destination
-
-# --- the 429 page ------------------------------------------------------------------------
-
-
-def wait_message(exc: RetryLater) -> str:
-    """The refusal with the wait in seconds, for a message on the page."""
-    seconds = max(1, int(exc.retry_after or 0))
-    wait = ngettext(
-        "Try again in %(seconds)d second.", "Try again in %(seconds)d seconds.", seconds
-    ) % {"seconds": seconds}
-    return f"{exc.message} {wait}"
-
-
-def retry_later_page(request: HttpRequest, exc: RetryLater) -> HttpResponse:
-    """The HTML twin of the API's 429: the reason, the wait, ``Retry-After``."""
-    wait = max(1, int(exc.retry_after or 60))
-    response = render(
-        request,
-        "429.html",
-        {"message": exc.message, "wait": wait, "back": request.path},
-        status=429,
-    )
-    response["Retry-After"] = str(wait)
-    return response
-
-
-class Page(View):
-    """A page whose services may refuse with a wait: show the 429 page."""
-
-    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        try:
-            return super().dispatch(request, *args, **kwargs)
-        except RetryLater as exc:
-            return retry_later_page(request, exc)
-
-
-class SignedInPage(LoginRequiredMixin, Page):
-    pass
-
-
-def anonymous_only(view_get):
-    """GET of a sign-in or sign-up page by a signed-in browser: go home."""
-
-    @functools.wraps(view_get)
-    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if request.user.is_authenticated:
-            return redirect(settings.LOGIN_REDIRECT_URL)
-        return view_get(self, request, *args, **kwargs)
-
-    return get
-
-
-ADDRESS_ALIASES = {"email": "identifier", "phone": "identifier"}
-CODE_ERRORS = (OtpInvalid, OtpAttemptsExceeded)
-
-
-def add_service_errors(form, exc: AuthsiteError, aliases: dict[str, str] | None = None) -> None:
-    """Put a service's field errors beside the form's fields (the rest on top)."""
-    errors = exc.errors or {}
-    for field, field_messages in errors.items():
-        name = (aliases or {}).get(field, field)
-        target = name if name in form.fields else None
-        for message in field_messages:
-            form.add_error(target, message)
-    if not errors:
-        # A wrong or dead code is said beside the code field.
-        target = "otp" if isinstance(exc, CODE_ERRORS) and "otp" in form.fields else None
-        form.add_error(target, exc.message)
-
-
-def safe_next(request: HttpRequest, url: str | None) -> str | None:
-    if url and url_has_allowed_host_and_scheme(
-        url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return url
-    return None
-
-
-# --- flows that span pages -----------------------------------------------------------------
-#
-# A flow's state lives in the session under one key per flow. It holds the
-# normalised identifier (never shown; the pages show the masked destination),
-# when a new code may be sent, and for the reset flow the code that the verify
-# step accepted (the reset step spends it). It ends with the flow, or after
-# FLOW_LIFETIME seconds.
-
-FLOW_LIFETIME = 60 * 60
-FLOW_PURPOSES = {
-    "signup": otp.SIGNUP,
-    "login": otp.LOGIN,
-    "reset": otp.PASSWORD_RESET,
-    "contact": otp.CONTACT_CHANGE,
-    "delete": otp.LOGIN,  # an account without a password confirms with a sign-in code
-}
-FLOW_PAGES = {
-    "signup": "accounts:verify",
-    "login": "accounts:login_code_verify",
-    "reset": "accounts:password_forgot_verify",
-    "contact": "accounts:contact_verify",
-    "delete": "accounts:delete",
-}
-FLOW_STARTS = {
-    "signup": "accounts:signup",
-    "login": "accounts:login_code",
-    "reset": "accounts:password_forgot",
-    "contact": "accounts:contact",
-    "delete": "accounts:delete",
-}
-SIGNED_IN_FLOWS = {"contact", "delete"}
-
-
-def _flow_key(name: str) -> str:
-    return f"accounts_flow_{name}"
-
-
-def _now() -> float:
-    return clock.now().timestamp()
-
-
-def flow_start(
-    request: HttpRequest,
-    name: str,
-    *,
-    identifier: Identifier,
-    channel: str,
-    destination: str,
-    resend_in: int,
-    **extra: Any,
-) -> None:
-    now = _now()
-    request.session[_flow_key(name)] = {
-        "kind": identifier.kind,
-        "value": identifier.value,
-        "channel": channel,
-        "destination": destination,
-        "resend_at": now + max(0, resend_in),
-        "started_at": now,
-        **extra,
-    }
-
-
-def flow_get(request: HttpRequest, name: str) -> dict[str, Any] | None:
-    state = request.session.get(_flow_key(name))
-    if not isinstance(state, dict):
-        return None
-    if _now() - float(state.get("started_at", 0)) > FLOW_LIFETIME:
-        flow_end(request, name)
-        return None
-    return state
-
-
-def flow_update(request: HttpRequest, name: str, **changes: Any) -> None:
-    state = flow_get(request, name)
-    if state is not None:
-        request.session[_flow_key(name)] = {**state, **changes}
-
-
-def flow_end(request: HttpRequest, name: str) -> None:
-    request.session.pop(_flow_key(name), None)
-
-
-def flow_identifier(state: dict[str, Any]) -> Identifier:
-    return Identifier(state["kind"], state["value"])
-
-
-def flow_context(name: str, state: dict[str, Any]) -> dict[str, Any]:
-    """What a code page shows: where the code went and when a new one may be sent."""
-    return {
-        "flow": name,
-        "channel": state["channel"],
-        "destination": state["destination"],
-        "resend_in": max(0, math.ceil(float(state["resend_at"]) - _now())),
-    }
-
-
-class CodePage(Page):
-    """The code-entry step of a flow that spans pages (sign-up, code sign-in,
-    forgot-password, contact change). The flow's state is in the session;
-    without it the page sends the browser back to the flow's first step.
-    ``verify`` calls the flow's service with the code; ``done`` answers once
-    it has accepted the code. A refused code shows as a form error, a refusal
-    with a wait as the 429 page."""
-
-    template_name: str
-    flow: str
-    start: str  # URL name of the flow's first step
-    no_flow_message: str | None = None
-
-    def verify(self, request: HttpRequest, identifier: Identifier, code: str) -> Any:
-        raise NotImplementedError
-
-    def done(self, request: HttpRequest, state: dict[str, Any], result: Any, code: str):
-        raise NotImplementedError
-
-    def _render(self, request, form, state) -> HttpResponse:
-        return render(request, self.template_name, {"form": form, **flow_context(self.flow, state)})
-
-    def get(self, request: HttpRequest) -> HttpResponse:
-        state = flow_get(request, self.flow)
-        if state is None:
-            if self.no_flow_message:
-                messages.info(request, self.no_flow_message)
-            return redirect(self.start)
-        return self._render(request, forms.CodeForm(), state)
-
-    def post(self, request: HttpRequest) -> HttpResponse:
-        state = flow_get(request, self.flow)
-        if state is None:
-            return redirect(self.start)
-        form = forms.CodeForm(request.POST)
-        if form.is_valid():
-            code = form.cleaned_data["otp"]
-            try:
-                result = self.verify(request, flow_identifier(state), code)
-            except RetryLater:
-                raise
-            except AuthsiteError as exc:
-                add_service_errors(form, exc)
-            else:
-                return self.done(request, state, result, code)
-        return self._render(request, form, state)
-
-
-class AnonymousCodePage(CodePage):
-    """A code page before sign-in: under the sign-in limits per client IP."""
-
-    @method_decorator(rate_limited("anon_ip", "login_ip"))
-    def post(self, request: HttpRequest) -> HttpResponse:
-        return super().post(request)
 
 
 class CodeResendView(Page):
@@ -312,10 +100,10 @@ class CodeResendView(Page):
                 user=request.user if signed_in else None,
             )
         except (OtpCooldown, OtpSendLimit, OtpLocked) as exc:
-            flow_update(request, name, resend_at=_now() + (exc.retry_after or 0))
+            flow_update(request, name, resend_at=now() + (exc.retry_after or 0))
             messages.error(request, wait_message(exc))
         else:
-            flow_update(request, name, resend_at=_now() + sent.resend_in, verified=False)
+            flow_update(request, name, resend_at=now() + sent.resend_in, verified=False)
             messages.success(
                 request,
                 _("A new code is on its way to %(destination)s.")
@@ -354,21 +142,14 @@ class SignupView(Page):
                 add_service_errors(form, exc)
             else:
                 sent = started.sent
-                phone_first = sent.channel == "sms"
-                identifier = (
-                    Identifier(PHONE, data["phone"])
-                    if phone_first
-                    else Identifier(EMAIL, data["email"])
-                )
                 flow_start(
                     request,
                     "signup",
-                    identifier=identifier,
+                    identifier=started.primary,
                     channel=sent.channel,
                     destination=sent.destination,
                     resend_in=sent.resend_in,
                     signup_token=started.signup_token,
-                    pending_email=data["email"] if phone_first else None,
                 )
                 messages.success(request, _("Enter the code we sent to finish signing up."))
                 return redirect("accounts:verify")
@@ -397,7 +178,7 @@ class SignupVerifyView(AnonymousCodePage):
         flow_end(request, "signup")
         web_login(request, result)
         messages.success(request, _("Account verified. You are signed in."))
-        pending_email = state.get("pending_email")
+        pending_email = result.user.pending_email
         if not pending_email:
             return redirect("profiles:detail")
         flow_start(
@@ -861,21 +642,20 @@ class EventNotMeView(SignedInPage):
     http_method_names = ["post"]
 
     def post(self, request: HttpRequest, event_id: int) -> HttpResponse:
-        user = request.user
-        address = user.primary_identifier
-        verification = signin.verification_data(user)["verification"]
         try:
-            account.event_not_me(user=user, event_id=event_id, client=client_info(request))
+            reset = account.event_not_me(
+                user=request.user, event_id=event_id, client=client_info(request)
+            )
         except NotFound:
             raise Http404 from None
         web_logout(request)
         flow_start(
             request,
             "reset",
-            identifier=address,
-            channel=verification["channel"],
-            destination=verification["destination"],
-            resend_in=getattr(settings, "OTP_RESEND_COOLDOWN", 30),
+            identifier=reset.identifier,
+            channel=reset.channel,
+            destination=reset.destination,
+            resend_in=reset.resend_in,
             verified=False,
         )
         messages.warning(
@@ -884,7 +664,7 @@ class EventNotMeView(SignedInPage):
                 "Every session of your account has been signed out. We sent a "
                 "password-reset code to %(destination)s: enter it to choose a new password."
             )
-            % {"destination": verification["destination"]},
+            % {"destination": reset.destination},
         )
         return redirect("accounts:password_forgot_verify")
 

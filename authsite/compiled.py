@@ -12,10 +12,16 @@ and runs the SQL. Rows become model instances the way Django's own
 ``ModelIterable`` makes them: the database's converters, then ``from_db`` for
 the model and for each ``select_related`` model. The result is what
 ``build(value).first()`` would give, minus the ORDER BY.
+
+The plan leans on Django internals (the compiler's ``klass_info``,
+``get_related_populators``). If a Django upgrade changes them so that no plan
+can be built, the lookup logs it once and runs the plain ORM query from then
+on: an upgrade may cost speed, never correctness.
 """
 
 from __future__ import annotations
 
+import logging
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,6 +33,11 @@ from django.db.models import Field, Model, QuerySet
 from django.db.models.query import get_related_populators
 
 M = TypeVar("M", bound=Model)
+
+logger = logging.getLogger("authsite.compiled")
+
+# In place of a plan: this connection runs the plain ORM query.
+_ORM = object()
 
 
 @dataclass(frozen=True)
@@ -59,16 +70,20 @@ class CompiledLookup(Generic[M]):
         self.build = build
         self.stand_in = stand_in
         # Connections are per thread; a plan holds converters bound to one.
-        self._plans: weakref.WeakKeyDictionary[BaseDatabaseWrapper, _Plan] = (
+        self._plans: weakref.WeakKeyDictionary[BaseDatabaseWrapper, _Plan | object] = (
             weakref.WeakKeyDictionary()
         )
+        self._fallback_logged = False
 
     def get(self, value: Any) -> M | None:
         alias = router.db_for_read(self.model)
         connection = connections[alias]
         plan = self._plans.get(connection)
         if plan is None:
-            plan = self._plans[connection] = self._compile(alias, connection)
+            plan = self._plans[connection] = self._plan_or_orm(alias, connection)
+        if plan is _ORM:
+            return self.build(value).using(alias).order_by().first()
+        assert isinstance(plan, _Plan)
         params = list(plan.params)
         params[plan.slot] = self.field.get_db_prep_value(value, connection, prepared=False)
         with connection.cursor() as cursor:
@@ -85,6 +100,19 @@ class CompiledLookup(Generic[M]):
         for populator in plan.related:
             populator.populate(row, obj)
         return obj  # type: ignore[return-value]
+
+    def _plan_or_orm(self, alias: str, connection: BaseDatabaseWrapper) -> _Plan | object:
+        try:
+            return self._compile(alias, connection)
+        except Exception:
+            if not self._fallback_logged:
+                self._fallback_logged = True
+                logger.warning(
+                    "No compiled plan for the %s lookup; running the ORM query instead.",
+                    self.model._meta.label,
+                    exc_info=True,
+                )
+            return _ORM
 
     def _compile(self, alias: str, connection: BaseDatabaseWrapper) -> _Plan:
         queryset = self.build(self.stand_in).order_by()[:1]

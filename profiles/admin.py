@@ -1,7 +1,28 @@
+from django import forms
 from django.contrib import admin
 
-from profiles.forms import ProfileAdminForm
+from authsite.errors import AuthsiteError
 from profiles.models import Profile
+from profiles.services import EDITABLE_FIELDS, profile_clean
+
+
+class ProfileAdminForm(forms.ModelForm):
+    """Staff edits obey the same rules as the API and sign-up: the form's
+    cleaned values go through ``profile_clean`` (and come back normalised)."""
+
+    class Meta:
+        model = Profile
+        fields = list(EDITABLE_FIELDS)
+
+    def clean(self):
+        cleaned = super().clean()
+        fields = {field: cleaned[field] for field in EDITABLE_FIELDS if field in cleaned}
+        try:
+            cleaned.update(profile_clean(fields))
+        except AuthsiteError as exc:
+            for field, messages in (exc.errors or {}).items():
+                self.add_error(field if field in self.fields else None, messages)
+        return cleaned
 
 
 @admin.register(Profile)

@@ -6,9 +6,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from authsite.errors import AuthsiteError
 from profiles.models import Profile
-from profiles.services import EDITABLE_FIELDS, profile_clean
 
 
 def _text(label, autocomplete: str, max_length: int) -> forms.CharField:
@@ -59,22 +57,3 @@ class ProfileForm(forms.Form):
     def clean_preferences(self) -> list[str]:
         raw = self.cleaned_data["preferences"]
         return [item.strip() for item in raw.split(",") if item.strip()]
-
-
-class ProfileAdminForm(forms.ModelForm):
-    """Staff edits obey the same rules as the API and sign-up: the form's
-    cleaned values go through ``profile_clean`` (and come back normalised)."""
-
-    class Meta:
-        model = Profile
-        fields = list(EDITABLE_FIELDS)
-
-    def clean(self):
-        cleaned = super().clean()
-        fields = {field: cleaned[field] for field in EDITABLE_FIELDS if field in cleaned}
-        try:
-            cleaned.update(profile_clean(fields))
-        except AuthsiteError as exc:
-            for field, messages in (exc.errors or {}).items():
-                self.add_error(field if field in self.fields else None, messages)
-        return cleaned

@@ -5,6 +5,7 @@ from django.utils.translation import gettext as _
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 
+from accounts.api import schema  # noqa: F401  (its OpenAPI description, registered on import)
 from accounts.services.tokens import session_authenticate
 from authsite.errors import TokenInvalid
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
 
 from accounts import selectors
+from accounts.identifiers import Identifier
 from accounts.models import DeviceSession, SecurityEvent, User
 from accounts.services.codes import code_consume_recorded
 from accounts.services.events import event_record, events_scrub
@@ -17,10 +18,22 @@ from accounts.services.tokens import sessions_revoke_all
 from authsite.client import ClientInfo
 from authsite.errors import CurrentPasswordIncorrect, NotFound, RetryLater, ValidationFailed
 from otp import services as otp
+from otp.destinations import channel_for, mask_destination
 from profiles.services import EDITABLE_FIELDS
 
 
-def event_not_me(*, user: User, event_id: int, client: ClientInfo) -> None:
+@dataclass(frozen=True)
+class ResetStarted:
+    """Where "this wasn't me" sent the reset code, and when another may be
+    asked for (a code sent moments before still holds the cooldown)."""
+
+    identifier: Identifier  # the account's primary address
+    channel: str
+    destination: str  # masked
+    resend_in: int
+
+
+def event_not_me(*, user: User, event_id: int, client: ClientInfo) -> ResetStarted:
     """ "This wasn't me" on one of the user's events: every session (token and
     web) is revoked and a password reset starts (a code to the account's
     primary address)."""
@@ -29,9 +42,23 @@ def event_not_me(*, user: User, event_id: int, client: ClientInfo) -> None:
     with transaction.atomic():
         sessions_revoke_all(user=user, client=client, reason="not_me", record=False)
         event_record(kind=SecurityEvent.NOT_ME, user=user, client=client)
-    # If a reset code went out moments ago (cooldown), the sessions are gone anyway.
-    with contextlib.suppress(RetryLater):
-        password_forgot(identifier=user.primary_identifier, client=client)
+    primary = user.primary_identifier
+    try:
+        sent = password_forgot(identifier=primary, client=client)
+    except RetryLater as exc:
+        # A reset code went out moments ago: that one stands, the sessions are gone anyway.
+        return ResetStarted(
+            identifier=primary,
+            channel=channel_for(primary.value),
+            destination=mask_destination(primary.value),
+            resend_in=exc.retry_after or 0,
+        )
+    return ResetStarted(
+        identifier=primary,
+        channel=sent.channel,
+        destination=sent.destination,
+        resend_in=sent.resend_in,
+    )
 
 
 def user_deactivate(*, user: User, client: ClientInfo | None = None) -> None:

@@ -36,7 +36,7 @@ from accounts.services.codes import (
     user_code_subject,
 )
 from accounts.services.events import event_record, events_link_anonymous
-from accounts.services.users import user_create
+from accounts.services.users import user_create, user_mark_verified
 from authsite import clock
 from authsite.client import ClientInfo
 from authsite.errors import AccountExists, AuthsiteError, OtpInvalid, RetryLater, ValidationFailed
@@ -57,6 +57,7 @@ class SignupStarted:
     the second address that waits for a code of its own (if one was given)."""
 
     signup_token: str
+    primary: Identifier  # where the code went
     sent: CodeSent
     pending: PendingAddress | None
 
@@ -180,7 +181,9 @@ def signup_start(
         event_record(
             kind=SecurityEvent.SIGNUP, user=holder, identifier=primary.value, client=client
         )
-    return SignupStarted(signup_token=token, sent=code_sent(issued), pending=pending)
+    return SignupStarted(
+        signup_token=token, primary=primary, sent=code_sent(issued), pending=pending
+    )
 
 
 def _attempt_for(signup_token: str | None) -> SignupAttempt:
@@ -267,10 +270,7 @@ def signup_complete(
                 pending_email=attempt.email if primary.kind == PHONE else None,
                 profile=clean_profile,
             )
-            verified_at = clock.now()
-            field = "phone_verified_at" if primary.kind == PHONE else "email_verified_at"
-            User.objects.filter(pk=user.pk).update(**{field: verified_at})
-            setattr(user, field, verified_at)
+            user_mark_verified(user=user, kind=primary.kind)
             if user.pending_email:
                 otp.otp_rebind(
                     purpose=otp.CONTACT_CHANGE,

@@ -2,16 +2,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
-
-from accounts.identifiers import PHONE, normalize_email, normalize_phone, normalize_username
-from accounts.models import User, new_user_id
+from accounts.identifiers import PHONE
+from accounts.models import User
 from authsite import clock
-from profiles.services import profile_create
 
 
-@transaction.atomic
 def user_create(
     *,
     email: str | None = None,
@@ -27,52 +22,21 @@ def user_create(
     is_superuser: bool = False,
     profile: dict[str, Any] | None = None,
 ) -> User:
-    """Create a user and their profile together (a profile always exists).
-
-    Identifiers are normalised here (SPEC §3). ``password=None`` gives an
-    account without a usable password (code sign-in only); ``password_hash``
-    is a hash made earlier (a sign-up attempt's). ``verified`` marks every
-    given address verified (staff accounts, code sign-up).
-    Raises ``ValidationError`` for an invalid identifier and ``IntegrityError``
-    when an identifier is already taken.
-    """
-    email_value = normalize_email(email) if email else None
-    phone_value = normalize_phone(phone, dialing_code) if phone else None
-    username_value = normalize_username(username) if username else None
-    if not email_value and not phone_value:
-        raise ValidationError("A user needs an email address or a phone number.", code="required")
-    now = clock.now()
-    user = User(
-        email=email_value,
-        phone=phone_value,
-        username=username_value,
+    """Create a user and their profile (``UserManager.create_user`` says how)."""
+    return User.objects.create_user(
+        email=email,
+        password=password,
+        phone=phone,
+        dialing_code=dialing_code,
+        username=username,
+        password_hash=password_hash,
         pending_email=pending_email,
+        verified=verified,
         is_active=is_active,
         is_staff=is_staff,
         is_superuser=is_superuser,
-        date_joined=now,
-        email_verified_at=now if verified and email_value else None,
-        phone_verified_at=now if verified and phone_value else None,
+        profile=profile,
     )
-    if password_hash is not None:
-        user.password = password_hash
-    elif password is None:
-        user.set_unusable_password()
-    else:
-        user.set_password(password)
-    # Ids are random (see accounts.models); a clash is astronomically rare but
-    # is retried rather than surfaced.
-    for attempt in range(3):
-        try:
-            with transaction.atomic():
-                user.save(force_insert=True)
-            break
-        except IntegrityError:
-            if attempt == 2 or not User.objects.filter(pk=user.pk).exists():
-                raise
-            user.id = new_user_id()
-    profile_create(user=user, fields=profile or {})
-    return user
 
 
 def user_mark_verified(*, user: User, kind: str) -> bool:

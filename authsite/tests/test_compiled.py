@@ -109,11 +109,33 @@ def test_an_integer_key_and_a_row_changed_after_compiling(make_user):
     assert again.last_login is not None and again.last_login.tzinfo is not None
 
 
-def test_a_stand_in_that_is_not_among_the_parameters_is_refused(make_user):
+def test_a_stand_in_that_is_not_among_the_parameters_falls_back_to_the_orm(make_user, caplog):
     user = make_user(email="ann@example.com")
-    lookup = CompiledLookup(User, User._meta.pk, lambda pk: User.objects.filter(pk=1), stand_in=-7)
-    with pytest.raises(ValueError, match="stand-in"):
-        lookup.get(user.pk)
+    other = make_user(email="bob@example.com")
+    lookup = CompiledLookup(
+        User, User._meta.pk, lambda pk: User.objects.filter(email="ann@example.com"), stand_in=-7
+    )
+    with caplog.at_level("WARNING", logger="authsite.compiled"):
+        assert lookup.get(other.pk) == user  # what the ORM query gives
+        assert lookup.get(user.pk) == user
+    fallbacks = [r for r in caplog.records if "No compiled plan" in r.getMessage()]
+    assert len(fallbacks) == 1  # logged once, not per request
+
+
+def test_when_django_internals_change_the_lookup_still_answers(sessions, monkeypatch, caplog):
+    """A Django upgrade that breaks the compiled plan costs speed, not correctness."""
+    import authsite.compiled
+
+    def broken(*args, **kwargs):
+        raise AttributeError("klass_info")
+
+    monkeypatch.setattr(authsite.compiled, "get_related_populators", broken)
+    lookup = session_lookup(kind=DeviceSession.API, revoked_at__isnull=True)
+    with caplog.at_level("WARNING", logger="authsite.compiled"):
+        found = lookup.get(sessions["live"].pk)
+        assert lookup.get(sessions["revoked"].pk) is None
+    assert_same_as_orm(found, sessions["live"].pk)
+    assert any("No compiled plan" in r.getMessage() for r in caplog.records)
 
 
 @pytest.mark.django_db(transaction=True)

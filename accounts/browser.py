@@ -1,0 +1,74 @@
+"""A browser's sign-in, as its Django session holds it (SPEC §14 rule 9).
+
+A signed-in browser carries, in its Django session, the id of its
+``DeviceSession`` row (kind ``web``, opened by the sign-in pipeline) and the
+time it signed in; ``accounts.middleware.WebSessionMiddleware`` checks both on
+every request. ``web_login`` and ``web_logout`` are the only places a browser
+signs in or out, so the Django session and the row never drift apart.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth import login as django_login
+from django.contrib.auth import logout as django_logout
+from django.http import HttpRequest
+
+from accounts.models import DeviceSession, User
+from accounts.services import websessions
+from accounts.services.signin import SignedIn, signin_finalise_django_login
+from authsite import clock
+from authsite.client import client_info
+
+WEB_SESSION_KEY = "_web_session_id"
+SIGNED_IN_AT_KEY = "_web_signed_in_at"
+
+
+# Set on a request whose sign-in the pipeline finalised, so that Django's
+# ``user_logged_in`` signal does not finalise it a second time.
+SIGNED_IN_BY_PIPELINE = "_authsite_signed_in"
+
+
+def _bind(request: HttpRequest, row: DeviceSession) -> None:
+    request.session[WEB_SESSION_KEY] = str(row.pk)
+    request.session[SIGNED_IN_AT_KEY] = clock.now().timestamp()
+
+
+def web_login(request: HttpRequest, signed_in: SignedIn) -> None:
+    """Bind a finished sign-in (``accounts.services.signin``, kind ``web``) to
+    this browser: a new session key (``django.contrib.auth.login``) holding
+    the web session row the pipeline opened."""
+    if request.user.is_authenticated:
+        # Another account was signed in here: end its web session first.
+        web_logout(request)
+    setattr(request, SIGNED_IN_BY_PIPELINE, True)
+    django_login(request, signed_in.user, backend=settings.AUTHENTICATION_BACKENDS[0])
+    _bind(request, signed_in.session)
+
+
+def django_login_finalised(request: HttpRequest | None, user: User) -> None:
+    """``user_logged_in`` of a sign-in made outside our doors (``authenticate()``
+    then Django's ``login()``): the pipeline's last stage, once (SPEC §15;
+    connected in ``accounts.receivers``)."""
+    if request is None or getattr(request, SIGNED_IN_BY_PIPELINE, False):
+        return
+    setattr(request, SIGNED_IN_BY_PIPELINE, True)
+    row = signin_finalise_django_login(user=user, client=client_info(request))
+    if hasattr(request, "session"):
+        _bind(request, row)
+
+
+def web_logout(request: HttpRequest) -> None:
+    """Sign the browser out on the server: revoke its row, flush its session."""
+    user = request.user
+    if user.is_authenticated:
+        websessions.web_session_close(
+            user=user,
+            session_id=request.session.get(WEB_SESSION_KEY),
+            client=client_info(request),
+        )
+    django_logout(request)
+
+
+def current_web_session_id(request: HttpRequest) -> str | None:
+    return request.session.get(WEB_SESSION_KEY)
