@@ -11,7 +11,7 @@ from accounts.models import SecurityEvent, User
 from accounts.services.events import event_record, events_link_anonymous
 from accounts.services.signup import CodeSent, code_sent
 from accounts.services.users import user_create
-from authsite import clock
+from authsite import clock, metrics
 from authsite.client import ClientInfo
 from authsite.errors import (
     AccountInactive,
@@ -120,6 +120,7 @@ def login_code_request(*, identifier: Identifier, client: ClientInfo) -> CodeSen
     return code_sent(issued)
 
 
+@metrics.signin_counted("code")
 def login_code_verify(
     *, identifier: Identifier, code: str, client: ClientInfo
 ) -> tuple[User, bool]:

@@ -19,7 +19,7 @@ import math
 from django.conf import settings
 from django.core.cache import cache
 
-from authsite import clock
+from authsite import clock, metrics
 from authsite.errors import RateLimited
 
 
@@ -59,6 +59,7 @@ def signin_record_failure(*, identifier: str) -> int:
         # Keep counting failures while locked-out attempts keep coming.
         cache.set(lock_key, locked_until, timeout=lock_seconds + window)
         cache.touch(count_key, lock_seconds + window)
+        metrics.lockout_recorded()
     return count
 
 

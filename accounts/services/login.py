@@ -10,7 +10,7 @@ from accounts.identifiers import Identifier
 from accounts.models import SecurityEvent, User
 from accounts.services.events import event_record
 from accounts.services.lockout import signin_check_lock, signin_clear, signin_record_failure
-from authsite import clock
+from authsite import clock, metrics
 from authsite.client import ClientInfo
 from authsite.errors import AccountInactive, AccountNotVerified, InvalidCredentials
 from otp.destinations import mask_destination
@@ -26,6 +26,7 @@ def verification_data(user: User) -> dict[str, dict[str, str]]:
     }
 
 
+@metrics.signin_counted("password")
 def user_login_password(*, identifier: Identifier, password: str, client: ClientInfo) -> User:
     """Check an identifier and password. Returns the user; does not open a session.
 

@@ -23,7 +23,7 @@ from accounts.identifiers import (
 from accounts.models import SecurityEvent, User
 from accounts.services.events import event_record
 from accounts.services.users import user_create
-from authsite import clock
+from authsite import clock, metrics
 from authsite.client import ClientInfo
 from authsite.errors import (
     AccountExists,
@@ -249,6 +249,7 @@ def user_signup(
     return code_sent(issued, user_id=user_id)
 
 
+@metrics.signin_counted("signup")
 def user_signup_verify(
     *,
     identifier: Identifier,

@@ -26,7 +26,7 @@ from rest_framework_simplejwt.tokens import AccessToken, RefreshToken, Token
 
 from accounts.models import DeviceSession, SecurityEvent, User
 from accounts.services.events import event_record
-from authsite import clock
+from authsite import clock, metrics
 from authsite.client import ClientInfo
 from authsite.compiled import CompiledLookup
 from authsite.errors import TokenInvalid, TokenReused
@@ -134,6 +134,7 @@ def session_authenticate(*, raw_access: str) -> tuple[User, DeviceSession, Token
     return session.user, session, token
 
 
+@metrics.refresh_counted
 def session_refresh(*, raw_refresh: str, client: ClientInfo) -> TokenPair:
     """Rotate a refresh token (see the module docstring for reuse detection)."""
     token = _decode(RefreshToken, raw_refresh)
