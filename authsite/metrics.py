@@ -42,6 +42,10 @@ from authsite.errors import AuthsiteError, TokenReused
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    # Each metric below opens its file there at once.
+    os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
+
 SIGNINS = Counter(
     "authsite_signins",
     "Sign-in attempts by method (password, code, signup) and outcome "
