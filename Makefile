@@ -58,10 +58,10 @@ lock-check:
 # Resolve requirements*.txt into requirements*.lock with every file's hash (uv,
 # from the dev virtualenv). Versions already locked are kept unless a pin in
 # requirements*.txt moves them; `make lock UPGRADE=sqlparse` moves one package
-# to its newest version that fits (UPGRADE="a b" for several).
+# to its newest version that fits (UPGRADE="a b" for several, UPGRADE=all for all).
 UV_COMPILE = $(VENV)/bin/uv pip compile --quiet --generate-hashes --universal \
 	--python-version 3.11 --custom-compile-command "make lock" \
-	$(foreach pkg,$(UPGRADE),--upgrade-package $(pkg))
+	$(if $(filter all,$(UPGRADE)),--upgrade,$(foreach pkg,$(UPGRADE),--upgrade-package $(pkg)))
 lock: $(STAMP)
 	$(UV_COMPILE) requirements.txt -o requirements.lock
 	$(UV_COMPILE) requirements-dev.txt -c requirements.lock -o requirements-dev.lock
