@@ -22,8 +22,8 @@ from __future__ import annotations
 import json
 import logging
 import re
+import secrets
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -75,7 +75,7 @@ def printable(text: str, limit: int | None = 500) -> str:
 
 
 def request_id_new() -> str:
-    return uuid.uuid4().hex
+    return secrets.token_hex(16)
 
 
 def request_id_valid(value: str | None) -> bool:

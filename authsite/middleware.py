@@ -45,6 +45,8 @@ class RequestIdMiddleware:
         request_id = self.request_id(request)
         request.request_id = request_id
         ip = client_ip(request)
+        # For gunicorn's access log (gunicorn.conf.py), which gets the same environ.
+        request.META["authsite.client_ip"] = ip
         path = printable(request.path)
         # Ended by request_finished (below), once Django has logged the response too.
         log_context_begin(request_id=request_id, client_ip=ip, path=path, request=request)
@@ -56,20 +58,21 @@ class RequestIdMiddleware:
         level = logging.ERROR if status >= 500 else logging.INFO
         if request.path in QUIET_PATHS and status < 500:
             level = logging.DEBUG
-        request_logger.log(
-            level,
-            "%s %s %s %.1fms",
-            request.method,
-            path,
-            status,
-            seconds * 1000,
-            extra={
-                "method": request.method,
-                "status": status,
-                "duration_ms": round(seconds * 1000, 1),
-                "view": metrics.view_label(request),
-            },
-        )
+        if request_logger.isEnabledFor(level):
+            request_logger.log(
+                level,
+                "%s %s %s %.1fms",
+                request.method,
+                path,
+                status,
+                seconds * 1000,
+                extra={
+                    "method": request.method,
+                    "status": status,
+                    "duration_ms": round(seconds * 1000, 1),
+                    "view": metrics.view_label(request),
+                },
+            )
         return response
 
     @staticmethod
