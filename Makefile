@@ -3,11 +3,14 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | sha1sum | cut -c1-12)
+# The virtualenv is installed from the hashed lock files (`make lock` makes them
+# from requirements*.txt); it is reinstalled whenever a lock file changes.
+LOCKS := requirements.lock requirements-dev.lock
+STAMP := $(VENV)/.installed-$(shell cat $(LOCKS) | sha1sum | cut -c1-12)
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: help setup system-deps run test e2e integration schema soak lint format check serve migrate clean
+.PHONY: help setup system-deps lock lock-check run test e2e integration schema soak lint format check serve migrate clean
 
 help:
 	@echo "make run          set up and serve http://$(HOST):$(PORT) (SQLite, DEBUG, console email/SMS)"
@@ -18,6 +21,7 @@ help:
 	@echo "make soak         200 connections for SOAK_SECONDS (60) on gunicorn + MariaDB + Redis"
 	@echo "make lint         ruff check + ruff format --check"
 	@echo "make serve        gunicorn with production settings (see README)"
+	@echo "make lock         requirements*.txt -> requirements*.lock (hashes); UPGRADE=pkg to upgrade one"
 
 # mysqlclient builds against MariaDB Connector/C; install it when it is missing.
 system-deps:
@@ -32,14 +36,38 @@ system-deps:
 		fi; \
 	fi
 
-$(STAMP): requirements.txt requirements-dev.txt
+$(STAMP): $(LOCKS)
 	@$(MAKE) --no-print-directory system-deps
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements-dev.lock
 	@rm -f $(VENV)/.installed-*
 	@touch $(STAMP)
 
-setup: $(STAMP)
+setup: lock-check $(STAMP)
+
+# Each lock file names the sha256 of the requirement files it was made from;
+# a requirement file edited without `make lock` stops the build here.
+lock-check:
+	@for lock in $(LOCKS); do \
+		case $$lock in requirements.lock) inputs="requirements.txt";; *) inputs="requirements.txt requirements-dev.txt";; esac; \
+		digest=$$(cat $$inputs | sha256sum | cut -c1-64); \
+		grep -q "^# inputs sha256: $$digest$$" $$lock || { \
+			echo "$$lock is out of date with $$inputs: run 'make lock' and commit the lock files."; exit 1; }; \
+	done
+
+# Resolve requirements*.txt into requirements*.lock with every file's hash (uv,
+# from the dev virtualenv). Versions already locked are kept unless a pin in
+# requirements*.txt moves them; `make lock UPGRADE=sqlparse` moves one package
+# to its newest version that fits (UPGRADE="a b" for several, UPGRADE=all for all).
+UV_COMPILE = $(VENV)/bin/uv pip compile --quiet --generate-hashes --universal \
+	--python-version 3.11 --custom-compile-command "make lock" \
+	$(if $(filter all,$(UPGRADE)),--upgrade,$(foreach pkg,$(UPGRADE),--upgrade-package $(pkg)))
+lock: $(STAMP)
+	$(UV_COMPILE) requirements.txt -o requirements.lock
+	$(UV_COMPILE) requirements-dev.txt -c requirements.lock -o requirements-dev.lock
+	@sed -i "2a # inputs sha256: $$(cat requirements.txt | sha256sum | cut -c1-64)" requirements.lock
+	@sed -i "2a # inputs sha256: $$(cat requirements.txt requirements-dev.txt | sha256sum | cut -c1-64)" requirements-dev.lock
+	@echo "Locked: requirements.lock, requirements-dev.lock. 'make setup' installs them."
 
 migrate: setup
 	DEBUG=$${DEBUG:-true} $(PY) manage.py migrate --noinput
@@ -74,7 +102,7 @@ format: setup
 serve: setup
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py collectstatic --noinput
-	$(VENV)/bin/gunicorn authsite.wsgi:application --bind $(HOST):$(PORT) --workers $${WEB_CONCURRENCY:-2} --access-logfile -
+	$(VENV)/bin/gunicorn -c gunicorn.conf.py --bind $(HOST):$(PORT)
 
 clean:
 	rm -rf $(VENV) staticfiles build .pytest_cache .ruff_cache

@@ -6,7 +6,8 @@ Success::
 
 Error::
 
-    {"success": false, "code": "otp_invalid", "message": "...", "errors": {...}}
+    {"success": false, "code": "otp_invalid", "message": "...", "errors": {...},
+     "request_id": "..."}
 
 ``exception_handler`` is DRF's ``EXCEPTION_HANDLER``: it renders our
 ``AuthsiteError`` subclasses, DRF's own exceptions (authentication,
@@ -33,6 +34,7 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 
 from authsite.errors import AuthsiteError, RetryLater, ServiceUnavailable, ValidationFailed
+from authsite.logging import request_id_current
 
 logger = logging.getLogger("authsite.api")
 
@@ -79,6 +81,11 @@ def error_body(
         body["errors"] = errors
     if data:
         body["data"] = data
+    # The id in the X-Request-ID header and on the request's log lines, so a
+    # client's bug report leads to them (authsite.middleware.RequestIdMiddleware).
+    request_id = request_id_current()
+    if request_id:
+        body["request_id"] = request_id
     return body
 
 

@@ -1,12 +1,91 @@
 import logging
+import time
 
+from django.conf import settings
+from django.core.signals import request_finished
 from django.http import HttpRequest, HttpResponse
 from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
 
+from authsite import metrics
 from authsite.api import OUTAGE_ERRORS, is_api_request, json_error
+from authsite.client import client_ip
+from authsite.logging import (
+    log_context_begin,
+    log_context_end,
+    printable,
+    request_id_new,
+    request_id_valid,
+)
 
 logger = logging.getLogger("authsite.api")
+request_logger = logging.getLogger("authsite.request")
+
+# Probes and scrapes: their request lines are DEBUG, so a load balancer that
+# checks every few seconds does not drown the log.
+QUIET_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+
+
+class RequestIdMiddleware:
+    """First in ``MIDDLEWARE``: gives the request its id, sets the log context
+    (``authsite.logging``) for everything the request logs, and when the
+    response is ready returns the id in ``X-Request-ID``, writes the request
+    line (method, path, status, duration; never the query string or body) and
+    observes the latency metric by view name.
+
+    An ``X-Request-ID`` header is honoured only behind a trusted proxy
+    (``TRUSTED_PROXY_COUNT`` > 0, as for the client IP in ``authsite.client``)
+    and only when it is shaped like an id; otherwise the request gets a new one.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        started = time.perf_counter()
+        request_id = self.request_id(request)
+        request.request_id = request_id
+        ip = client_ip(request)
+        # For gunicorn's access log (gunicorn.conf.py), which gets the same environ.
+        request.META["authsite.client_ip"] = ip
+        path = printable(request.path)
+        # Ended by request_finished (below), once Django has logged the response too.
+        log_context_begin(request_id=request_id, client_ip=ip, path=path, request=request)
+        response = self.get_response(request)
+        response["X-Request-ID"] = request_id
+        seconds = time.perf_counter() - started
+        status = response.status_code
+        metrics.request_observed(request=request, status=status, seconds=seconds)
+        level = logging.ERROR if status >= 500 else logging.INFO
+        if request.path in QUIET_PATHS and status < 500:
+            level = logging.DEBUG
+        if request_logger.isEnabledFor(level):
+            request_logger.log(
+                level,
+                "%s %s %s %.1fms",
+                request.method,
+                path,
+                status,
+                seconds * 1000,
+                extra={
+                    "method": request.method,
+                    "status": status,
+                    "duration_ms": round(seconds * 1000, 1),
+                    "view": metrics.view_label(request),
+                },
+            )
+        return response
+
+    @staticmethod
+    def request_id(request: HttpRequest) -> str:
+        if getattr(settings, "TRUSTED_PROXY_COUNT", 0) > 0:
+            incoming = request.META.get("HTTP_X_REQUEST_ID", "")
+            if request_id_valid(incoming):
+                return incoming
+        return request_id_new()
+
+
+request_finished.connect(log_context_end, dispatch_uid="authsite.logging.log_context_end")
 
 
 class ApiErrorMiddleware:

@@ -16,6 +16,7 @@ from django.conf import settings
 from django.http import HttpRequest
 from django_ratelimit.core import get_usage
 
+from authsite import metrics
 from authsite.client import client_ip
 from authsite.errors import RateLimited
 
@@ -35,6 +36,7 @@ def ratelimit_hit(*, request: HttpRequest, action: str) -> None:
         increment=True,
     )
     if usage is not None and usage["should_limit"]:
+        metrics.rate_limit_refused(action=action)
         raise RateLimited(retry_after=max(1, int(usage["time_left"])))
 
 

@@ -148,6 +148,7 @@ def add_error_responses(result: dict, generator: Any, request: Any, public: bool
                     "additionalProperties": {"type": "array", "items": {"type": "string"}},
                 },
                 "data": {"type": "object", "additionalProperties": True},
+                "request_id": {"type": "string", "description": "As in X-Request-ID."},
             },
         }
     retry_after = {

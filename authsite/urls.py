@@ -3,7 +3,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from accounts.admin_views import admin_login
-from authsite import views
+from authsite import metrics, views
 
 api_v1 = [
     path("", include("accounts.api.urls")),
@@ -16,6 +16,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),
+    path("metrics", metrics.metrics_view, name="metrics"),
     path("api/v1/", include(api_v1)),
     path("accounts/", include("accounts.urls")),
     path("profile/", include("profiles.urls")),

@@ -7,8 +7,10 @@ What it does, in order (SPEC §13):
    (only if its name contains "bench", so it can never wipe a real one).
 2. Migrates, seeds ``--users`` users with their profiles (``bench.seed users``)
    and times one password check in-process with the production hasher.
-3. Starts gunicorn (``--workers`` sync workers, DEBUG off, Redis cache) on a
-   free port of 127.0.0.1, in its own process group.
+3. Starts gunicorn with ``gunicorn.conf.py``, as ``make serve`` does (so with
+   its access log and the site's request lines, as in production; through
+   ``authsite.testing.servers``), ``--workers`` sync workers, DEBUG off, Redis
+   cache, on a free port of 127.0.0.1, in its own process group.
 4. For each endpoint: builds its request pool (addresses, access tokens,
    fresh refresh tokens, valid one-time codes), runs ``wrk`` for a warm-up,
    then for the measured run, from a separate process.
@@ -27,7 +29,6 @@ add its interpreter's work to every request.
 from __future__ import annotations
 
 import argparse
-import http.client
 import json
 import math
 import os
@@ -46,6 +47,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from authsite.testing.servers import GunicornServer, ServerError, free_port
 from bench import cpu
 from bench.seed import BENCH_PASSWORD, nobody_email, user_email, user_phone
 
@@ -225,12 +227,6 @@ def code_version() -> str:
     return f"{commit} + uncommitted changes" if dirty else commit
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
-
-
 def redis_ping(url: str) -> None:
     parts = urlsplit(url)
     try:
@@ -241,69 +237,6 @@ def redis_ping(url: str) -> None:
         raise BenchError(f"Redis is not answering at {url} ({exc}); start redis-server") from None
     if not reply.startswith((b"+PONG", b"-NOAUTH")):
         raise BenchError(f"unexpected answer from Redis at {url}: {reply!r}")
-
-
-class Server:
-    """gunicorn in its own process group, stopped by ``stop`` (idempotent)."""
-
-    def __init__(self, env: dict[str, str], port: int, workers: int, logfile: Path) -> None:
-        self.port = port
-        self.logfile = logfile
-        self._log = logfile.open("w")
-        gunicorn = Path(sys.executable).with_name("gunicorn")
-        self.cmd = [
-            str(gunicorn),
-            "authsite.wsgi:application",
-            "--bind",
-            f"{HOST}:{port}",
-            "--workers",
-            str(workers),
-            "--worker-class",
-            "sync",
-            "--timeout",
-            "60",
-            "--graceful-timeout",
-            "5",
-            "--log-level",
-            "warning",
-        ]
-        self.proc = subprocess.Popen(  # noqa: S603 - our own argv, no shell
-            self.cmd,
-            cwd=ROOT,
-            env=env,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-
-    def wait_ready(self, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise BenchError(
-                    f"gunicorn exited (code {self.proc.returncode}); see {self.logfile}"
-                )
-            try:
-                conn = http.client.HTTPConnection(HOST, self.port, timeout=2)
-                conn.request("GET", "/healthz")
-                if conn.getresponse().status == 200:
-                    return
-            except OSError:
-                pass
-            time.sleep(0.2)
-        raise BenchError(f"gunicorn did not answer /healthz within {timeout:.0f} s")
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            try:
-                os.killpg(self.proc.pid, signal.SIGTERM)
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(timeout=5)
-            except ProcessLookupError:
-                pass
-        self._log.close()
 
 
 # --- load ------------------------------------------------------------------------------------
@@ -414,7 +347,7 @@ class Bench:
         self.seed_info: dict = {}
         self.healthz_rps = 0.0
         self.endpoints: list[Endpoint] = []
-        self.server: Server | None = None
+        self.server: GunicornServer | None = None
 
     # pools ------------------------------------------------------------------------------
 
@@ -680,7 +613,7 @@ class Bench:
                 threads=min(opts.threads, ep.connections or opts.connections),
             )
             result.cpu = cpu.usage(
-                before, cpu.snapshot(), server_pid=self.server.proc.pid, requests=result.requests
+                before, cpu.snapshot(), server_pid=self.server.process.pid, requests=result.requests
             )
             return result
 
@@ -747,9 +680,24 @@ class Bench:
         opts = self.opts
         self.setup()
         port = free_port()
-        self.server = Server(self.server_env, port, opts.workers, OUT / "server.log")
+        (OUT / "server.log").unlink(missing_ok=True)
+        self.server = GunicornServer(
+            env=self.server_env,
+            log=OUT / "server.log",
+            workers=opts.workers,
+            port=port,
+            args=[
+                "--worker-class=sync",
+                "--timeout=60",
+                "--graceful-timeout=5",
+                "--log-level=warning",
+            ],
+        )
         try:
-            self.server.wait_ready()
+            try:
+                self.server.start()
+            except ServerError as exc:
+                raise BenchError(f"{exc}; see {self.server.log}") from None
             log(
                 f"gunicorn: {opts.workers} sync workers on {HOST}:{port}; wrk: {opts.threads} "
                 f"thread(s), {opts.connections} connections; {opts.warmup} s warm-up + "

@@ -9,8 +9,9 @@ What it does, in order:
 2. Migrates it and seeds ``--users`` verified users, their profiles, and a
    token session each, in this process with the server's settings (one
    production Argon2 hash shared by all, tokens signed with the server's key).
-3. Starts gunicorn (``--workers`` sync workers, production settings, DEBUG
-   off) on a free port of 127.0.0.1, in its own process group.
+3. Starts gunicorn with ``gunicorn.conf.py`` as ``make serve`` does
+   (``authsite.testing.servers``; ``--workers`` sync workers, production
+   settings, DEBUG off) on a free port of 127.0.0.1, in its own process group.
 4. Keeps ``--connections`` clients busy for ``--seconds`` (``SOAK_SECONDS``):
    each owns a few users and sends, one request at a time, a mix of sign-in,
    token refresh, ``GET /auth/me`` and ``PATCH /profile``. Every PATCH writes
@@ -37,15 +38,14 @@ import contextlib
 import json
 import os
 import random
-import signal
-import socket
-import subprocess
 import sys
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
+
+from authsite.testing.servers import GunicornServer, ServerError
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "build" / "soak"
@@ -142,64 +142,6 @@ def redis_flush(url: str) -> None:
         raise SoakError(f"Redis is not answering at {url} ({exc}); start redis-server") from None
     finally:
         client.close()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
-
-
-class Server:
-    """gunicorn in its own process group; ``stop`` is idempotent."""
-
-    def __init__(self, env: dict[str, str], workers: int) -> None:
-        self.port = free_port()
-        OUT.mkdir(parents=True, exist_ok=True)
-        self.logfile = OUT / "gunicorn.log"
-        gunicorn = Path(sys.executable).with_name("gunicorn")
-        with self.logfile.open("w") as out:
-            self.process = subprocess.Popen(  # noqa: S603 - our own argv
-                [
-                    str(gunicorn),
-                    "authsite.wsgi:application",
-                    f"--bind={HOST}:{self.port}",
-                    f"--workers={workers}",
-                    "--backlog=2048",
-                    "--graceful-timeout=10",
-                ],
-                cwd=ROOT,
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise SoakError(f"gunicorn exited; see {self.logfile}")
-            with contextlib.suppress(OSError):
-                status, _body = asyncio.run(request(self.port, "GET", "/healthz", timeout=2))
-                if status == 200:
-                    return
-            time.sleep(0.2)
-        self.stop()
-        raise SoakError("gunicorn did not answer /healthz within 60 s")
-
-    def stop(self) -> None:
-        if self.process.poll() is not None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.process.pid, signal.SIGTERM)
-        try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=10)
-
-    def tracebacks(self) -> int:
-        return self.logfile.read_text(errors="replace").count("Traceback")
 
 
 # --- seeding (Django, in this process, with the server's settings) ---------------------------
@@ -466,18 +408,28 @@ def main(argv: list[str] | None = None) -> int:
         log(
             f"   seeded {len(users)} users, profiles and sessions in {time.perf_counter() - started:.1f} s"
         )
-        server = Server(env, args.workers)
+        (OUT / "gunicorn.log").unlink(missing_ok=True)
+        server = GunicornServer(
+            env=env,
+            log=OUT / "gunicorn.log",
+            workers=args.workers,
+            args=["--backlog=2048", "--graceful-timeout=10"],
+        )
+        try:
+            server.start()
+        except ServerError as exc:
+            raise SoakError(f"{exc}; see {server.log}") from None
         log(f"   gunicorn on {HOST}:{server.port}; load running…")
         began = time.perf_counter()
         stats = asyncio.run(load(server.port, users, args.connections, args.seconds))
         elapsed = time.perf_counter() - began
-        server.stop()
-        tracebacks = server.tracebacks()
+        server.stop(timeout=30)
+        tracebacks = server.log_text().count("Traceback")
         stored = stored_bios([user.id for user in users])
         lost = lost_writes(users, stored)
     finally:
         if server is not None:
-            server.stop()
+            server.stop(timeout=30)
         if not args.keep_database:
             with contextlib.suppress(Exception):
                 reset_database(database_url, drop_only=True)

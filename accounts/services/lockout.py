@@ -26,7 +26,7 @@ from django.conf import settings
 from django.core.cache import cache
 
 from accounts.models import User
-from authsite import clock
+from authsite import clock, metrics
 from authsite.errors import RateLimited
 
 
@@ -72,6 +72,7 @@ def signin_record_failure(*, key: str) -> int:
         locked_until = clock.now().timestamp() + lock_seconds
         # Keep counting failures while locked-out attempts keep coming.
         cache.set(lock_key, locked_until, timeout=lock_seconds + window)
+        metrics.lockout_recorded()
         cache.touch(count_key, lock_seconds + window)
     return count
 

@@ -46,7 +46,7 @@ from accounts.services.signup import signup_attempts_end, signup_complete, signu
 from accounts.services.tokens import TokenPair, session_open
 from accounts.services.users import user_create, user_mark_verified
 from accounts.services.websessions import web_session_open
-from authsite import clock
+from authsite import clock, metrics
 from authsite.client import ClientInfo
 from authsite.errors import (
     AccountInactive,
@@ -254,6 +254,7 @@ def signin_complete(factor: FirstFactor, *, client: ClientInfo, kind: str) -> Si
 # --- the ways in ----------------------------------------------------------------------------
 
 
+@metrics.signin_counted(PASSWORD)
 def signin_password(
     *,
     identifier: Identifier,
@@ -268,11 +269,13 @@ def signin_password(
     return signin_complete(factor, client=client, kind=kind)
 
 
+@metrics.signin_counted(LOGIN_CODE)
 def signin_code(*, identifier: Identifier, code: str, client: ClientInfo, kind: str) -> SignedIn:
     factor = code_first_factor(identifier=identifier, code=code, client=client)
     return signin_complete(factor, client=client, kind=kind)
 
 
+@metrics.signin_counted(SIGNUP_CODE)
 def signin_signup(
     *,
     signup_token: str | None,

@@ -36,7 +36,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts.models import DeviceSession, SecurityEvent, User
 from accounts.services.events import event_record
-from authsite import clock
+from authsite import clock, metrics
 from authsite.client import ClientInfo
 from authsite.compiled import CompiledLookup
 from authsite.db import retry_while_locked
@@ -190,6 +190,7 @@ def session_authenticate(*, raw_access: str) -> tuple[User, DeviceSession, dict[
     return session.user, session, token
 
 
+@metrics.refresh_counted
 def session_refresh(*, raw_refresh: str, client: ClientInfo) -> TokenPair:
     """Rotate a refresh token (see the module docstring for reuse detection).
 

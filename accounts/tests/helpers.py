@@ -53,3 +53,19 @@ def assert_ok(response, status: int = 200) -> dict:
     assert body["success"] is True, body
     assert isinstance(body["message"], str)
     return body["data"]
+
+
+def comparable_content(response) -> bytes:
+    """The body byte for byte, but for the request's own id: every error
+    envelope carries a fresh random ``request_id`` (the one in its
+    ``X-Request-ID`` header, SPEC §20), which two answers never share."""
+    request_id = response["X-Request-ID"].encode()
+    return response.content.replace(request_id, b"<request-id>")
+
+
+def comparable_json(response) -> dict:
+    """The JSON body without its ``request_id`` (checked to be the header's)."""
+    body = dict(response.json())
+    if "request_id" in body:
+        assert body.pop("request_id") == response["X-Request-ID"]
+    return body

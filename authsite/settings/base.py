@@ -10,6 +10,8 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from authsite.logging import logging_config
+
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
 env = environ.Env()
@@ -71,6 +73,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "authsite.middleware.RequestIdMiddleware",  # first: every line and answer has the id
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "authsite.middleware.ApiErrorMiddleware",
@@ -371,8 +374,9 @@ if not DEBUG:
     CSRF_COOKIE_SECURE = True
     if env.bool("SECURE_PROXY_SSL_HEADER", default=TRUSTED_PROXY_COUNT > 0):
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-    # /healthz and /readyz are probed over plain HTTP by load balancers.
-    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+    # /healthz and /readyz are probed over plain HTTP by load balancers, /metrics
+    # scraped by Prometheus on the private network.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 
 # --- Static files ---------------------------------------------------------------------
 STATIC_URL = "static/"
@@ -400,14 +404,14 @@ USE_TZ = True
 LOCALE_PATHS = [BASE_DIR / "locale"]
 
 # --- Logging ---------------------------------------------------------------------------
+# LOG_FORMAT=json: one JSON object per line (for a log shipper); text: plain lines.
+# Either way every line of a request carries its request id (authsite.logging).
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {
-        "django.db.backends": {"level": "WARNING"},
-    },
-}
+LOG_FORMAT = env.str("LOG_FORMAT", default="text").lower()
+LOGGING = logging_config(log_format=LOG_FORMAT, level=LOG_LEVEL)
+
+# --- Metrics (SPEC §20) -------------------------------------------------------------------
+# /metrics answers 404 while empty; with a token, only to "Authorization: Bearer <token>".
+# Under gunicorn, PROMETHEUS_MULTIPROC_DIR (read by prometheus-client from the
+# environment; gunicorn.conf.py sets it) lets every worker's figures be added up.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")

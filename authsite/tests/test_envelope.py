@@ -62,7 +62,9 @@ def test_unexpected_exception_is_a_500_envelope_without_details(api_client, capl
     text = response.content.decode()
     assert "secret detail" not in text
     assert "SELECT" not in text and "SECRET_KEY" not in text and "Traceback" not in text
-    assert set(body) == {"success", "code", "message"}
+    # Nothing but the envelope, and the request id that finds the log lines.
+    assert set(body) == {"success", "code", "message", "request_id"}
+    assert body["request_id"] == response["X-Request-ID"]
     # …but the traceback is in the log for the operators.
     assert any(record.exc_info for record in caplog.records)
 

@@ -184,6 +184,7 @@ def test_error_bodies_hold_no_stack_trace_or_settings(production):
         "success": False,
         "code": "not_found",
         "message": "Not found.",
+        "request_id": api["headers"]["x-request-id"],
     }
     page = production["page_404"]
     assert page["status"] == 404

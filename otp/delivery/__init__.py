@@ -27,18 +27,21 @@ after one for a known address.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as wait_futures
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any
 
 from django.db import DatabaseError, close_old_connections, transaction
 from django.utils import translation
 
+from authsite import metrics
+from authsite.logging import log_context, request_id_current
 from otp.conf import app_settings
 from otp.destinations import EMAIL, mask_destination
 
@@ -70,17 +73,23 @@ class Message:
     # both cost the same work on the same worker pool: under load, the time of
     # the answers does not tell registered addresses from unregistered ones.
     rehearsal: bool = False
+    # The id of the request that asked for the message: the worker pool logs
+    # under it, so a delivery failure leads back to the request.
+    request_id: str | None = None
 
 
 def schedule(message: Message) -> None:
     """Deliver ``message`` once the current transaction commits (at once outside one)."""
+    if message.request_id is None:
+        message = replace(message, request_id=request_id_current())
     transaction.on_commit(partial(dispatch, message))
 
 
 def dispatch(message: Message) -> Future | None:
     """Deliver now (``"sync"``) or hand to the worker pool (``"thread"``)."""
     if app_settings.DELIVERY_MODE == "sync":
-        deliver(message, record_success=False)
+        with _logged_under_request(message):
+            deliver(message, record_success=False)
         return None
     future = _executor().submit(_worker_job, message)
     with _lock:
@@ -125,6 +134,16 @@ def deliver(message: Message, *, record_success: bool) -> bool:
     ) as exc:  # Any failure of a backend (SMTP, HTTP, template) is a delivery failure.
         _record_failure(message, exc)
         return False
+    metrics.message_sent(message)
+    logger.info(
+        "Message sent: channel=%s destination=%s purpose=%s template=%s code_id=%s",
+        message.channel,
+        mask_destination(message.destination),
+        message.purpose,
+        message.template,
+        message.code_id,
+        extra={"channel": message.channel, "purpose": message.purpose or "notice"},
+    )
     if record_success and message.code_id is not None:
         _record_status(
             message.code_id, OneTimeCode.DeliveryStatus.PENDING, OneTimeCode.DeliveryStatus.SENT
@@ -153,6 +172,7 @@ def _record_failure(message: Message, exc: Exception) -> None:
     from otp.signals import delivery_failed
 
     error = scrub(f"{type(exc).__name__}: {exc}", message.context.get("code"))[:255]
+    metrics.message_failed(message)
     # No exc_info: a traceback's chained exception texts could hold a provider's
     # echo of the message body, and with it the code.
     logger.warning(
@@ -226,14 +246,24 @@ def _worker_job(message: Message) -> None:
     # it is usable and younger than CONN_MAX_AGE (checked before reuse, with
     # CONN_HEALTH_CHECKS), instead of connecting anew for every message.
     close_old_connections()
-    try:
-        deliver(message, record_success=True)
-    except Exception:
-        # deliver() records backend failures itself; this is the database
-        # failing under it. The message text never holds the code.
-        logger.exception("Delivery job failed: code_id=%s", message.code_id)
-    finally:
-        close_old_connections()
+    with _logged_under_request(message):
+        try:
+            deliver(message, record_success=True)
+        except Exception:
+            # deliver() records backend failures itself; this is the database
+            # failing under it. The message text never holds the code.
+            logger.exception("Delivery job failed: code_id=%s", message.code_id)
+        finally:
+            close_old_connections()
+
+
+def _logged_under_request(message: Message) -> contextlib.AbstractContextManager:
+    """The log context of the request that asked for ``message``: a pool thread
+    (or a commit after the request) does not have it, so every line logged for
+    the message carries the request's id."""
+    if message.request_id is None or message.request_id == request_id_current():
+        return contextlib.nullcontext()
+    return log_context(request_id=message.request_id, user_id=message.user_id)
 
 
 def wait_for_deliveries(timeout: float | None = None) -> bool:

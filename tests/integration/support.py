@@ -15,8 +15,6 @@ import json
 import os
 import re
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -28,6 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+
+from authsite.testing.servers import GunicornServer, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 PYTHON = ROOT / ".venv" / "bin" / "python"
@@ -57,12 +57,6 @@ def wait_until(check: Callable[[], Any], *, timeout: float, interval: float = 0.
     raise TimeoutError(
         f"gave up waiting for {what} after {timeout:.0f}s (last error: {last_error!r})"
     )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
 
 
 # --- MariaDB --------------------------------------------------------------------------------
@@ -282,70 +276,23 @@ def manage(env: dict, *args: str, timeout: float = 300) -> subprocess.CompletedP
     return result
 
 
-@dataclass
-class Gunicorn:
-    """``gunicorn authsite.wsgi:application`` on a port of 127.0.0.1, in its own
-    process group (so stopping it stops its workers too)."""
+class Gunicorn(GunicornServer):
+    """The site under gunicorn with ``gunicorn.conf.py``, as ``make serve`` runs
+    it (``authsite.testing.servers``), logging to ``log_dir``."""
 
-    env: dict
-    log_dir: Path
-    workers: int = 2
-    port: int = field(default_factory=free_port)
-    process: subprocess.Popen | None = None
+    def __init__(self, *, env: dict, log_dir: Path, workers: int = 2, port: int | None = None):
+        port = port or free_port()
+        super().__init__(
+            env=env,
+            log=log_dir / f"gunicorn-{port}.log",
+            workers=workers,
+            port=port,
+            args=["--timeout=60", "--graceful-timeout=5"],
+            gunicorn=GUNICORN,
+        )
 
-    @property
-    def base(self) -> str:
-        return f"http://{HOST}:{self.port}"
-
-    @property
-    def log(self) -> Path:
-        return self.log_dir / f"gunicorn-{self.port}.log"
-
-    def start(self) -> Gunicorn:
-        self.log_dir.mkdir(parents=True, exist_ok=True)
-        with open(self.log, "ab") as log:
-            self.process = subprocess.Popen(
-                [
-                    str(GUNICORN),
-                    "authsite.wsgi:application",
-                    f"--bind={HOST}:{self.port}",
-                    f"--workers={self.workers}",
-                    "--timeout=60",
-                    "--graceful-timeout=5",
-                ],
-                cwd=ROOT,
-                env=self.env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        wait_until(self._healthy, timeout=60, what=f"gunicorn on port {self.port}")
-        return self
-
-    def _healthy(self) -> bool:
-        if self.process is not None and self.process.poll() is not None:
-            raise RuntimeError(f"gunicorn exited:\n{self.log_tail()}")
-        return Api(self.base).get("/healthz").status == 200
-
-    def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.process.pid, signal.SIGTERM)
-        try:
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=10)
-
-    def log_tail(self, lines: int = 40) -> str:
-        with contextlib.suppress(OSError):
-            return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
-        return ""
-
-    def api(self, token: str | None = None) -> Api:
-        return Api(self.base, token=token)
+    def api(self, token: str | None = None, headers: dict[str, str] | None = None) -> Api:
+        return Api(self.base, token=token, headers=headers or {})
 
 
 # --- HTTP -------------------------------------------------------------------------------------
@@ -375,6 +322,7 @@ class Api:
     base: str
     token: str | None = None
     timeout: float = 30
+    headers: dict[str, str] = field(default_factory=dict)
 
     def request(self, method: str, path: str, body: Any = None) -> Reply:
         data = None if body is None else json.dumps(body).encode()
@@ -384,6 +332,8 @@ class Api:
             request.add_header("Content-Type", "application/json")
         if self.token:
             request.add_header("Authorization", f"Bearer {self.token}")
+        for name, value in self.headers.items():
+            request.add_header(name, value)
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:
                 status, raw, headers = response.status, response.read(), response.headers

@@ -13,6 +13,7 @@ from accounts.tests.helpers import (
     CODE_RE,
     assert_error,
     assert_ok,
+    comparable_content,
     last_code_for,
     messages_to,
     wrong_code,
@@ -106,7 +107,9 @@ def test_forgot_refusals_are_alike_too(api_client, three_addresses):
     again = [post(api_client, FORGOT, {"email": email}) for email in three_addresses]
     for response in again:
         assert_error(response, 429, "otp_cooldown")
-    assert again[0].content == again[1].content == again[2].content
+    assert (
+        comparable_content(again[0]) == comparable_content(again[1]) == comparable_content(again[2])
+    )
     assert again[0]["Retry-After"] == again[1]["Retry-After"] == again[2]["Retry-After"]
 
 
@@ -140,7 +143,7 @@ def test_wrong_codes_get_the_same_answer_and_work_for_every_kind_of_address(
             with CaptureQueriesContext(connection) as queries:
                 response = post(api_client, path, {"email": email, "otp": wrong, **extra})
             assert_error(response, 400, "otp_invalid")
-            contents.append(response.content)
+            contents.append(comparable_content(response))
             writes.append(
                 sum(
                     1
@@ -397,7 +400,7 @@ def test_reset_does_not_reveal_an_account_through_the_password_rules(api_client,
         for email in ("al1@example.com", "al2@example.com")
     ]
     assert_error(responses[0], 400, "otp_invalid")
-    assert responses[0].content == responses[1].content
+    assert comparable_content(responses[0]) == comparable_content(responses[1])
 
 
 def test_the_owner_is_still_told_the_password_is_like_the_username(api_client, make_user):

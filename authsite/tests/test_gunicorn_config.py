@@ -1,0 +1,101 @@
+"""gunicorn.conf.py's access log: the client IP as the site decides it
+(``TRUSTED_PROXY_COUNT``, ``authsite.client``), never the proxy's, and the
+request id; no query string. (Under a real gunicorn: tests/integration.)"""
+
+from __future__ import annotations
+
+import importlib.util
+import io
+import json
+import logging
+from datetime import timedelta
+from types import SimpleNamespace
+
+import pytest
+from django.conf import settings as django_settings
+from gunicorn.config import Config
+
+CONFIG_FILE = django_settings.BASE_DIR / "gunicorn.conf.py"
+
+
+@pytest.fixture
+def config(monkeypatch, tmp_path):
+    # The file makes a metrics directory when none is set: give it one, so
+    # this process's environment is left as it was.
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    spec = importlib.util.spec_from_file_location("authsite_gunicorn_conf", CONFIG_FILE)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def access_line(config, environ: dict, *, request_id: str | None = "rid-1") -> str:
+    cfg = Config()
+    cfg.set("accesslog", "-")
+    cfg.set("access_log_format", config.access_log_format)
+    logger = config.AccessLogger(cfg)
+    # gunicorn's access handler, writing to a buffer instead of stdout.
+    buffer = io.StringIO()
+    handler = logging.StreamHandler(buffer)
+    handler.setFormatter(logging.Formatter(logger.access_fmt))
+    saved = list(logger.access_log.handlers)
+    for old in saved:
+        logger.access_log.removeHandler(old)
+    logger.access_log.addHandler(handler)
+    headers = [("Content-Type", "application/json")]
+    if request_id:
+        headers.append(("X-Request-ID", request_id))
+    resp = SimpleNamespace(status="401 Unauthorized", headers=headers, sent=121)
+    base = {
+        "REQUEST_METHOD": "POST",
+        "PATH_INFO": "/api/v1/auth/login",
+        "QUERY_STRING": "token=secret-in-query",
+        "RAW_URI": "/api/v1/auth/login?token=secret-in-query",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "REMOTE_ADDR": "10.0.0.5",
+        "HTTP_USER_AGENT": "curl/8",
+    }
+    try:
+        logger.access(
+            resp, SimpleNamespace(headers=[]), {**base, **environ}, timedelta(milliseconds=12)
+        )
+    finally:
+        logger.access_log.removeHandler(handler)
+        for old in saved:
+            logger.access_log.addHandler(old)
+    (line,) = buffer.getvalue().splitlines()
+    return line
+
+
+def test_the_text_access_line_shows_the_client_behind_a_trusted_proxy(config, settings):
+    settings.TRUSTED_PROXY_COUNT = 1
+    line = access_line(config, {"HTTP_X_FORWARDED_FOR": "198.51.100.1, 203.0.113.7"})
+    assert line.startswith("203.0.113.7 - [")
+    assert '"POST /api/v1/auth/login HTTP/1.1" 401 121 12ms "curl/8" request_id=rid-1' in line
+    assert "secret-in-query" not in line and "10.0.0.5" not in line
+
+
+def test_without_a_trusted_proxy_the_forwarded_header_is_ignored(config, settings):
+    settings.TRUSTED_PROXY_COUNT = 0
+    line = access_line(config, {"HTTP_X_FORWARDED_FOR": "203.0.113.7"}, request_id=None)
+    assert line.startswith("10.0.0.5 - [")
+    assert line.endswith("request_id=-")
+
+
+def test_the_access_line_takes_the_ip_the_site_worked_out(config, settings):
+    settings.TRUSTED_PROXY_COUNT = 0
+    line = access_line(config, {"authsite.client_ip": "192.0.2.44"})
+    assert line.startswith("192.0.2.44 - [")
+
+
+def test_the_json_access_line(config, settings, monkeypatch):
+    settings.TRUSTED_PROXY_COUNT = 1
+    monkeypatch.setattr(config, "LOG_FORMAT", "json")
+    line = access_line(config, {"HTTP_X_FORWARDED_FOR": "203.0.113.7"})
+    entry = json.loads(line)
+    assert entry["logger"] == "gunicorn.access"
+    assert entry["client_ip"] == "203.0.113.7"
+    assert entry["request_id"] == "rid-1"
+    assert (entry["method"], entry["path"], entry["status"]) == ("POST", "/api/v1/auth/login", 401)
+    assert entry["bytes"] == 121 and entry["duration_ms"] == 12.0
+    assert "secret-in-query" not in line

@@ -1,0 +1,168 @@
+"""gunicorn settings for authsite: ``make serve``, the benchmarks and the
+integration tests all start gunicorn with ``-c gunicorn.conf.py``.
+
+Command-line flags win over this file (``make serve`` passes ``--bind``).
+The environment (or ``.env``) it reads, besides the site's own settings:
+
+- ``WEB_CONCURRENCY``: worker processes (default 2).
+- ``GUNICORN_ACCESS_LOG``: where the access log goes ("-" = stdout, the
+  default; a file path; empty = no access log).
+- ``LOG_FORMAT`` (text|json) and ``LOG_LEVEL``, as for the site: with json,
+  gunicorn's own lines and the access log are JSON objects too.
+- ``TRUSTED_PROXY_COUNT``: the access log shows the client IP the site uses
+  (``authsite.client``), not the proxy's address, and the request id the site
+  gave the request (``X-Request-ID``).
+- ``PROMETHEUS_MULTIPROC_DIR``: where the workers keep their metrics so that
+  ``/metrics`` adds them up. Cleared when the server starts; when unset, a
+  private temporary directory is made and removed when the server stops.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+from gunicorn import glogging
+
+ROOT = Path(__file__).resolve().parent
+if str(ROOT) not in sys.path:  # gunicorn reads this file before it changes directory
+    sys.path.insert(0, str(ROOT))
+
+import environ  # noqa: E402
+
+from authsite.logging import JsonFormatter, iso_time, printable  # noqa: E402
+
+# The variables below may come from .env too, as the site's settings do (real
+# environment variables win); read before any worker starts, so the master and
+# every worker see the same.
+if (ROOT / ".env").is_file():
+    environ.Env.read_env(ROOT / ".env", overwrite=False)
+
+wsgi_app = "authsite.wsgi:application"
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+worker_class = "sync"
+timeout = 60
+graceful_timeout = 10
+errorlog = "-"
+loglevel = os.environ.get("LOG_LEVEL", "info").lower()
+accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-") or None
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "text").lower()
+# Path without the query string (which may hold anything a client put there),
+# no referer; the client IP and request id as the site sees them.
+access_log_format = (
+    '%(client_ip)s - %(t)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms "%(a)s" '
+    "request_id=%(request_id)s"
+)
+# No control socket: several servers on one machine (tests, benchmarks) would
+# all claim the same $HOME/.gunicorn/gunicorn.ctl.
+control_socket_disable = True
+
+# --- metrics across workers ------------------------------------------------------------
+
+_created_metrics_dir: str | None = None
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    _created_metrics_dir = tempfile.mkdtemp(prefix="authsite-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = _created_metrics_dir
+METRICS_DIR = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
+
+
+def on_starting(server) -> None:
+    """Start from zero: files left by an earlier server would be added in."""
+    METRICS_DIR.mkdir(parents=True, exist_ok=True)
+    for stale in METRICS_DIR.glob("*.db"):
+        stale.unlink(missing_ok=True)
+
+
+def child_exit(server, worker) -> None:
+    """A worker ended: its counters stay counted, its live gauges go."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server) -> None:
+    if _created_metrics_dir is not None:
+        shutil.rmtree(_created_metrics_dir, ignore_errors=True)
+
+
+# --- logs -------------------------------------------------------------------------------
+
+
+def _client_ip(environ: dict) -> str:
+    """The client IP exactly as the site decided it (``TRUSTED_PROXY_COUNT``):
+    the site leaves it in the environ; a request it never saw gets it worked
+    out the same way here."""
+    if "authsite.client_ip" in environ:
+        return environ["authsite.client_ip"] or "-"
+    try:
+        from authsite.client import client_ip
+
+        return client_ip(SimpleNamespace(META=environ)) or "-"
+    except Exception:  # settings not loaded (a request the app never saw)
+        return environ.get("REMOTE_ADDR") or "-"
+
+
+def _response_header(resp, name: str) -> str | None:
+    for key, value in resp.headers or ():
+        if key.lower() == name:
+            return value
+    return None
+
+
+class AccessLogger(glogging.Logger):
+    """gunicorn's logger, with the site's client IP and request id in the access
+    log, and JSON lines when ``LOG_FORMAT=json``."""
+
+    def setup(self, cfg) -> None:
+        super().setup(cfg)
+        if LOG_FORMAT == "json":
+            for handler in self.error_log.handlers:
+                handler.setFormatter(JsonFormatter())
+
+    def atoms(self, resp, req, environ, request_time) -> dict:
+        atoms = super().atoms(resp, req, environ, request_time)
+        atoms["client_ip"] = _client_ip(environ)
+        atoms["request_id"] = _response_header(resp, "x-request-id") or "-"
+        atoms["U"] = printable(atoms.get("U") or "")
+        return atoms
+
+    def access(self, resp, req, environ, request_time) -> None:
+        if LOG_FORMAT != "json":
+            super().access(resp, req, environ, request_time)
+            return
+        if not self.access_log_enabled:
+            return
+        status = resp.status.split(None, 1)[0] if isinstance(resp.status, str) else resp.status
+        with contextlib.suppress(TypeError, ValueError):
+            status = int(status)
+        method = environ.get("REQUEST_METHOD")
+        path = printable(environ.get("PATH_INFO") or "")
+        entry = {
+            "time": iso_time(time.time()),
+            "level": "INFO",
+            "logger": "gunicorn.access",
+            "message": f"{method} {path} {status}",
+            "pid": os.getpid(),
+            "request_id": _response_header(resp, "x-request-id"),
+            "client_ip": _client_ip(environ),
+            "method": method,
+            "path": path,
+            "status": status,
+            "bytes": getattr(resp, "sent", None),
+            "duration_ms": round(request_time.total_seconds() * 1000, 1),
+            "user_agent": printable(environ.get("HTTP_USER_AGENT") or "", 300),
+        }
+        try:
+            self.access_log.info(json.dumps(entry, ensure_ascii=False))
+        except Exception:
+            self.exception("access log")
+
+
+logger_class = AccessLogger
