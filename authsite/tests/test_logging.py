@@ -283,14 +283,15 @@ def test_no_password_code_or_token_in_any_log_line(api_client, settings, every_r
         return assert_ok(api_client.post(path, body, format="json"), status)
 
     signup = post(SIGNUP, {"email": email, "password": password}, status=201)
-    secrets.append(signup["otp"])
+    token = signup["signup_token"]
+    secrets += [signup["otp"], token]
     wrong = f"{(int(signup['otp']) + 1) % 10**6:06d}"
     assert_error(
-        api_client.post(SIGNUP_VERIFY, {"email": email, "otp": wrong}, format="json"),
+        api_client.post(SIGNUP_VERIFY, {"signup_token": token, "otp": wrong}, format="json"),
         400,
         "otp_invalid",
     )
-    session = post(SIGNUP_VERIFY, {"email": email, "otp": signup["otp"]})
+    session = post(SIGNUP_VERIFY, {"signup_token": token, "otp": signup["otp"]})
     secrets += [session["access"], session["refresh"]]
     assert_error(login(api_client, email, "Wrong-Horse-9-x"), 401, "invalid_credentials")
     signed_in = assert_ok(login(api_client, email, password))

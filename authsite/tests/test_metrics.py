@@ -147,10 +147,12 @@ def test_sign_ins_are_counted_by_method_and_outcome(client, api_client, metrics_
 def test_a_sign_up_verification_is_a_sign_in(client, api_client, metrics_on):
     delta = Delta(client)
     email = "new@example.com"
-    assert_ok(api_client.post(SIGNUP, {"email": email, "password": PASSWORD}, format="json"), 201)
+    started = assert_ok(
+        api_client.post(SIGNUP, {"email": email, "password": PASSWORD}, format="json"), 201
+    )
     code = last_code_for(email)
     wrong = f"{(int(code) + 1) % 10**6:06d}"
-    body = {"email": email, "otp": wrong}
+    body = {"signup_token": started["signup_token"], "otp": wrong}
     assert_error(api_client.post(SIGNUP_VERIFY, body, format="json"), 400, "otp_invalid")
     body["otp"] = code
     assert_ok(api_client.post(SIGNUP_VERIFY, body, format="json"))
