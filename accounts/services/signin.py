@@ -61,7 +61,7 @@ from otp.destinations import mask_destination
 # First factors.
 PASSWORD = "password"
 LOGIN_CODE = "code"
-SIGNUP_CODE = "signup_code"
+SIGNUP_CODE = "signup"
 
 API = DeviceSession.API
 WEB = DeviceSession.WEB
