@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
 
 from accounts.identifiers import EMAIL, PHONE, Identifier
 from accounts.models import SecurityEvent, User
@@ -45,14 +46,34 @@ def contact_change_start(
         raise ValidationFailed.for_field(
             identifier.kind, "This is already the address of your account."
         )
-    sent = contact_code_send(user=user, identifier=identifier, client=client)
+    sent = _contact_code_send(user=user, identifier=identifier, client=client)
     pending_field = f"pending_{identifier.kind}"
     User.objects.filter(pk=user.pk).update(**{pending_field: identifier.value})
     setattr(user, pending_field, identifier.value)
     return sent
 
 
-def contact_code_send(*, user: User, identifier: Identifier, client: ClientInfo) -> CodeSent:
+def _is_pending(user: User, identifier: Identifier) -> bool:
+    return identifier.kind in (EMAIL, PHONE) and (
+        getattr(user, f"pending_{identifier.kind}") == identifier.value
+    )
+
+
+def contact_change_resend(*, user: User, identifier: Identifier, client: ClientInfo) -> CodeSent:
+    """A new code for the change under way — to the account's *pending*
+    address only, which ``contact_change_start`` set after checking the
+    password. Any other address is refused: "send a new code" must not be a
+    way to start a change without the password (a stolen access token would
+    move the account to the thief's address)."""
+    if not _is_pending(user, identifier):
+        raise ValidationFailed.for_field(
+            identifier.kind,
+            _("No change to this address is under way. Start it again with your password."),
+        )
+    return _contact_code_send(user=user, identifier=identifier, client=client)
+
+
+def _contact_code_send(*, user: User, identifier: Identifier, client: ClientInfo) -> CodeSent:
     """A code for ``user``'s change to ``identifier`` (first send or resend)."""
     owned_by_other = (
         User.objects.filter(**{identifier.kind: identifier.value}).exclude(pk=user.pk).exists()
@@ -72,7 +93,10 @@ def contact_change_verify(
     *, user: User, identifier: Identifier, code: str, client: ClientInfo
 ) -> User:
     """Enter the code sent to the new address: it becomes the account's,
-    verified. The old address (if any) gets a notice."""
+    verified. The old address (if any) gets a notice. Only the pending
+    address can be confirmed (the one a password-checked change started)."""
+    if not _is_pending(user, identifier):
+        raise OtpInvalid()
     code_consume_recorded(
         purpose=otp.CONTACT_CHANGE,
         identifier=identifier,

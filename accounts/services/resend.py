@@ -5,7 +5,7 @@ from __future__ import annotations
 from accounts.identifiers import Identifier
 from accounts.models import User
 from accounts.services.codes import CodeSent
-from accounts.services.contact import contact_code_send
+from accounts.services.contact import contact_change_resend
 from accounts.services.password import password_forgot
 from accounts.services.signin import login_code_request
 from accounts.services.signup import signup_resend
@@ -40,5 +40,5 @@ def code_resend(
     if purpose == otp.CONTACT_CHANGE:
         if user is None:
             raise NotAuthenticated()
-        return contact_code_send(user=user, identifier=identifier, client=client)
+        return contact_change_resend(user=user, identifier=identifier, client=client)
     raise ValidationFailed.for_field("purpose", "Unknown purpose.")
