@@ -33,9 +33,11 @@ see ``otp.conf``):
   budget a resend does not reset). Refusals carry ``retry_after`` seconds.
   These limits span every subject — one destination cannot be flooded by
   making many sign-up attempts — except for ``contact_change``, whose codes
-  an account asks for its own address change: there they count per
-  (destination, subject), so that another account asking for the same
-  address neither kills your code nor spends your cap (SPEC §22.7).
+  an account asks for its own address change: there the cooldown and the
+  hourly cap count per (destination, subject), so that another account
+  asking for the same address neither kills your code nor spends your cap
+  (SPEC §22.7). The 24 h budget of wrong tries always spans every subject:
+  guessing at one address's codes from many accounts gets no more tries.
 
 Queries: every function reads the rows of the last 24 h for its (purpose,
 destination) in ONE select and derives every rule from them; then ``otp_issue``
@@ -122,7 +124,7 @@ _FAILURE_WINDOW = timedelta(seconds=FAILURE_WINDOW_SECONDS)
 _SEND_WINDOW = timedelta(seconds=SEND_WINDOW_SECONDS)
 
 # Columns each path reads from the 24 h window.
-_ISSUE_FIELDS = ("id", "created_at", "attempts", "delivery_status")
+_ISSUE_FIELDS = ("id", "subject", "created_at", "attempts", "delivery_status")
 _VERIFY_FIELDS = (
     "id",
     "subject",
@@ -217,8 +219,8 @@ def otp_issue(
 
     def write() -> tuple[AuthsiteError | None, OneTimeCode | None]:
         with transaction.atomic(savepoint=False):
-            rows = _window(purpose, destination, subject, now, _ISSUE_FIELDS)
-            refusal = _issue_refusal(rows, now)
+            rows = _window(purpose, destination, now, _ISSUE_FIELDS)
+            refusal = _issue_refusal(rows, _send_scope(rows, purpose, subject), now)
             if refusal is not None:
                 return refusal, None
             row = OneTimeCode.objects.create(
@@ -406,7 +408,7 @@ def _verify(
 
     def read_and_write() -> tuple[AuthsiteError | None, int | None]:
         with transaction.atomic(savepoint=False):
-            rows = _window(purpose, destination, subject, now, _VERIFY_FIELDS)
+            rows = _window(purpose, destination, now, _VERIFY_FIELDS)
             return _verify_rows(
                 rows, supplied_hash, user=user, subject=subject, now=now, consume=consume
             )
@@ -488,12 +490,17 @@ def _verify_rows(
     return None, newest.id
 
 
-def _window(
-    purpose: str, destination: str, subject: str, now: datetime, fields: Sequence[str]
-) -> list[Any]:
-    """The rows for (purpose, destination) created in the last 24 h, newest
-    first: every subject's, except for a purpose whose limits count per
-    subject (``SUBJECT_LIMITED``), where only this subject's.
+def _send_scope(rows: Sequence[Any], purpose: str, subject: str) -> Sequence[Any]:
+    """The rows the cooldown and the hourly cap count: every subject's, or for
+    a ``SUBJECT_LIMITED`` purpose only this subject's."""
+    if purpose in SUBJECT_LIMITED:
+        return [row for row in rows if row.subject == subject]
+    return rows
+
+
+def _window(purpose: str, destination: str, now: datetime, fields: Sequence[str]) -> list[Any]:
+    """The rows for (purpose, destination) created in the last 24 h, every
+    subject's, newest first.
 
     The failure budget counts a row's wrong tries at the row's creation time
     rather than at each try's time: a code takes tries only while it lives,
@@ -503,19 +510,20 @@ def _window(
     rows = OneTimeCode.objects.filter(
         purpose=purpose, destination=destination, created_at__gt=now - _FAILURE_WINDOW
     )
-    if purpose in SUBJECT_LIMITED:
-        rows = rows.filter(subject=subject)
     return list(rows.order_by("-created_at", "-id").values_list(*fields, named=True))
 
 
-def _issue_refusal(rows: Sequence[Any], now: datetime) -> AuthsiteError | None:
-    """Why a new code cannot be sent now (the longest wait first), or None."""
+def _issue_refusal(
+    rows: Sequence[Any], sends: Sequence[Any], now: datetime
+) -> AuthsiteError | None:
+    """Why a new code cannot be sent now (the longest wait first), or None.
+    ``rows`` make up the failure budget, ``sends`` the cooldown and cap."""
     locked_for = _budget_retry_after(rows, now)
     if locked_for is not None:
         return OtpLocked(retry_after=locked_for)
 
     cap = max(1, app_settings.MAX_SENDS_PER_HOUR)
-    last_hour = [row for row in rows if row.created_at > now - _SEND_WINDOW]
+    last_hour = [row for row in sends if row.created_at > now - _SEND_WINDOW]
     if len(last_hour) >= cap:
         # Newest first: once the cap-th newest send leaves the hour, fewer than
         # `cap` remain in it.
@@ -524,7 +532,7 @@ def _issue_refusal(rows: Sequence[Any], now: datetime) -> AuthsiteError | None:
         )
 
     cooldown = timedelta(seconds=app_settings.RESEND_COOLDOWN)
-    for row in rows:
+    for row in sends:
         if row.delivery_status == OneTimeCode.DeliveryStatus.FAILED:
             continue  # a failed delivery does not start the cooldown
         if row.created_at + cooldown > now:
