@@ -7,11 +7,21 @@ An identifier that names no account — unknown, or only a sign-up attempt —
 keeps a count of its own, so the sequence of answers does not tell whether an
 account exists.
 
-After ``LOGIN_FAILURE_LIMIT`` failures within ``LOGIN_FAILURE_WINDOW`` seconds
-the key is locked for ``LOGIN_LOCKOUT_BASE`` seconds; every further failure
-after a lock doubles the lock, up to ``LOGIN_LOCKOUT_MAX``. A success clears
-the count; so do a password reset and a password change (a locked user can
-still reset).
+After ``LOGIN_FAILURE_LIMIT`` tries without a success within
+``LOGIN_FAILURE_WINDOW`` seconds the key is locked for ``LOGIN_LOCKOUT_BASE``
+seconds; every further try after a lock doubles the lock, up to
+``LOGIN_LOCKOUT_MAX``. Tries are counted before their password is checked
+(``signin_try``), so concurrent guesses cannot outrun the count. A success
+clears the count; so do a password reset and a password change (a locked
+user can still reset).
+
+A password sign-in counts on the identifier it names *and* on its account.
+Only the identifier's own count answers 429, so the sequence of answers for
+an identifier is the same whether or not it belongs to an account (SPEC
+§14.3): locking an account through its public username does not reveal which
+email or phone is its. While the account itself is locked, its other
+identifiers are answered like a wrong password — with no password checked,
+so the lock still bounds the guesses.
 
 Counters live in the shared cache (Redis in production): ``cache.incr`` is
 atomic there, so every worker and app server counts together.
@@ -42,20 +52,31 @@ def _cache_keys(key: str) -> tuple[str, str]:
     return f"signin:fail:{digest}", f"signin:lock:{digest}"
 
 
-def signin_check_lock(*, key: str) -> None:
-    """Raise ``RateLimited`` while the key is locked."""
-    _count_key, lock_key = _cache_keys(key)
-    locked_until = cache.get(lock_key)
+def _locked_for(locked_until: float | None) -> int | None:
     if locked_until is None:
-        return
+        return None
     wait = math.ceil(locked_until - clock.now().timestamp())
-    if wait > 0:
-        raise RateLimited(retry_after=wait)
+    return wait if wait > 0 else None
 
 
-def signin_record_failure(*, key: str) -> int:
-    """Count a failure; lock the key once over the limit. Returns the count."""
+def signin_try(*, key: str, counted: bool = True) -> None:
+    """Count one try on ``key`` *before* its password is checked, or raise
+    ``RateLimited`` — and then no password is checked at all.
+
+    Counting first is what makes the limit hold under concurrency: a burst of
+    guesses sent together each take a number from the shared counter, and
+    those past the limit are refused without a hash. The try that reaches the
+    limit closes the lock before its own password is checked; once a lock has
+    run out, one try — the first to reopen it — is checked again, and closes
+    a lock twice as long. A success clears everything (``signin_clear``).
+    ``counted=False``: a lock this try closes is not one more in the metrics
+    (the account's own key counts it).
+    """
     count_key, lock_key = _cache_keys(key)
+    locked_until = cache.get(lock_key)
+    wait = _locked_for(locked_until)
+    if wait is not None:
+        raise RateLimited(retry_after=wait)
     window = settings.LOGIN_FAILURE_WINDOW
     cache.add(count_key, 0, timeout=window)
     try:
@@ -64,17 +85,35 @@ def signin_record_failure(*, key: str) -> int:
         cache.add(count_key, 1, timeout=window)
         count = 1
     limit = settings.LOGIN_FAILURE_LIMIT
-    if count >= limit:
-        over = count - limit
-        lock_seconds = min(
-            settings.LOGIN_LOCKOUT_BASE * (2 ** min(over, 20)), settings.LOGIN_LOCKOUT_MAX
+    if count < limit:
+        return
+    if count > limit:
+        # Past the limit: only the first try after a lock ran out goes on. A
+        # try that saw no lock at all lost a race with the one closing it.
+        reopened = locked_until is not None and cache.add(
+            f"{lock_key}:reopened:{locked_until}", 1, timeout=window
         )
-        locked_until = clock.now().timestamp() + lock_seconds
-        # Keep counting failures while locked-out attempts keep coming.
-        cache.set(lock_key, locked_until, timeout=lock_seconds + window)
+        if not reopened:
+            retry = _locked_for(cache.get(lock_key)) or settings.LOGIN_LOCKOUT_BASE
+            raise RateLimited(retry_after=retry)
+    over = count - limit
+    lock_seconds = min(
+        settings.LOGIN_LOCKOUT_BASE * (2 ** min(over, 20)), settings.LOGIN_LOCKOUT_MAX
+    )
+    cache.set(lock_key, clock.now().timestamp() + lock_seconds, timeout=lock_seconds + window)
+    cache.touch(count_key, lock_seconds + window)
+    if counted:
         metrics.lockout_recorded()
-        cache.touch(count_key, lock_seconds + window)
-    return count
+
+
+def signin_is_open(*, key: str, counted: bool = True) -> bool:
+    """``signin_try`` that answers instead of raising: whether this try may
+    check a password (it is counted either way)."""
+    try:
+        signin_try(key=key, counted=counted)
+    except RateLimited:
+        return False
+    return True
 
 
 def signin_clear(*, keys: list[str]) -> None:
@@ -85,19 +124,29 @@ def signin_clear(*, keys: list[str]) -> None:
         cache.delete_many(cache_keys)
 
 
+def _account_keys(user: User) -> list[str]:
+    """The account's own key and those of each of its identifiers."""
+    identifiers = [i for i in (user.email, user.phone, user.username) if i]
+    return [lockout_key(user=user), *(lockout_key(user=None, identifier=i) for i in identifiers)]
+
+
 def signin_clear_account(*, user: User) -> None:
-    """Forget the account's failures (a success, a reset, a change)."""
-    signin_clear(keys=[lockout_key(user=user)])
+    """Forget the failures of the account and of each of its identifiers (a
+    reset, a change)."""
+    signin_clear(keys=_account_keys(user))
 
 
 def password_confirm(*, user: User, password: str) -> bool:
     """Check the current password of a signed-in user (password change, address
     change, account deletion, re-authentication) under the same lockout as
     sign-in: a stolen access token must not become an unlimited password
-    oracle. A wrong password counts a failure on the account."""
-    key = lockout_key(user=user)
-    signin_check_lock(key=key)
+    oracle. A try counts on the account and on each of its identifiers (the
+    holder of the token knows them all already), so that a lock reached here
+    also answers 429 to the account's sign-in."""
+    keys = _account_keys(user)
+    for index, key in enumerate(keys):
+        signin_try(key=key, counted=index == 0)
     if user.check_password(password):
+        signin_clear(keys=keys)
         return True
-    signin_record_failure(key=key)
     return False

@@ -36,12 +36,7 @@ from accounts.identifiers import EMAIL, PHONE, Identifier
 from accounts.models import DeviceSession, SecurityEvent, SignupAttempt, User
 from accounts.services.codes import CodeSent, code_consume_recorded, code_send
 from accounts.services.events import event_record, events_link_anonymous
-from accounts.services.lockout import (
-    lockout_key,
-    signin_check_lock,
-    signin_clear,
-    signin_record_failure,
-)
+from accounts.services.lockout import lockout_key, signin_clear, signin_is_open, signin_try
 from accounts.services.signup import signup_attempts_end, signup_complete, signup_token_renew
 from accounts.services.tokens import TokenPair, session_open
 from accounts.services.users import user_create, user_mark_verified
@@ -125,9 +120,16 @@ def password_first_factor(
     # Looked up whoever holds the address, so that an account, an attempt and
     # nobody cost the same statements as well as the same hash.
     attempt = selectors.signup_attempts_live(identifier).first()
-    key = lockout_key(user=user, identifier=identifier.value)
-    signin_check_lock(key=key)
-    if user is not None and user.has_usable_password():
+    # Counted before any hash (lockout.signin_try): on the identifier, whose
+    # count alone answers 429, and on the account, whose lock stops every
+    # real check while it lasts.
+    keys = [lockout_key(user=None, identifier=identifier.value)]
+    signin_try(key=keys[0], counted=user is None)
+    account_open = True
+    if user is not None:
+        keys.append(lockout_key(user=user))
+        account_open = signin_is_open(key=keys[1])
+    if user is not None and account_open and user.has_usable_password():
         valid = user.check_password(password)  # upgrades an old hash on success
     elif user is None and attempt is not None:
         valid = check_password(password, attempt.password)
@@ -137,14 +139,13 @@ def password_first_factor(
     if valid and staff_only and not (user is not None and user.is_staff and user.is_active):
         valid = False
     if not valid:
-        signin_record_failure(key=key)
         event_record(
             kind=SecurityEvent.LOGIN_FAILURE, user=user, identifier=identifier.value, client=client
         )
         raise InvalidCredentials()
+    signin_clear(keys=keys)
     if user is None:
         assert attempt is not None  # only a candidate can match
-        signin_clear(keys=[key])
         raise AccountNotVerified(
             data={**verification_data(attempt), "signup_token": signup_token_renew(attempt=attempt)}
         )
@@ -354,9 +355,7 @@ def signin_password_unreadable(*, raw: str, password: str, client: ClientInfo) -
     counts like an unknown identifier, so its answers follow the same
     sequence. The event names no identifier: junk in that field may be a
     password typed in the wrong box."""
-    key = lockout_key(user=None, identifier=raw.strip().lower()[:254])
-    signin_check_lock(key=key)
+    signin_try(key=lockout_key(user=None, identifier=raw.strip().lower()[:254]))
     _dummy_check(password)
-    signin_record_failure(key=key)
     event_record(kind=SecurityEvent.LOGIN_FAILURE, user=None, identifier="", client=client)
     raise InvalidCredentials()
