@@ -22,15 +22,23 @@ def signup_token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
+def signup_attempts_for(identifier: Identifier) -> QuerySet[SignupAttempt]:
+    """The attempts whose code goes to this address: an email only when no
+    phone was given (with both, the email is the pending second address)."""
+    if identifier.kind == PHONE:
+        return SignupAttempt.objects.filter(phone=identifier.value)
+    if identifier.kind == EMAIL:
+        return SignupAttempt.objects.filter(email=identifier.value, phone__isnull=True)
+    return SignupAttempt.objects.none()
+
+
 def signup_attempts_live(identifier: Identifier) -> QuerySet[SignupAttempt]:
     """The attempts for this address that can still complete, newest first."""
-    if identifier.kind not in (EMAIL, PHONE):
-        return SignupAttempt.objects.none()
-    return SignupAttempt.objects.filter(
-        **{identifier.kind: identifier.value},
-        blocked=False,
-        expires_at__gt=clock.now(),
-    ).order_by("-created_at")
+    return (
+        signup_attempts_for(identifier)
+        .filter(blocked=False, expires_at__gt=clock.now())
+        .order_by("-created_at")
+    )
 
 
 def signup_attempt_by_token(token: str | None) -> SignupAttempt | None:

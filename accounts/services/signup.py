@@ -220,12 +220,10 @@ def signup_token_renew(*, attempt: SignupAttempt) -> str:
 
 
 def signup_attempts_end(*, identifier: Identifier) -> int:
-    """End every attempt for this address: an account now holds it."""
-    if identifier.kind not in (EMAIL, PHONE):
-        return 0
-    deleted, _by_model = SignupAttempt.objects.filter(
-        **{identifier.kind: identifier.value}
-    ).delete()
+    """End every attempt whose code goes to this address: an account now
+    holds it. (An attempt that only names it as its pending second address
+    goes on; that address will be refused when its own code comes.)"""
+    deleted, _by_model = selectors.signup_attempts_for(identifier).delete()
     return deleted
 
 
