@@ -1,15 +1,22 @@
 """Data for SPEC §22 on an existing database.
 
-1. Stored email addresses take the one normalised spelling of §22.1 (the
-   domain in IDNA ASCII form). An address that the new rules refuse, or
-   whose new spelling another account holds, is left as it is: its owner
-   still signs in with it as before, and the admin lists it.
+1. A stored email with a Unicode domain takes an ASCII spelling — the one
+   its mail actually went to. Django sent such an address through Python's
+   IDNA 2003 codec (``django.utils.encoding.punycode``), so ``jo@fußball.de``
+   received its codes, and was verified, at ``jo@fussball.de``; that is the
+   address kept. (IDNA 2008, which the normaliser applies to new input, would
+   make it ``xn--fuball-cta.de``: another domain, perhaps someone else's. ß,
+   ẞ and the final sigma are where the two differ.) An address that cannot
+   be spelled in ASCII, or whose ASCII spelling another account holds, is
+   left as it is; the normaliser refuses such input now, so its owner signs
+   in by another identifier or a staff member changes it.
 2. Accounts made by sign-up and never verified become sign-up attempts
    (§22.9): they were never finished, and as accounts they could be taken
    over by the address's real owner (§22.4). The attempt keeps the password,
    username and profile the person chose, so signing in with that password
    still leads them to verify (a new ``signup_token`` is issued then). Staff
-   accounts stay accounts (a trusted creator), verified or not.
+   accounts stay accounts (a trusted creator), verified or not, and so do
+   disabled ones (staff disabled them; they must not come back as sign-ups).
 """
 
 import hashlib
@@ -36,16 +43,29 @@ PROFILE_FIELDS = (
 )
 
 
-def normalise_stored_emails(apps, schema_editor):
+def _where_mail_went(email: str) -> str | None:
+    """The ASCII address Django's mail delivered ``email`` to, if it is one
+    the normaliser accepts as it is."""
+    from django.utils.encoding import punycode
+
     from accounts.identifiers import normalize_email
 
+    local, _at, domain = email.rpartition("@")
+    try:
+        ascii_email = f"{local}@{punycode(domain)}".lower()
+        normalised = normalize_email(ascii_email)
+    except (UnicodeError, ValueError, ValidationError):
+        return None
+    return normalised if normalised == ascii_email else None
+
+
+def normalise_stored_emails(apps, schema_editor):
     User = apps.get_model("accounts", "User")
     for user in User.objects.exclude(email__isnull=True).only("id", "email").iterator():
-        try:
-            email = normalize_email(user.email)
-        except ValidationError:
+        if user.email.isascii():
             continue
-        if email == user.email or User.objects.filter(email=email).exists():
+        email = _where_mail_went(user.email)
+        if email is None or User.objects.filter(email=email).exists():
             continue
         User.objects.filter(pk=user.pk).update(email=email)
 
@@ -61,6 +81,7 @@ def unverified_signups_to_attempts(apps, schema_editor):
         phone_verified_at__isnull=True,
         is_staff=False,
         is_superuser=False,
+        is_active=True,
     )
     for user in pending.iterator():
         profile = Profile.objects.filter(user_id=user.pk).first()
