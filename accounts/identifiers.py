@@ -79,14 +79,23 @@ def _ascii_domain(domain: str) -> str:
     composed = unicodedata.normalize("NFC", domain)
     if any(not c.isascii() and c.lower().isascii() for c in composed):
         raise _invalid_email()  # e.g. the Kelvin sign, which lower() makes a "k"
+    if any(dot in composed for dot in _IDEOGRAPHIC_DOTS):
+        raise _invalid_email()  # the idna package would read them as "."
     try:
         return idna.encode(composed.lower(), uts46=False).decode("ascii")
     except (idna.IDNAError, UnicodeError):
         raise _invalid_email() from None
 
 
+# Surrounding white space that is trimmed: ASCII only (Unicode spaces are
+# refused with the rest of what is not part of an address).
+_ASCII_SPACE = " \t\r\n\x0b\x0c"
+# Label separators the idna package accepts besides "." (UTS 46's full stops).
+_IDEOGRAPHIC_DOTS = ("\u3002", "\uff0e", "\uff61")
+
+
 def normalize_email(value: str) -> str:
-    email = (value or "").strip()
+    email = (value or "").strip(_ASCII_SPACE)
     if not email:
         raise ValidationError(_("Enter an email address."), code="required")
     if len(email) > 254 or email.count("@") != 1:
@@ -104,7 +113,7 @@ def normalize_email(value: str) -> str:
 
 
 def normalize_phone(value: str, dialing_code: str | None = None) -> str:
-    raw = (value or "").strip()
+    raw = _clean(value)
     if not raw:
         raise ValidationError(_("Enter a phone number."), code="required")
     if len(raw) > 32 or not _PHONEISH_RE.match(raw):
@@ -137,7 +146,7 @@ def normalize_phone(value: str, dialing_code: str | None = None) -> str:
 
 
 def normalize_username(value: str) -> str:
-    username = (value or "").strip()
+    username = (value or "").strip(_ASCII_SPACE)
     # ASCII before lower-casing: lower() turns the Kelvin sign into "k".
     username = username.lower() if username.isascii() else ""
     if not USERNAME_RE.match(username):
@@ -152,7 +161,7 @@ def normalize_username(value: str) -> str:
 
 
 def _clean(value: object) -> str:
-    return value.strip() if isinstance(value, str) else ""
+    return value.strip(_ASCII_SPACE) if isinstance(value, str) else ""
 
 
 def _field_error(field: str, exc: ValidationError) -> ValidationError:
@@ -160,14 +169,14 @@ def _field_error(field: str, exc: ValidationError) -> ValidationError:
 
 
 def looks_like_phone(value: str) -> bool:
-    raw = (value or "").strip()
+    raw = _clean(value)
     return bool(raw) and bool(_PHONEISH_RE.match(raw)) and sum(c.isdigit() for c in raw) >= 4
 
 
 def parse_identifier(raw: str, *, dialing_code: str | None = None) -> Identifier:
     """Classify a free-form sign-in identifier: an email (has ``@``), a phone
     number (digits, optionally ``+`` and separators) or a username."""
-    value = (raw or "").strip()
+    value = _clean(raw)
     if not value:
         raise ValidationError(_("Enter your email, phone number or username."), code="required")
     if "@" in value:
