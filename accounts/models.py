@@ -43,6 +43,15 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_active = models.BooleanField(_("active"), default=True)
     is_staff = models.BooleanField(_("staff status"), default=False)
     date_joined = models.DateTimeField(_("date joined"), default=timezone.now)
+    # The account has a second factor (SPEC §16): kept with the factors, so a
+    # sign-in of an account without one costs no extra query.
+    mfa_enabled = models.BooleanField(_("second factor on"), default=False)
+    # Bumped by every password reset, password change and factor change: a
+    # "trusted browser" cookie names the version it was made for (§16.5).
+    security_version = models.PositiveIntegerField(default=0, editable=False)
+    # Wrong passwords since the last right one, in the database so that a
+    # cache flush does not reset it (SPEC §18.3).
+    password_failures = models.PositiveIntegerField(default=0, editable=False)
 
     objects = UserManager()
 
@@ -185,6 +194,10 @@ class DeviceSession(models.Model):
     rotated_at = models.DateTimeField(null=True, blank=True)
     # The reuse grace was given for the current rotation (SPEC §22.6: once).
     grace_used = models.BooleanField(default=False)
+    # The last time someone proved who they are on this session: its sign-in,
+    # or a re-authentication (SPEC §16.4: sensitive changes need one within
+    # REAUTH_WINDOW).
+    authenticated_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     last_used_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField()
@@ -229,6 +242,17 @@ class SecurityEvent(models.Model):
     DELIVERY_FAILED = "delivery_failed"
     NOT_ME = "not_me"
     DEACTIVATED = "deactivated"
+    MFA_ENABLED = "mfa_enabled"
+    MFA_DISABLED = "mfa_disabled"
+    MFA_FAILED = "mfa_failed"
+    RECOVERY_CODE_USED = "recovery_code_used"
+    RECOVERY_CODES_REGENERATED = "recovery_codes_regenerated"
+    PASSKEY_ADDED = "passkey_added"
+    PASSKEY_REMOVED = "passkey_removed"
+    PASSKEY_LOGIN = "passkey_login"
+    REAUTHENTICATED = "reauthenticated"
+    NEW_DEVICE_LOGIN = "new_device_login"
+    PASSWORD_LOCKED = "password_locked"
     KINDS = [
         (SIGNUP, _("Signed up")),
         (VERIFICATION, _("Address verified")),
@@ -248,6 +272,17 @@ class SecurityEvent(models.Model):
         (DELIVERY_FAILED, _("Code delivery failed")),
         (NOT_ME, _("Reported \u201cthis wasn't me\u201d")),
         (DEACTIVATED, _("Account deactivated")),
+        (MFA_ENABLED, _("Second factor added")),
+        (MFA_DISABLED, _("Second factor removed")),
+        (MFA_FAILED, _("Wrong second factor")),
+        (RECOVERY_CODE_USED, _("Recovery code used")),
+        (RECOVERY_CODES_REGENERATED, _("New recovery codes made")),
+        (PASSKEY_ADDED, _("Passkey added")),
+        (PASSKEY_REMOVED, _("Passkey removed")),
+        (PASSKEY_LOGIN, _("Signed in with a passkey")),
+        (REAUTHENTICATED, _("Confirmed it was you")),
+        (NEW_DEVICE_LOGIN, _("Signed in on a new device")),
+        (PASSWORD_LOCKED, _("Password blocked after too many wrong tries")),
     ]
 
     user = models.ForeignKey(
@@ -278,3 +313,108 @@ class SecurityEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} at {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class Authenticator(models.Model):
+    """A second factor of an account (SPEC §16): a TOTP app, a set of recovery
+    codes, codes by SMS or email to another verified address, or (§17) a
+    passkey. Secrets are never stored in the clear: a TOTP secret is
+    encrypted (``accounts.crypto``), recovery codes are salted hashes
+    (``RecoveryCode``)."""
+
+    class Kind(models.TextChoices):
+        TOTP = "totp", _("authenticator app")
+        RECOVERY_CODES = "recovery_codes", _("recovery codes")
+        CODE = "code", _("code by SMS or email")
+        WEBAUTHN = "webauthn", _("passkey")
+
+    user = models.ForeignKey(
+        "accounts.User", on_delete=models.CASCADE, related_name="authenticators"
+    )
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    name = models.CharField(_("name"), max_length=64, blank=True, default="")
+    # totp: the encrypted secret; webauthn: the credential (§17).
+    secret = models.TextField(blank=True, default="")
+    # A TOTP factor is active once one correct code confirmed its setup.
+    confirmed = models.BooleanField(default=False)
+    # TOTP: the newest 30-second step accepted; a code of that step or an
+    # earlier one is a replay.
+    last_step = models.BigIntegerField(default=0)
+    # Wrong codes since the last right one (SPEC §18.3's ceiling).
+    failures = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("second factor")
+        verbose_name_plural = _("second factors")
+        indexes = [models.Index(fields=["user", "kind"], name="authenticator_user_kind")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} of {self.user_id}"
+
+
+class RecoveryCode(models.Model):
+    """One recovery code of an account's set, as a salted hash; single use."""
+
+    authenticator = models.ForeignKey(
+        Authenticator, on_delete=models.CASCADE, related_name="recovery_codes"
+    )
+    code_hash = models.CharField(max_length=128)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("recovery code")
+        verbose_name_plural = _("recovery codes")
+
+    def __str__(self) -> str:
+        return f"recovery code {self.pk} ({'used' if self.used_at else 'unused'})"
+
+
+class MfaChallenge(models.Model):
+    """The second step of a sign-in (SPEC §16.1): what the first factor
+    proved, waiting for a second factor. Its ``mfa_token`` is random and kept
+    only as a SHA-256; it is single use, lives ``MFA_TOKEN_TTL`` seconds and
+    dies after ``MFA_MAX_ATTEMPTS`` wrong tries."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    token_hash = models.CharField(max_length=64, unique=True)
+    user = models.ForeignKey("accounts.User", on_delete=models.CASCADE, related_name="+")
+    first_factor = models.CharField(max_length=16)
+    # The normalised identifier the first factor used (a code factor must go
+    # to another address).
+    identifier = models.CharField(max_length=254, blank=True, default="")
+    created = models.BooleanField(default=False)
+    failures = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("second-step challenge")
+        verbose_name_plural = _("second-step challenges")
+        indexes = [models.Index(fields=["expires_at"], name="mfachallenge_expires")]
+
+    def __str__(self) -> str:
+        return f"second step of {self.user_id} after {self.first_factor}"
+
+
+class KnownDevice(models.Model):
+    """A device an account has signed in from (SPEC §18.4), by a keyed hash
+    of its id: the web device cookie, the API's ``X-Device-Id`` or its user
+    agent."""
+
+    user = models.ForeignKey("accounts.User", on_delete=models.CASCADE, related_name="+")
+    device_hash = models.CharField(max_length=64)
+    first_seen_at = models.DateTimeField(default=timezone.now)
+    last_seen_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("known device")
+        verbose_name_plural = _("known devices")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "device_hash"], name="knowndevice_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"device of {self.user_id} first seen {self.first_seen_at:%Y-%m-%d}"

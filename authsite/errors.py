@@ -152,3 +152,28 @@ class ServiceUnavailable(AuthsiteError):
     code = "service_unavailable"
     status = 503
     default_message = _("The service is temporarily unavailable. Try again shortly.")
+
+
+class MfaRequired(AuthsiteError):
+    """The first factor was right; the account asks for a second one (SPEC
+    §16.1). ``data`` holds ``mfa_token``, ``methods`` and ``expires_in``."""
+
+    code = "mfa_required"
+    status = 401
+    default_message = _("Enter your second factor to finish signing in.")
+
+
+class MfaSetupRequired(AuthsiteError):
+    """MFA_REQUIRED and the account has no second factor yet (SPEC §16.5)."""
+
+    code = "mfa_setup_required"
+    status = 403
+    default_message = _("Add a second factor to your account to continue.")
+
+
+class ReauthenticationRequired(AuthsiteError):
+    """A sensitive change needs a recent authentication (SPEC §16.4)."""
+
+    code = "reauthentication_required"
+    status = 401
+    default_message = _("Confirm it is you: sign in again, or enter a code, to continue.")

@@ -31,6 +31,8 @@ class OneTimeCode(models.Model):
         LOGIN = "login", _("sign-in")
         PASSWORD_RESET = "password_reset", _("password reset")
         CONTACT_CHANGE = "contact_change", _("contact change")
+        MFA = "mfa", _("second step of sign-in")
+        REAUTHENTICATION = "reauthentication", _("confirming it is you")
 
     class Channel(models.TextChoices):
         EMAIL = EMAIL, _("email")

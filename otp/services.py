@@ -104,9 +104,14 @@ SIGNUP = OneTimeCode.Purpose.SIGNUP.value
 LOGIN = OneTimeCode.Purpose.LOGIN.value
 PASSWORD_RESET = OneTimeCode.Purpose.PASSWORD_RESET.value
 CONTACT_CHANGE = OneTimeCode.Purpose.CONTACT_CHANGE.value
+MFA = OneTimeCode.Purpose.MFA.value
+REAUTHENTICATION = OneTimeCode.Purpose.REAUTHENTICATION.value
 PURPOSES = tuple(OneTimeCode.Purpose.values)
 # Purposes whose limits count per (destination, subject), not per destination.
 SUBJECT_LIMITED = frozenset({CONTACT_CHANGE})
+# Purposes a client may ask to re-send through /auth/otp/resend; the others
+# have their own entry point (the second step, a re-authentication).
+RESENDABLE = (SIGNUP, LOGIN, PASSWORD_RESET, CONTACT_CHANGE)
 
 # The wording of a purpose in messages ("your sign-in code").
 PURPOSE_LABELS = {
@@ -114,6 +119,8 @@ PURPOSE_LABELS = {
     LOGIN: _("sign-in"),
     PASSWORD_RESET: _("password reset"),
     CONTACT_CHANGE: _("address change"),
+    MFA: _("second sign-in step"),
+    REAUTHENTICATION: _("confirmation"),
 }
 
 # Key derivation salt for the code hash: salted_hmac derives the HMAC key from

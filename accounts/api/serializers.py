@@ -14,7 +14,7 @@ from accounts.services.codes import CodeSent
 from accounts.services.signup import SignupStarted
 from accounts.services.tokens import TokenPair
 from authsite.schema import BlankableDateField
-from otp.services import PURPOSES
+from otp.services import RESENDABLE
 from profiles.models import Profile
 
 PASSWORD_MAX = settings.PASSWORD_MAX_LENGTH
@@ -157,7 +157,7 @@ class ResendInputSerializer(serializers.Serializer):
     """``signup``: the attempt's ``signup_token``. Any other purpose: the
     address (exactly one of ``email`` / ``phone``)."""
 
-    purpose = serializers.ChoiceField(choices=[(p, p) for p in PURPOSES])
+    purpose = serializers.ChoiceField(choices=[(p, p) for p in RESENDABLE])
     signup_token = signup_token_field(required=False)
     email = serializers.CharField(required=False, allow_blank=True, max_length=320)
     phone = serializers.CharField(required=False, allow_blank=True, max_length=32)

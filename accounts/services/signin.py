@@ -30,10 +30,12 @@ from typing import Any, NoReturn
 from django.conf import settings
 from django.contrib.auth.hashers import check_password, make_password
 from django.db import IntegrityError, transaction
+from django.utils.translation import ngettext
 
 from accounts import selectors
 from accounts.identifiers import EMAIL, PHONE, Identifier
 from accounts.models import DeviceSession, SecurityEvent, SignupAttempt, User
+from accounts.services import mfa
 from accounts.services.codes import CodeSent, code_consume_recorded, code_send
 from accounts.services.events import event_record, events_link_anonymous
 from accounts.services.lockout import lockout_key, signin_clear, signin_is_open, signin_try
@@ -47,8 +49,12 @@ from authsite.errors import (
     AccountInactive,
     AccountNotVerified,
     InvalidCredentials,
+    MfaRequired,
+    OtpAttemptsExceeded,
     OtpInvalid,
+    OtpLocked,
     RateLimited,
+    TokenInvalid,
 )
 from otp import services as otp
 from otp.destinations import mask_destination
@@ -70,6 +76,8 @@ class FirstFactor:
     method: str
     identifier: str | None  # the normalised identifier used (for the event)
     created: bool = False  # the account was made by this sign-in
+    # A passkey with user verification is both factors at once (SPEC §15.3).
+    second_factor_done: bool = False
 
 
 @dataclass(frozen=True)
@@ -217,10 +225,28 @@ def account_state(factor: FirstFactor) -> None:
         raise AccountNotVerified(data=verification_data(user))
 
 
-def second_factor(factor: FirstFactor, *, kind: str) -> None:
-    """The second step (SPEC §16). Accounts have no second factor yet: every
-    first factor passes."""
-    return None
+def second_factor_required(factor: FirstFactor, *, trust_token: str | None = None) -> bool:
+    """Whether the second step applies: the account has a second factor, the
+    first factor was not already both (a passkey), and the browser is not a
+    trusted one (SPEC §16.5)."""
+    user = factor.user
+    if not user.mfa_enabled or factor.second_factor_done:
+        return False
+    return not mfa.trust_token_valid(user=user, token=trust_token)
+
+
+def second_factor(factor: FirstFactor, *, trust_token: str | None = None) -> None:
+    """The second step (SPEC §16.1): an account with a second factor stops
+    here with ``mfa_required`` and an ``mfa_token`` for ``signin_mfa``."""
+    if not second_factor_required(factor, trust_token=trust_token):
+        return
+    token, challenge = mfa.challenge_open(
+        user=factor.user,
+        first_factor=factor.method,
+        identifier=factor.identifier,
+        created=factor.created,
+    )
+    raise MfaRequired(data=mfa.challenge_data(token, challenge))
 
 
 @transaction.atomic(savepoint=False)
@@ -243,10 +269,12 @@ def _finalise(factor: FirstFactor, *, client: ClientInfo, kind: str) -> SignedIn
     )
 
 
-def signin_complete(factor: FirstFactor, *, client: ClientInfo, kind: str) -> SignedIn:
+def signin_complete(
+    factor: FirstFactor, *, client: ClientInfo, kind: str, trust_token: str | None = None
+) -> SignedIn:
     """The stages after a first factor: state, second factor, finalise."""
     account_state(factor)
-    second_factor(factor, kind=kind)
+    second_factor(factor, trust_token=trust_token)
     signed_in = _finalise(factor, client=client, kind=kind)
     signin_clear(keys=[lockout_key(user=factor.user)])
     return signed_in
@@ -263,17 +291,25 @@ def signin_password(
     client: ClientInfo,
     kind: str,
     staff_only: bool = False,
+    trust_token: str | None = None,
 ) -> SignedIn:
     factor = password_first_factor(
         identifier=identifier, password=password, client=client, staff_only=staff_only
     )
-    return signin_complete(factor, client=client, kind=kind)
+    return signin_complete(factor, client=client, kind=kind, trust_token=trust_token)
 
 
 @metrics.signin_counted(LOGIN_CODE)
-def signin_code(*, identifier: Identifier, code: str, client: ClientInfo, kind: str) -> SignedIn:
+def signin_code(
+    *,
+    identifier: Identifier,
+    code: str,
+    client: ClientInfo,
+    kind: str,
+    trust_token: str | None = None,
+) -> SignedIn:
     factor = code_first_factor(identifier=identifier, code=code, client=client)
-    return signin_complete(factor, client=client, kind=kind)
+    return signin_complete(factor, client=client, kind=kind, trust_token=trust_token)
 
 
 @metrics.signin_counted(SIGNUP_CODE)
@@ -309,9 +345,68 @@ def signin_authenticate(
     return factor.user
 
 
-def second_factor_required(factor: FirstFactor) -> bool:
-    """Whether ``second_factor`` would stop this sign-in."""
-    return False
+@metrics.signin_counted("second_step")
+def signin_mfa(
+    *,
+    mfa_token: str | None,
+    method: str,
+    code: str | None,
+    client: ClientInfo,
+    kind: str,
+) -> SignedIn:
+    """The second step of a sign-in (SPEC §16.1): a second factor for the
+    ``mfa_token`` a first factor was given. A wrong one answers
+    ``otp_invalid`` with the tries left (``data.attempts_left``); after
+    ``MFA_MAX_ATTEMPTS`` wrong ones the token is dead (``token_invalid``)."""
+    challenge = mfa.challenge_for(mfa_token)
+    user = challenge.user
+    try:
+        mfa.factor_check(
+            user=user,
+            method=method,
+            code=code,
+            subject=mfa.challenge_code_subject(challenge),
+            first_factor_identifier=challenge.identifier,
+            client=client,
+        )
+    except (OtpInvalid, OtpAttemptsExceeded, OtpLocked) as exc:
+        left = mfa.challenge_failed(challenge)
+        event_record(kind=SecurityEvent.MFA_FAILED, user=user, client=client)
+        metrics.second_factor_recorded(method=method, outcome=exc.code)
+        if isinstance(exc, OtpInvalid):
+            raise OtpInvalid(
+                ngettext(
+                    "Invalid or expired code. %(left)d try left.",
+                    "Invalid or expired code. %(left)d tries left.",
+                    left,
+                )
+                % {"left": left},
+                data={"attempts_left": left},
+            ) from None
+        raise
+    if not mfa.challenge_spend(challenge):
+        raise TokenInvalid()  # a concurrent request used it first
+    metrics.second_factor_recorded(method=method, outcome="success")
+    factor = FirstFactor(
+        user=user,
+        method=challenge.first_factor,
+        identifier=challenge.identifier or None,
+        created=challenge.created,
+        second_factor_done=True,
+    )
+    return signin_complete(factor, client=client, kind=kind)
+
+
+def signin_mfa_code_send(*, mfa_token: str | None, client: ClientInfo) -> CodeSent:
+    """``/auth/mfa/challenge`` with ``code``: a code to the account's other
+    verified address, for the second step."""
+    challenge = mfa.challenge_for(mfa_token)
+    return mfa.mfa_code_send(
+        user=challenge.user,
+        subject=mfa.challenge_code_subject(challenge),
+        first_factor_identifier=challenge.identifier,
+        client=client,
+    )
 
 
 def signin_finalise_django_login(*, user: User, client: ClientInfo) -> DeviceSession:

@@ -12,12 +12,13 @@ from django.db.migrations.executor import MigrationExecutor
 from accounts.models import SignupAttempt, User
 
 BEFORE = [("accounts", "0002_security_event_identifier_digest"), ("profiles", "0001_initial")]
-AFTER = [("accounts", "0004_signup_accounts_to_attempts")]
+AFTER = None  # every app's newest migration
 
 
 def _migrate(targets):
     executor = MigrationExecutor(connection)
     executor.loader.build_graph()
+    targets = targets or executor.loader.graph.leaf_nodes()
     executor.migrate(targets)
     return executor.loader.project_state(targets).apps
 

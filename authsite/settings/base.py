@@ -216,6 +216,22 @@ if not 0 < PASSWORD_BREACH_TIMEOUT <= 30:
 
 DEFAULT_PHONE_REGION = env.str("DEFAULT_PHONE_REGION", default="IN")
 ACCOUNT_SIGNUP_REVEALS_EXISTING = env.bool("ACCOUNT_SIGNUP_REVEALS_EXISTING", default=False)
+# --- Second factors and step-up (SPEC §16) ------------------------------------------
+# One or more Fernet keys (comma-separated, the first encrypts) for TOTP secrets
+# at rest; empty: derived from SECRET_KEY (accounts/crypto.py).
+MFA_ENCRYPTION_KEY = env.str("MFA_ENCRYPTION_KEY", default="")
+MFA_ALLOW_CODE_FACTOR = env.bool("MFA_ALLOW_CODE_FACTOR", default=True)
+MFA_REQUIRED_FOR_STAFF = env.bool("MFA_REQUIRED_FOR_STAFF", default=True)
+MFA_REQUIRED = env.bool("MFA_REQUIRED", default=False)
+MFA_TRUST_DAYS = env.int("MFA_TRUST_DAYS", default=30)  # 0: no "trust this browser"
+MFA_TOKEN_TTL = env.int("MFA_TOKEN_TTL", default=300)  # seconds
+MFA_MAX_ATTEMPTS = env.int("MFA_MAX_ATTEMPTS", default=5)
+MFA_RECOVERY_CODES = env.int("MFA_RECOVERY_CODES", default=10)
+REAUTH_WINDOW = env.int("REAUTH_WINDOW", default=300)  # seconds
+# Failed password (or authenticator-app) tries in a row before that factor is
+# blocked until a reset (SPEC §18.3).
+SIGNIN_MAX_CONSECUTIVE_FAILURES = env.int("SIGNIN_MAX_CONSECUTIVE_FAILURES", default=100)
+
 # How long a sign-up attempt (SPEC §22.2) can still be completed; its codes
 # live OTP_TTL each, and can be re-sent until then.
 SIGNUP_ATTEMPT_TTL = env.int("SIGNUP_ATTEMPT_TTL", default=60 * 60 * 24)  # seconds
