@@ -72,3 +72,10 @@ def web_logout(request: HttpRequest) -> None:
 
 def current_web_session_id(request: HttpRequest) -> str | None:
     return request.session.get(WEB_SESSION_KEY)
+
+
+def current_web_session(request: HttpRequest) -> DeviceSession | None:
+    """This browser's web session row (live), for step-up checks."""
+    return websessions.web_session_row(
+        session_id=current_web_session_id(request), user_id=request.user.pk
+    )

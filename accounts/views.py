@@ -30,7 +30,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from accounts import forms, selectors
-from accounts.browser import current_web_session_id, web_login, web_logout
+from accounts.browser import current_web_session, current_web_session_id, web_login, web_logout
 from accounts.flows import (
     FLOW_PAGES,
     FLOW_PURPOSES,
@@ -540,6 +540,7 @@ class ContactView(SignedInPage):
                     identifier=identifier,
                     password=form.cleaned_data.get("password"),
                     client=client_info(request),
+                    session=current_web_session(request),
                 )
             except RetryLater:
                 raise
@@ -726,6 +727,7 @@ class AccountDeleteView(SignedInPage):
                     password=form.cleaned_data.get("password"),
                     code=form.cleaned_data.get("otp"),
                     client=client_info(request),
+                    session=current_web_session(request),
                 )
             except RetryLater:
                 raise

@@ -93,7 +93,15 @@ REQUEST_SECONDS = Histogram(
 )
 
 CHANNELS = ("email", "sms")
-PURPOSES = ("signup", "login", "password_reset", "contact_change", "mfa", "reauthentication", "notice")
+PURPOSES = (
+    "signup",
+    "login",
+    "password_reset",
+    "contact_change",
+    "mfa",
+    "reauthentication",
+    "notice",
+)
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 _LABEL = re.compile(r"[a-z0-9_]{1,40}")
 

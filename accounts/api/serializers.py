@@ -363,12 +363,25 @@ class PasswordChangeInputSerializer(serializers.Serializer):
 
 class ContactChangeInputSerializer(AddressInputSerializer):
     password = password_field(
-        required=False, help_text="The current password (accounts that have one)."
+        required=False,
+        allow_blank=True,
+        help_text=(
+            "The current password: re-authenticates on the spot. Without it (or blank), "
+            "this session needs a recent authentication (/auth/reauthenticate)."
+        ),
     )
 
 
 class AccountDeleteInputSerializer(serializers.Serializer):
-    password = password_field(required=False, help_text="The password (accounts that have one).")
+    password = password_field(
+        required=False,
+        allow_blank=True,
+        help_text=(
+            "The password: re-authenticates on the spot. Without it (or blank), this "
+            "session needs a recent authentication (/auth/reauthenticate), or, for an "
+            "account without a password, `otp`."
+        ),
+    )
     otp = serializers.CharField(
         required=False,
         max_length=12,

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from accounts.api import views
+from accounts.api import mfa, views
 
 app_name = "accounts_api"
 
@@ -38,4 +38,19 @@ urlpatterns += [
     path("auth/events/<int:event_id>/not-me", views.EventNotMeView.as_view(), name="event_not_me"),
     path("auth/account/export", views.AccountExportView.as_view(), name="account_export"),
     path("auth/account", views.AccountView.as_view(), name="account"),
+]
+
+urlpatterns += [
+    path("auth/mfa", mfa.MfaView.as_view(), name="mfa"),
+    path("auth/mfa/verify", mfa.MfaVerifyView.as_view(), name="mfa_verify"),
+    path("auth/mfa/challenge", mfa.MfaChallengeView.as_view(), name="mfa_challenge"),
+    path("auth/mfa/totp/setup", mfa.TotpSetupView.as_view(), name="mfa_totp_setup"),
+    path("auth/mfa/totp/confirm", mfa.TotpConfirmView.as_view(), name="mfa_totp_confirm"),
+    path("auth/mfa/totp", mfa.TotpView.as_view(), name="mfa_totp"),
+    path("auth/mfa/code", mfa.CodeFactorView.as_view(), name="mfa_code"),
+    path("auth/mfa/recovery-codes", mfa.RecoveryCodesView.as_view(), name="mfa_recovery_codes"),
+    path("auth/reauthenticate", mfa.ReauthenticateView.as_view(), name="reauthenticate"),
+    path(
+        "auth/reauthenticate/code", mfa.ReauthenticateCodeView.as_view(), name="reauthenticate_code"
+    ),
 ]

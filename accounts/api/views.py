@@ -459,6 +459,7 @@ class ContactChangeView(APIView):
             identifier=data["identifier"],
             password=data.get("password"),
             client=client_info(request),
+            session=request.auth,
         )
         return success(
             s.code_sent_data(sent), message=_("Enter the code we sent to the new address.")
@@ -534,7 +535,10 @@ class AccountExportView(APIView):
         errors={401: "not_authenticated, token_invalid"},
     )
     def get(self, request: Request) -> Response:
-        return success(account.account_export(user=request.user), message=_("Your data."))
+        return success(
+            account.account_export(user=request.user, session=request.auth),
+            message=_("Your data."),
+        )
 
 
 class AccountView(APIView):
@@ -560,5 +564,6 @@ class AccountView(APIView):
             password=data.get("password"),
             code=data.get("otp"),
             client=client_info(request),
+            session=request.auth,
         )
         return Response(status=204)

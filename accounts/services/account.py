@@ -12,11 +12,11 @@ from accounts.identifiers import Identifier
 from accounts.models import DeviceSession, SecurityEvent, User
 from accounts.services.codes import code_consume_recorded
 from accounts.services.events import event_record, events_scrub
-from accounts.services.lockout import password_confirm
 from accounts.services.password import password_forgot
+from accounts.services.stepup import reauth_inline_password, reauth_require
 from accounts.services.tokens import sessions_revoke_all
 from authsite.client import ClientInfo
-from authsite.errors import CurrentPasswordIncorrect, NotFound, RetryLater, ValidationFailed
+from authsite.errors import NotFound, RetryLater
 from otp import services as otp
 from otp.destinations import channel_for, mask_destination
 from profiles.services import EDITABLE_FIELDS
@@ -70,9 +70,11 @@ def user_deactivate(*, user: User, client: ClientInfo | None = None) -> None:
         event_record(kind=SecurityEvent.DEACTIVATED, user=user, client=client)
 
 
-def account_export(*, user: User) -> dict[str, Any]:
+def account_export(*, user: User, session: DeviceSession | None) -> dict[str, Any]:
     """Everything stored about the user, as one JSON-ready document (no
-    password hash, no codes, no token strings)."""
+    password hash, no codes, no token strings). Needs a recent
+    authentication (SPEC §16.4)."""
+    reauth_require(session=session)
     profile = getattr(user, "profile", None)
     sessions = DeviceSession.objects.filter(user=user).order_by("-created_at")
     events = selectors.events_for_user(user=user)
@@ -128,21 +130,14 @@ def account_delete(
     password: str | None = None,
     code: str | None = None,
     client: ClientInfo,
+    session: DeviceSession | None = None,
 ) -> None:
     """Delete the account: confirmed by the password, or for an account without
     one by a fresh sign-in code (``/auth/otp/request``) sent to its primary
-    address. User, profile, sessions and codes are removed; the security
-    events stay for the record but lose every personal detail."""
-    if user.has_usable_password():
-        if not password_confirm(user=user, password=password or ""):
-            raise CurrentPasswordIncorrect(
-                errors={"password": [str(CurrentPasswordIncorrect.default_message)]}
-            )
-    else:
-        if not code:
-            raise ValidationFailed.for_field(
-                "otp", "Request a sign-in code and send it to confirm the deletion."
-            )
+    address, or by a recent authentication of this session (SPEC §16.4).
+    User, profile, sessions and codes are removed; the security events stay
+    for the record but lose every personal detail."""
+    if code and not password and not user.has_usable_password():
         code_consume_recorded(
             purpose=otp.LOGIN,
             identifier=user.primary_identifier,
@@ -150,6 +145,8 @@ def account_delete(
             user=user,
             client=client,
         )
+    else:
+        reauth_inline_password(user=user, session=session, password=password, client=client)
     account_remove(user=user)
 
 

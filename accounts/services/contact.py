@@ -6,7 +6,7 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from accounts.identifiers import EMAIL, PHONE, Identifier
-from accounts.models import SecurityEvent, User
+from accounts.models import DeviceSession, SecurityEvent, User
 from accounts.services.codes import (
     CodeSent,
     code_consume_recorded,
@@ -15,20 +15,25 @@ from accounts.services.codes import (
     user_code_subject,
 )
 from accounts.services.events import event_record
-from accounts.services.lockout import password_confirm
+from accounts.services.stepup import reauth_inline_password
 from authsite import clock
 from authsite.client import ClientInfo
-from authsite.errors import CurrentPasswordIncorrect, OtpInvalid, ValidationFailed
+from authsite.errors import OtpInvalid, ValidationFailed
 from otp import services as otp
 from otp.destinations import mask_destination
 
 
 def contact_change_start(
-    *, user: User, identifier: Identifier, password: str | None, client: ClientInfo
+    *,
+    user: User,
+    identifier: Identifier,
+    password: str | None,
+    client: ClientInfo,
+    session: DeviceSession | None = None,
 ) -> CodeSent:
     """Send a code to the new address.
 
-    Accounts with a password must give it. An address that belongs to another
+    Needs the password, or a recent authentication (SPEC §16.4). An address that belongs to another
     account gets the same answer as a free one, but no code is sent to it: the
     person asking learns nothing about who owns it, and its owner is not
     bothered. The code is bound to this account (SPEC §22.7): another
@@ -37,10 +42,9 @@ def contact_change_start(
     """
     if identifier.kind not in (EMAIL, PHONE):
         raise ValidationFailed.for_field("email", "Give an email address or a phone number.")
-    if user.has_usable_password() and not password_confirm(user=user, password=password or ""):
-        raise CurrentPasswordIncorrect(
-            errors={"password": [str(CurrentPasswordIncorrect.default_message)]}
-        )
+    # The password re-authenticates inline; without it, a recent
+    # authentication of this session is needed (SPEC §16.4).
+    reauth_inline_password(user=user, session=session, password=password, client=client)
     current = user.email if identifier.kind == EMAIL else user.phone
     if current == identifier.value:
         raise ValidationFailed.for_field(

@@ -41,10 +41,18 @@ from django.utils.translation import gettext as _
 
 from accounts.crypto import SecretUnreadable, secret_decrypt, secret_encrypt
 from accounts.identifiers import EMAIL, PHONE, Identifier
-from accounts.models import Authenticator, MfaChallenge, RecoveryCode, SecurityEvent, User
+from accounts.models import (
+    Authenticator,
+    DeviceSession,
+    MfaChallenge,
+    RecoveryCode,
+    SecurityEvent,
+    User,
+)
 from accounts.services.codes import CodeSent, code_consume_recorded, code_issue_recorded, code_sent
 from accounts.services.events import event_record
 from accounts.services.password import notify_account
+from accounts.services.stepup import reauth_require
 from authsite import clock
 from authsite.client import ClientInfo
 from authsite.errors import OtpInvalid, TokenInvalid, ValidationFailed
@@ -150,10 +158,11 @@ def _account_label(user: User) -> str:
     return user.email or user.phone or user.username or str(user.pk)
 
 
-def totp_setup(*, user: User) -> TotpSetup:
+def totp_setup(*, user: User, session: DeviceSession | None) -> TotpSetup:
     """Start setting up an authenticator app: a new secret, shown once. It
     works only once a correct code confirms it (``totp_confirm``); starting
-    again replaces an unconfirmed one."""
+    again replaces an unconfirmed one. Needs a recent authentication."""
+    reauth_require(session=session)
     if Authenticator.objects.filter(user=user, kind=TOTP, confirmed=True).exists():
         raise ValidationFailed.for_field(
             "totp", _("An authenticator app is already set up. Remove it to set up another.")
@@ -185,9 +194,12 @@ def _totp_step_matched(secret: str, code: str) -> int | None:
     return found
 
 
-def totp_confirm(*, user: User, code: str, client: ClientInfo) -> list[str] | None:
+def totp_confirm(
+    *, user: User, session: DeviceSession | None, code: str, client: ClientInfo
+) -> list[str] | None:
     """Turn the authenticator app on with one of its codes. Returns the
     recovery codes when this is the account's first factor (shown once)."""
+    reauth_require(session=session)
     factor = Authenticator.objects.filter(user=user, kind=TOTP, confirmed=False).first()
     if factor is None:
         raise ValidationFailed.for_field("code", _("Set up the authenticator app first."))
@@ -208,9 +220,12 @@ def totp_confirm(*, user: User, code: str, client: ClientInfo) -> list[str] | No
     return codes
 
 
-def factor_remove(*, user: User, kind: str, client: ClientInfo) -> None:
+def factor_remove(
+    *, user: User, session: DeviceSession | None, kind: str, client: ClientInfo
+) -> None:
     """Remove a second factor (``totp`` or ``code``); removing the last one
     removes the recovery codes too."""
+    reauth_require(session=session)
     with transaction.atomic():
         deleted, _by_model = Authenticator.objects.filter(user=user, kind=kind).delete()
         if not deleted:
@@ -231,9 +246,12 @@ def _verified_addresses(user: User) -> list[Identifier]:
     return found
 
 
-def code_factor_enable(*, user: User, client: ClientInfo) -> list[str] | None:
+def code_factor_enable(
+    *, user: User, session: DeviceSession | None, client: ClientInfo
+) -> list[str] | None:
     """Turn on codes by SMS or email as a second factor (a verified address is
     needed). Returns recovery codes when this is the first factor."""
+    reauth_require(session=session)
     if not settings.MFA_ALLOW_CODE_FACTOR:
         raise ValidationFailed.for_field("kind", _("Codes as a second factor are turned off here."))
     if not _verified_addresses(user):
@@ -294,8 +312,11 @@ def _recovery_codes_if_first(user: User) -> list[str] | None:
     return _make_recovery_codes(user)
 
 
-def recovery_codes_regenerate(*, user: User, client: ClientInfo) -> list[str]:
+def recovery_codes_regenerate(
+    *, user: User, session: DeviceSession | None, client: ClientInfo
+) -> list[str]:
     """A new set of recovery codes; the old set stops working."""
+    reauth_require(session=session)
     if not user.mfa_enabled:
         raise ValidationFailed.for_field(
             "recovery_codes", _("Add a second factor first: recovery codes come with it.")

@@ -102,6 +102,7 @@ def session_open(*, user: User, client: ClientInfo, kind: str = DeviceSession.AP
         created_at=now,
         last_used_at=now,
         expires_at=session_end(created_at=now, refreshed_at=now),
+        authenticated_at=now,
         ip=client.ip,
         user_agent=client.user_agent,
     )

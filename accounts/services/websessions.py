@@ -49,6 +49,7 @@ def web_session_open(*, user: User, client: ClientInfo) -> DeviceSession:
         created_at=now,
         last_used_at=now,
         expires_at=_expiry(created_at=now, now=now),
+        authenticated_at=now,
         ip=client.ip,
         user_agent=client.user_agent,
     )
@@ -82,6 +83,17 @@ def web_session_touch(*, session_id: str, user_id: int, client: ClientInfo) -> b
             user_agent=client.user_agent,
         )
     return True
+
+
+def web_session_row(*, session_id: str | None, user_id: int | None) -> DeviceSession | None:
+    """The live web session row with this id, of this user."""
+    try:
+        pk = uuid.UUID(str(session_id))
+    except ValueError:
+        return None
+    return DeviceSession.objects.filter(
+        pk=pk, user_id=user_id, kind=DeviceSession.WEB, revoked_at__isnull=True
+    ).first()
 
 
 def web_session_close(*, user: User, session_id: str | None, client: ClientInfo) -> None:

@@ -21,6 +21,8 @@ LABELS = {
     services.LOGIN: "sign-in",
     services.PASSWORD_RESET: "password reset",
     services.CONTACT_CHANGE: "address change",
+    services.MFA: "second sign-in step",
+    services.REAUTHENTICATION: "confirmation",
 }
 
 

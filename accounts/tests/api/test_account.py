@@ -202,14 +202,21 @@ def test_delete_with_the_password_removes_every_trace(api_client, make_user):
 
 
 @pytest.mark.parametrize(
-    "body", [{}, {"password": ""}, {"password": "Wrong-Password-1!"}, {"otp": "123456"}]
+    ("body", "status", "code"),
+    [
+        ({}, 401, "reauthentication_required"),
+        ({"password": ""}, 401, "reauthentication_required"),
+        ({"password": "Wrong-Password-1!"}, 400, "current_password_incorrect"),
+        ({"otp": "123456"}, 401, "reauthentication_required"),
+    ],
 )
-def test_delete_without_the_right_password_deletes_nothing(auth_client, user, body):
+def test_delete_without_the_right_password_deletes_nothing(
+    auth_client, user, clock, settings, body, status, code
+):
+    # Past the sign-in's recent authentication: only the password confirms.
+    clock.advance(settings.REAUTH_WINDOW + 1)
     response = auth_client.delete(ACCOUNT, body, format="json")
-    assert response.status_code == 400
-    assert response.json()["code"] in ("current_password_incorrect", "validation_error")
-    if body.get("password") or body == {} or "otp" in body:
-        assert_error(response, 400, "current_password_incorrect")
+    assert_error(response, status, code)
     assert User.objects.filter(pk=user.pk).exists()
     assert Profile.objects.filter(user=user).exists()
     assert assert_ok(auth_client.get(ME))["id"] == user.id
@@ -257,10 +264,12 @@ def test_passwordless_account_deletes_with_a_fresh_login_code(api_client, codeon
     )
 
 
-def test_passwordless_account_without_a_code_gets_a_validation_error(api_client, codeonly):
+def test_passwordless_account_without_a_code_needs_a_recent_authentication(
+    api_client, codeonly, clock, settings
+):
     user, pair = codeonly
-    body = assert_error(delete(api_client, pair["access"], {}), 400, "validation_error")
-    assert body["errors"]["otp"]
+    clock.advance(settings.REAUTH_WINDOW + 1)
+    assert_error(delete(api_client, pair["access"], {}), 401, "reauthentication_required")
     assert User.objects.filter(pk=user.pk).exists()
 
 

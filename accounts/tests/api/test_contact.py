@@ -37,19 +37,29 @@ def test_contact_change_needs_a_token(api_client):
     )
 
 
-@pytest.mark.parametrize("password", [None, "", "Wrong-Password-1!", STRONG_PASSWORD.lower()])
-def test_contact_change_needs_the_current_password(auth_client, password):
+@pytest.mark.parametrize("password", ["Wrong-Password-1!", STRONG_PASSWORD.lower()])
+def test_contact_change_with_a_wrong_password_is_refused(auth_client, password):
+    response = post(auth_client, CHANGE, {"email": "new@example.com", "password": password})
+    assert_error(response, 400, "current_password_incorrect")
+    assert messages_to("new@example.com") == []
+
+
+@pytest.mark.parametrize("password", [None, ""])
+def test_contact_change_without_the_password_needs_a_recent_authentication(
+    auth_client, clock, settings, password
+):
+    """The password re-authenticates inline; without it (a blank one is no
+    password) the session must have proved who it is within REAUTH_WINDOW
+    (SPEC §16.4) — its sign-in, or /auth/reauthenticate."""
     body = {"email": "new@example.com"}
     if password is not None:
         body["password"] = password
-    response = post(auth_client, CHANGE, body)
-    if password == "":
-        # A blank password is no password.
-        assert response.status_code == 400
-        assert response.json()["code"] in ("validation_error", "current_password_incorrect")
-    else:
-        assert_error(response, 400, "current_password_incorrect")
+    clock.advance(settings.REAUTH_WINDOW + 1)
+    assert_error(post(auth_client, CHANGE, body), 401, "reauthentication_required")
     assert messages_to("new@example.com") == []
+    assert_ok(post(auth_client, "/api/v1/auth/reauthenticate", {"password": STRONG_PASSWORD}))
+    assert_ok(post(auth_client, CHANGE, body))
+    assert messages_to("new@example.com")
 
 
 def test_change_email_with_password_and_code(auth_client, user):

@@ -61,3 +61,40 @@ def test_code_verify_takes_at_most_eight_queries(api_client, user, django_assert
                 "/api/v1/auth/otp/verify", {"email": user.email, "otp": code}, format="json"
             )
         )
+
+
+def test_mfa_verify_by_totp_takes_at_most_eight_queries(
+    api_client, user, clock, django_assert_max_num_queries
+):
+    """SPEC §16 / issue 15: the second step by an authenticator app."""
+    import pyotp
+
+    from accounts.services import mfa
+    from accounts.services.tokens import session_open
+    from authsite.client import ClientInfo
+
+    session = session_open(user=user, client=ClientInfo()).session
+    secret = mfa.totp_setup(user=user, session=session).secret
+    mfa.totp_confirm(
+        user=user,
+        session=session,
+        code=pyotp.TOTP(secret).at(clock.current.timestamp()),
+        client=ClientInfo(),
+    )
+    clock.advance(60)
+    body = api_client.post(
+        "/api/v1/auth/login", {"email": user.email, "password": PASSWORD}, format="json"
+    ).json()
+    token = body["data"]["mfa_token"]
+    with django_assert_max_num_queries(8):
+        assert_ok(
+            api_client.post(
+                "/api/v1/auth/mfa/verify",
+                {
+                    "mfa_token": token,
+                    "method": "totp",
+                    "code": pyotp.TOTP(secret).at(clock.current.timestamp()),
+                },
+                format="json",
+            )
+        )

@@ -1,0 +1,348 @@
+"""The JSON front door of second factors and step-up (SPEC §16): the second
+step of sign-in, managing factors, and re-authenticating a session. Services:
+``accounts.services.signin`` (the second step), ``accounts.services.mfa``
+(factors), ``accounts.services.reauth`` (step-up)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.utils.translation import gettext as _
+from rest_framework import serializers
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.api import serializers as s
+from accounts.api.views import PublicView, _signed_in, _validated
+from accounts.services import mfa, reauth, signin
+from authsite.api import success
+from authsite.client import client_info
+from authsite.ratelimits import rate_limited
+from authsite.schema import api_doc
+
+STEP_UP = "401: reauthentication_required (no authentication of this session in REAUTH_WINDOW)."
+
+
+# --- shapes --------------------------------------------------------------------------------
+
+
+class MfaRequiredDataSerializer(serializers.Serializer):
+    """``data`` of a 401 ``mfa_required``: what the second step needs."""
+
+    mfa_token = serializers.CharField(help_text="Single use; send it to /auth/mfa/verify.")
+    methods = serializers.ListField(
+        child=serializers.ChoiceField(choices=[(m, m) for m in mfa.METHODS]),
+        help_text="The second factors this account can use now.",
+    )
+    expires_in = serializers.IntegerField(help_text="Seconds the mfa_token lives.")
+
+
+class MfaVerifyInputSerializer(serializers.Serializer):
+    mfa_token = serializers.CharField(max_length=128)
+    method = serializers.ChoiceField(choices=[(m, m) for m in mfa.METHODS])
+    code = serializers.CharField(
+        max_length=64,
+        required=False,
+        help_text="The code (totp, recovery_code, code).",
+    )
+    credential = serializers.JSONField(required=False, help_text="A passkey assertion (webauthn).")
+
+
+class MfaChallengeInputSerializer(serializers.Serializer):
+    mfa_token = serializers.CharField(max_length=128)
+    method = serializers.ChoiceField(choices=[("code", "code"), ("webauthn", "webauthn")])
+
+
+class FactorSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    type = serializers.CharField(source="kind")
+    name = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    last_used_at = serializers.DateTimeField(allow_null=True)
+
+
+class MfaOverviewSerializer(serializers.Serializer):
+    enabled = serializers.BooleanField(help_text="The account asks for a second factor.")
+    factors = FactorSerializer(many=True)
+    recovery_codes_left = serializers.IntegerField(
+        allow_null=True, help_text="Unused recovery codes; null without a set."
+    )
+
+
+class TotpSetupSerializer(serializers.Serializer):
+    secret = serializers.CharField(help_text="Base32; shown this once.")
+    otpauth_uri = serializers.CharField()
+    qr_svg = serializers.CharField(help_text="The otpauth URI as a QR code, SVG.")
+
+
+class CodeInputSerializer(serializers.Serializer):
+    code = serializers.CharField(max_length=16)
+
+
+class RecoveryCodesSerializer(serializers.Serializer):
+    recovery_codes = serializers.ListField(
+        child=serializers.CharField(),
+        allow_null=True,
+        help_text="Shown this once; null when the account already had a set.",
+    )
+
+
+class ReauthInputSerializer(serializers.Serializer):
+    """One of: ``password``; ``code`` (from /auth/reauthenticate/code); or
+    ``method`` (``totp`` / ``recovery_code``) with its ``code``."""
+
+    password = s.password_field(required=False)
+    code = serializers.CharField(max_length=64, required=False)
+    method = serializers.ChoiceField(
+        choices=[("totp", "totp"), ("recovery_code", "recovery_code")], required=False
+    )
+
+
+class ReauthenticatedSerializer(serializers.Serializer):
+    valid_for = serializers.IntegerField(help_text="Seconds the re-authentication lasts.")
+
+
+def _recovery(codes: list[str] | None) -> dict:
+    return {"recovery_codes": codes}
+
+
+# --- the second step of sign-in ----------------------------------------------------------------
+
+
+class MfaVerifyView(PublicView):
+    @api_doc(
+        summary="Second step of sign-in",
+        description=(
+            "After a first factor answered 401 mfa_required: the `mfa_token` and a second "
+            "factor — `code` for totp, recovery_code and code, `credential` for webauthn. "
+            "Opens a token session. A wrong code answers otp_invalid with "
+            "`data.attempts_left`; after five the mfa_token is dead (token_invalid)."
+        ),
+        request=MfaVerifyInputSerializer,
+        data=s.TokenSessionSerializer,
+        errors={
+            400: "validation_error, otp_invalid, otp_attempts_exceeded",
+            401: "token_invalid (mfa_token unknown, used, expired or dead)",
+            403: "account_inactive",
+            429: "otp_locked, rate_limited",
+        },
+    )
+    @rate_limited("anon_ip", "login_ip")
+    def post(self, request: Request) -> Response:
+        data = _validated(MfaVerifyInputSerializer, request)
+        signed_in = signin.signin_mfa(
+            mfa_token=data["mfa_token"],
+            method=data["method"],
+            code=data.get("code"),
+            client=client_info(request),
+            kind=signin.API,
+        )
+        return _signed_in(signed_in, message=_("Signed in."), created=signed_in.created)
+
+
+class MfaChallengeView(PublicView):
+    @api_doc(
+        summary="Second step: send a code",
+        description=(
+            "With `method` code: a code to the account's other verified address (the "
+            "cooldown and hourly cap of codes apply)."
+        ),
+        request=MfaChallengeInputSerializer,
+        data=s.CodeSentSerializer,
+        errors={
+            400: "validation_error",
+            401: "token_invalid",
+            429: "otp_cooldown, otp_send_limit, otp_locked, rate_limited",
+        },
+    )
+    @rate_limited("anon_ip", "code_request_ip")
+    def post(self, request: Request) -> Response:
+        data = _validated(MfaChallengeInputSerializer, request)
+        sent = signin.signin_mfa_code_send(mfa_token=data["mfa_token"], client=client_info(request))
+        return success(s.code_sent_data(sent), message=_("A code is on its way."))
+
+
+# --- managing factors ---------------------------------------------------------------------------
+
+
+class SignedInView(APIView):
+    permission_classes = [IsAuthenticated]
+
+
+class MfaView(SignedInView):
+    @api_doc(
+        summary="Your second factors",
+        data=MfaOverviewSerializer,
+        errors={401: "not_authenticated, token_invalid"},
+    )
+    def get(self, request: Request) -> Response:
+        overview = mfa.mfa_overview(user=request.user)
+        return success(MfaOverviewSerializer(overview).data, message=_("Your second factors."))
+
+
+class TotpSetupView(SignedInView):
+    @api_doc(
+        summary="Set up an authenticator app",
+        description=(
+            "A new TOTP secret (shown once), its otpauth URI and QR code. It works once "
+            "/auth/mfa/totp/confirm gets one of its codes. " + STEP_UP
+        ),
+        request=None,
+        data=TotpSetupSerializer,
+        errors={
+            400: "validation_error",
+            401: "not_authenticated, token_invalid, reauthentication_required",
+        },
+    )
+    def post(self, request: Request) -> Response:
+        setup = mfa.totp_setup(user=request.user, session=request.auth)
+        return success(
+            TotpSetupSerializer(setup).data,
+            message=_("Scan the code with your authenticator app, then enter a code from it."),
+        )
+
+
+class TotpConfirmView(SignedInView):
+    @api_doc(
+        summary="Confirm the authenticator app",
+        description=(
+            "One current code turns the app on. The first second factor of an account "
+            "comes with its recovery codes, shown this once. " + STEP_UP
+        ),
+        request=CodeInputSerializer,
+        data=RecoveryCodesSerializer,
+        errors={
+            400: "validation_error, otp_invalid",
+            401: "not_authenticated, token_invalid, reauthentication_required",
+        },
+    )
+    def post(self, request: Request) -> Response:
+        data = _validated(CodeInputSerializer, request)
+        codes = mfa.totp_confirm(
+            user=request.user, session=request.auth, code=data["code"], client=client_info(request)
+        )
+        return success(_recovery(codes), message=_("The authenticator app is on."))
+
+
+class TotpView(SignedInView):
+    @api_doc(
+        summary="Remove the authenticator app",
+        description="Removing the last second factor removes the recovery codes too. " + STEP_UP,
+        data=None,
+        errors={
+            400: "validation_error",
+            401: "not_authenticated, token_invalid, reauthentication_required",
+        },
+    )
+    def delete(self, request: Request) -> Response:
+        mfa.factor_remove(
+            user=request.user, session=request.auth, kind=mfa.TOTP, client=client_info(request)
+        )
+        return success(None, message=_("The authenticator app was removed."))
+
+
+class CodeFactorView(SignedInView):
+    @api_doc(
+        summary="Codes by SMS or email as a second factor",
+        description=(
+            "POST turns it on (a verified address is needed; a code then goes to a verified "
+            "address other than the one a code sign-in used), DELETE turns it off. SMS is "
+            "the weakest second factor (NIST SP 800-63B): prefer an authenticator app or a "
+            "passkey. " + STEP_UP
+        ),
+        request=None,
+        data=RecoveryCodesSerializer,
+        errors={
+            400: "validation_error",
+            401: "not_authenticated, token_invalid, reauthentication_required",
+        },
+    )
+    def post(self, request: Request) -> Response:
+        codes = mfa.code_factor_enable(
+            user=request.user, session=request.auth, client=client_info(request)
+        )
+        return success(_recovery(codes), message=_("Codes are now a second factor."))
+
+    @api_doc(
+        summary="Stop codes as a second factor",
+        data=None,
+        errors={
+            400: "validation_error",
+            401: "not_authenticated, token_invalid, reauthentication_required",
+        },
+    )
+    def delete(self, request: Request) -> Response:
+        mfa.factor_remove(
+            user=request.user, session=request.auth, kind=mfa.CODE, client=client_info(request)
+        )
+        return success(None, message=_("Codes are no longer a second factor."))
+
+
+class RecoveryCodesView(SignedInView):
+    @api_doc(
+        summary="New recovery codes",
+        description="A new set, shown this once; the old set stops working. " + STEP_UP,
+        request=None,
+        data=RecoveryCodesSerializer,
+        errors={
+            400: "validation_error",
+            401: "not_authenticated, token_invalid, reauthentication_required",
+        },
+    )
+    def post(self, request: Request) -> Response:
+        codes = mfa.recovery_codes_regenerate(
+            user=request.user, session=request.auth, client=client_info(request)
+        )
+        return success(_recovery(codes), message=_("Here are your new recovery codes."))
+
+
+# --- step-up -------------------------------------------------------------------------------------
+
+
+class ReauthenticateView(SignedInView):
+    @api_doc(
+        summary="Confirm it is you (step-up)",
+        description=(
+            "With `password`, a `code` from /auth/reauthenticate/code, or a second factor "
+            "(`method` totp or recovery_code with its `code`): sensitive changes — second "
+            "factors, passkeys, email/phone change, export, deletion — are then allowed on "
+            "this session for REAUTH_WINDOW seconds."
+        ),
+        request=ReauthInputSerializer,
+        data=ReauthenticatedSerializer,
+        errors={
+            400: "validation_error, current_password_incorrect, otp_invalid, otp_attempts_exceeded",
+            401: "not_authenticated, token_invalid",
+            429: "otp_locked, rate_limited",
+        },
+    )
+    def post(self, request: Request) -> Response:
+        data = _validated(ReauthInputSerializer, request)
+        reauth.reauthenticate(
+            user=request.user,
+            session=request.auth,
+            client=client_info(request),
+            password=data.get("password"),
+            code=data.get("code"),
+            method=data.get("method"),
+        )
+        return success({"valid_for": settings.REAUTH_WINDOW}, message=_("Thank you."))
+
+
+class ReauthenticateCodeView(SignedInView):
+    @api_doc(
+        summary="Send a code to confirm it is you",
+        description="To the account's primary address; send it to /auth/reauthenticate.",
+        request=None,
+        data=s.CodeSentSerializer,
+        errors={
+            401: "not_authenticated, token_invalid",
+            429: "otp_cooldown, otp_send_limit, otp_locked",
+        },
+    )
+    def post(self, request: Request) -> Response:
+        sent = reauth.reauth_code_send(
+            user=request.user, session=request.auth, client=client_info(request)
+        )
+        return success(s.code_sent_data(sent), message=_("A code is on its way."))
