@@ -126,3 +126,14 @@ def auth_client(user, api_client):
     api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {pair.access}")
     api_client.token_pair = pair
     return api_client
+
+
+@pytest.fixture
+def admin_user(db, django_user_model):
+    """pytest-django's ``admin_user`` (behind ``admin_client``), with the
+    second factor a staff account needs to reach the admin."""
+    from accounts.tests.helpers import with_second_factor
+
+    return with_second_factor(
+        django_user_model.objects.create_superuser(email="admin@example.com", password="password")
+    )

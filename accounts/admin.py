@@ -19,15 +19,18 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
+from django.utils.formats import date_format
 from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from accounts.admin_views import StaffAuthenticationForm
 from accounts.devices import device_describe
 from accounts.identifiers import normalize_email, normalize_phone, normalize_username
-from accounts.models import DeviceSession, SecurityEvent, User
+from accounts.models import Authenticator, DeviceSession, SecurityEvent, User
 from accounts.services.account import account_remove, user_deactivate
+from accounts.services.mfa import factors_remove_by_staff
 from accounts.services.password import password_forgot, password_set_by_staff
 from accounts.services.tokens import session_revoke, sessions_revoke_all
 from accounts.services.users import user_create
@@ -275,12 +278,18 @@ class UserAdmin(PhoneSearchMixin, DjangoUserAdmin):
     search_fields = ["email", "phone", "username"]
     # Searching a large table: skip the second COUNT(*) over every row.
     show_full_result_count = False
-    readonly_fields = ["id", "date_joined", "last_login", "activity"]
+    readonly_fields = ["id", "date_joined", "last_login", "activity", "second_factors"]
     inlines = [ProfileInline]
-    actions = ["deactivate", "revoke_all_sessions", "send_password_reset_code"]
+    actions = [
+        "deactivate",
+        "revoke_all_sessions",
+        "send_password_reset_code",
+        "remove_second_factors",
+    ]
     fieldsets = [
         (None, {"fields": ["id", "email", "phone", "username", "password"]}),
         (_("Verification"), {"fields": ["email_verified_at", "phone_verified_at"]}),
+        (_("Second factors"), {"fields": ["second_factors"]}),
         (
             _("Permissions"),
             {"fields": ["is_active", "is_staff", "is_superuser", "groups", "user_permissions"]},
@@ -315,6 +324,31 @@ class UserAdmin(PhoneSearchMixin, DjangoUserAdmin):
             obj.pk,
             _("Security events"),
         )
+
+    @admin.display(description=_("second factors"))
+    def second_factors(self, obj: User) -> str:
+        """What the account has and when it was used, never a secret. Staff
+        remove them with the "Remove second factors" action (an event and a
+        notice to the user), not here."""
+        if obj.pk is None:
+            return "—"
+        factors = Authenticator.objects.filter(user=obj).exclude(
+            kind=Authenticator.Kind.TOTP, confirmed=False
+        )
+        rows = [
+            format_html(
+                "<li>{} — {} {}, {} {}</li>",
+                factor.get_kind_display(),
+                _("added"),
+                date_format(factor.created_at, "DATETIME_FORMAT"),
+                _("last used"),
+                date_format(factor.last_used_at, "DATETIME_FORMAT") if factor.last_used_at else "—",
+            )
+            for factor in factors
+        ]
+        if not rows:
+            return _("None")
+        return format_html("<ul>{}</ul>", mark_safe("".join(rows)))  # noqa: S308 (escaped rows)
 
     def get_inlines(self, request, obj):
         # The profile is created by the user-creation service, not the add form.
@@ -399,6 +433,25 @@ class UserAdmin(PhoneSearchMixin, DjangoUserAdmin):
                 users,
             )
             % {"sessions": sessions, "users": users},
+            messages.SUCCESS,
+        )
+
+    @admin.action(description=_("Remove second factors (account recovery)"), permissions=["change"])
+    def remove_second_factors(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        users = 0
+        for user in queryset:
+            removed = factors_remove_by_staff(user=user, client=STAFF_CLIENT)
+            if removed:
+                self.log_change(request, user, f"Removed {removed} second factor(s).")
+                users += 1
+        self.message_user(
+            request,
+            ngettext(
+                "The second factors of %(count)d user were removed; they were told.",
+                "The second factors of %(count)d users were removed; they were told.",
+                users,
+            )
+            % {"count": users},
             messages.SUCCESS,
         )
 

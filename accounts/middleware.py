@@ -23,10 +23,11 @@ from django.contrib.auth import logout as django_logout
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
 from accounts.browser import SIGNED_IN_AT_KEY, WEB_SESSION_KEY
-from accounts.services import websessions
+from accounts.services import mfa, websessions
 from authsite import clock
 from authsite.api import is_api_request
 from authsite.client import client_info
@@ -78,3 +79,40 @@ class WebSessionMiddleware:
         if request.method in ("GET", "HEAD"):
             return redirect_to_login(request.get_full_path(), settings.LOGIN_URL)
         return redirect(settings.LOGIN_URL)
+
+
+class MfaPolicyMiddleware:
+    """The pages' half of the second-factor policy (SPEC §16.5): a staff
+    account without a second factor reaches no admin page
+    (``MFA_REQUIRED_FOR_STAFF``), and with ``MFA_REQUIRED`` no signed-in page
+    but those that add one. Either is sent to ``/accounts/mfa/`` with the page
+    it wanted as ``next``. (The API answers ``mfa_setup_required`` itself:
+    ``accounts.api.authentication``.)"""
+
+    # Pages a browser that must add a factor may still reach.
+    OPEN_PREFIXES = (
+        "/accounts/mfa/",
+        "/accounts/reauthenticate/",
+        "/accounts/logout/",
+        "/accounts/login/",
+        "/accounts/passkeys/",
+        "/static/",
+    )
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated and not is_api_request(request):
+            path = request.path
+            admin_page = path.startswith("/admin/") and not path.startswith(
+                ("/admin/login/", "/admin/logout/")
+            )
+            needs_factor = (admin_page and mfa.mfa_staff_setup_required(user)) or (
+                mfa.mfa_setup_required(user) and not path.startswith(self.OPEN_PREFIXES)
+            )
+            if needs_factor:
+                messages.info(request, _("Add a second factor to your account to continue."))
+                return redirect(f"/accounts/mfa/?{urlencode({'next': request.get_full_path()})}")
+        return self.get_response(request)

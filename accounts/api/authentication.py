@@ -6,8 +6,32 @@ from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 
 from accounts.api import schema  # noqa: F401  (its OpenAPI description, registered on import)
+from accounts.services.mfa import mfa_setup_required
 from accounts.services.tokens import session_authenticate
-from authsite.errors import TokenInvalid
+from authsite.errors import MfaSetupRequired, TokenInvalid
+
+# What an account that must add a second factor (MFA_REQUIRED) may still reach.
+MFA_SETUP_ENDPOINTS = frozenset(
+    {
+        "mfa",
+        "mfa_totp_setup",
+        "mfa_totp_confirm",
+        "mfa_code",
+        "mfa_recovery_codes",
+        "reauthenticate",
+        "reauthenticate_code",
+        "passkeys",
+        "passkey_register_options",
+        "passkey_register",
+        "logout",
+        "me",
+    }
+)
+
+
+def _url_name(request: HttpRequest) -> str | None:
+    match = getattr(getattr(request, "_request", request), "resolver_match", None)
+    return match.url_name if match is not None else None
 
 
 class SessionTokenAuthentication(BaseAuthentication):
@@ -30,6 +54,8 @@ class SessionTokenAuthentication(BaseAuthentication):
             user, session, _token = session_authenticate(raw_access=parts[1])
         except TokenInvalid as exc:
             raise exceptions.AuthenticationFailed(exc.message, code="token_invalid") from None
+        if mfa_setup_required(user) and _url_name(request) not in MFA_SETUP_ENDPOINTS:
+            raise MfaSetupRequired()
         return user, session
 
     def authenticate_header(self, request: HttpRequest) -> str:

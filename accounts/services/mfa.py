@@ -566,3 +566,18 @@ def factors_remove_by_staff(*, user: User, client: ClientInfo | None = None) -> 
         event_record(kind=SecurityEvent.MFA_DISABLED, user=user, client=client)
         notify_account(user=user, template="notice_mfa_removed_by_staff")
     return deleted
+
+
+# --- policy (SPEC §16.5) ---------------------------------------------------------------------
+
+
+def mfa_setup_required(user: User) -> bool:
+    """``MFA_REQUIRED``: every account must add a second factor before it can
+    do anything else."""
+    return bool(settings.MFA_REQUIRED) and not user.mfa_enabled
+
+
+def mfa_staff_setup_required(user: User) -> bool:
+    """``MFA_REQUIRED_FOR_STAFF``: a staff account reaches no admin page
+    until it has a second factor."""
+    return bool(settings.MFA_REQUIRED_FOR_STAFF) and user.is_staff and not user.mfa_enabled

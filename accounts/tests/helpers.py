@@ -69,3 +69,14 @@ def comparable_json(response) -> dict:
     if "request_id" in body:
         assert body.pop("request_id") == response["X-Request-ID"]
     return body
+
+
+def with_second_factor(user):
+    """Give an account a second factor (codes by SMS or email): what a staff
+    account needs to reach the admin (MFA_REQUIRED_FOR_STAFF)."""
+    from accounts.models import Authenticator, User
+
+    Authenticator.objects.create(user=user, kind=Authenticator.Kind.CODE, confirmed=True)
+    User.objects.filter(pk=user.pk).update(mfa_enabled=True)
+    user.mfa_enabled = True
+    return user

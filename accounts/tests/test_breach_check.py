@@ -22,7 +22,7 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 from django.urls import reverse
 
-from accounts.tests.helpers import assert_error, assert_ok, last_code_for
+from accounts.tests.helpers import assert_error, assert_ok, last_code_for, with_second_factor
 from accounts.validators import BREACH_CHECK_USER_AGENT
 from authsite.tests.test_settings import _start
 from conftest import STRONG_PASSWORD
@@ -249,7 +249,9 @@ def test_a_reset_with_a_wrong_code_never_asks_the_range_api(api_client, user, ra
 
 @pytest.mark.django_db
 def test_admin_set_password_form_refuses_a_breached_password(make_user, user, range_stub):
-    staff = make_user(email="staff@example.com", is_staff=True, is_superuser=True)
+    staff = with_second_factor(
+        make_user(email="staff@example.com", is_staff=True, is_superuser=True)
+    )
     admin = Client()
     admin.force_login(staff)
     range_stub.listing(BREACHED, 7)

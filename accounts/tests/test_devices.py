@@ -14,7 +14,7 @@ from accounts.devices import device_describe, device_parts, device_recognised
 from accounts.models import SecurityEvent
 from accounts.services.events import event_record
 from accounts.services.tokens import session_open
-from accounts.tests.helpers import assert_ok
+from accounts.tests.helpers import assert_ok, with_second_factor
 from accounts.tests.views.pages import sign_in
 from authsite.client import ClientInfo
 from conftest import CommitClient
@@ -164,7 +164,9 @@ def test_the_schema_documents_the_device_field():
 @pytest.mark.django_db
 def test_the_admin_session_list_has_a_device_column(make_user, user):
     session_open(user=user, client=ClientInfo(ip="10.0.0.8", user_agent=SAFARI_IPHONE))
-    staff = make_user(email="staff@example.com", is_staff=True, is_superuser=True)
+    staff = with_second_factor(
+        make_user(email="staff@example.com", is_staff=True, is_superuser=True)
+    )
     admin = Client()
     admin.force_login(staff)
 

@@ -7,6 +7,7 @@ from django.test import Client
 from django.urls import reverse
 
 from accounts.models import User
+from accounts.tests.helpers import with_second_factor
 from otp.models import OneTimeCode
 
 from .conftest import EMAIL, PHONE
@@ -16,7 +17,9 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def admin_client_(password):
-    admin = User.objects.create_superuser(email="root@example.com", password=password)
+    admin = with_second_factor(
+        User.objects.create_superuser(email="root@example.com", password=password)
+    )
     client = Client()
     client.force_login(admin)
     return client

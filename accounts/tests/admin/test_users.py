@@ -11,7 +11,7 @@ from django.urls import reverse
 from accounts.models import DeviceSession, SecurityEvent, User
 from accounts.services.tokens import session_open
 from accounts.tests.admin.support import action, changelist_queries, page_messages
-from accounts.tests.helpers import assert_error, assert_ok, last_code_for
+from accounts.tests.helpers import assert_error, assert_ok, last_code_for, with_second_factor
 from authsite.client import ClientInfo
 from otp import services as otp
 from otp.models import OneTimeCode
@@ -256,7 +256,7 @@ def test_reset_code_is_not_sent_to_an_inactive_account(
 
 
 def test_actions_need_the_change_permission(make_user, user):
-    viewer = make_user(email="viewer@example.com", is_staff=True)
+    viewer = with_second_factor(make_user(email="viewer@example.com", is_staff=True))
     viewer.user_permissions.add(Permission.objects.get(codename="view_user"))
     client = Client()
     client.force_login(viewer)
@@ -344,7 +344,7 @@ def test_staff_cannot_delete_their_own_account_from_the_admin(admin_web, staff, 
 
 def test_deleting_users_needs_the_delete_permission(make_user):
     doomed = doomed_user(make_user)
-    editor = make_user(email="editor@example.com", is_staff=True)
+    editor = with_second_factor(make_user(email="editor@example.com", is_staff=True))
     editor.user_permissions.add(
         Permission.objects.get(codename="view_user"), Permission.objects.get(codename="change_user")
     )
@@ -353,3 +353,40 @@ def test_deleting_users_needs_the_delete_permission(make_user):
     url = reverse("admin:accounts_user_delete", args=[doomed.pk])
     assert client.post(url, {"post": "yes"}).status_code == 403
     assert User.objects.filter(pk=doomed.pk).exists()
+
+
+# --- second factors (SPEC §16.5) --------------------------------------------------------
+
+
+def test_staff_see_a_users_factors_but_no_secret_and_can_remove_them(
+    admin_web, make_user, django_capture_on_commit_callbacks
+):
+    from accounts.models import Authenticator
+    from accounts.services import mfa
+    from authsite.client import ClientInfo
+
+    owner = make_user(email="owner@example.com")
+    session = session_open(user=owner, client=ClientInfo()).session
+    setup = mfa.totp_setup(user=owner, session=session)
+    import pyotp
+
+    from authsite import clock
+
+    mfa.totp_confirm(
+        user=owner,
+        session=session,
+        code=pyotp.TOTP(setup.secret).at(clock.now().timestamp()),
+        client=ClientInfo(),
+    )
+    page = admin_web.get(reverse("admin:accounts_user_change", args=[owner.pk])).content.decode()
+    assert "authenticator app" in page and "recovery codes" in page
+    stored = Authenticator.objects.get(user=owner, kind="totp").secret
+    assert setup.secret not in page and stored not in page
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        action(admin_web, CHANGELIST, "remove_second_factors", [owner.pk])
+    owner.refresh_from_db()
+    assert not owner.mfa_enabled
+    assert not Authenticator.objects.filter(user=owner).exists()
+    assert SecurityEvent.objects.filter(user=owner, kind="mfa_disabled").exists()
+    assert any("removed" in m.subject.lower() for m in mail.outbox if owner.email in m.to)
