@@ -37,3 +37,7 @@ urlpatterns = [
     path("activity/<int:event_id>/not-me/", views.EventNotMeView.as_view(), name="event_not_me"),
     path("delete/", views.AccountDeleteView.as_view(), name="delete"),
 ]
+
+urlpatterns += [
+    path("not-me/<str:token>/", views.NewDeviceNotMeView.as_view(), name="new_device_not_me"),
+]

@@ -740,3 +740,40 @@ class AccountDeleteView(SignedInPage):
                 messages.success(request, _("Your account has been deleted."))
                 return redirect("home")
         return self._render(request, form)
+
+
+class NewDeviceNotMeView(Page):
+    """The "this wasn't me" link of a new-device notice (SPEC §18.4): a page
+    that asks (a link alone must change nothing), then ends every session and
+    starts a password reset, as the activity page's "this wasn't me" does."""
+
+    template_name = "accounts/new_device_not_me.html"
+
+    def get(self, request: HttpRequest, token: str) -> HttpResponse:
+        valid = account.new_device_link_valid(token=token)
+        return render(request, self.template_name, {"valid": valid}, status=200 if valid else 400)
+
+    def post(self, request: HttpRequest, token: str) -> HttpResponse:
+        reset = account.new_device_not_me(token=token, client=client_info(request))
+        if reset is None:
+            return render(request, self.template_name, {"valid": False}, status=400)
+        if request.user.is_authenticated:
+            web_logout(request)
+        flow_start(
+            request,
+            "reset",
+            identifier=reset.identifier,
+            channel=reset.channel,
+            destination=reset.destination,
+            resend_in=reset.resend_in,
+            verified=False,
+        )
+        messages.warning(
+            request,
+            _(
+                "Every session of your account has been signed out. We sent a "
+                "password-reset code to %(destination)s: enter it to choose a new password."
+            )
+            % {"destination": reset.destination},
+        )
+        return redirect("accounts:password_forgot_verify")

@@ -9,16 +9,25 @@ wrote itself can therefore never pick the IP that rate limits count.
 from __future__ import annotations
 
 import ipaddress
+import re
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.http import HttpRequest
+
+# The cookie that tells a browser apart from others over time (SPEC §18.4,
+# new-device notices); set by ``authsite.middleware.DeviceCookieMiddleware``.
+DEVICE_COOKIE = "authsite_device"
+_DEVICE_ID_RE = re.compile(r"^[A-Za-z0-9._:+/=-]{8,128}$")
 
 
 @dataclass(frozen=True)
 class ClientInfo:
     ip: str | None = None
     user_agent: str = ""
+    # A stable id of the device: the browser's device cookie, or an API
+    # client's ``X-Device-Id``; None when it sent none (the user agent serves).
+    device_id: str | None = None
 
 
 def _valid_ip(value: str) -> str | None:
@@ -39,10 +48,22 @@ def client_ip(request: HttpRequest) -> str | None:
     return _valid_ip(forwarded[-hops]) or remote
 
 
+def device_id_shape_ok(value: str) -> bool:
+    return bool(_DEVICE_ID_RE.match(value))
+
+
+def device_id(request: HttpRequest) -> str | None:
+    """The device's id: the browser's device cookie (read or just made by the
+    middleware), else a well-formed ``X-Device-Id`` header."""
+    found = getattr(request, "device_id", None) or request.META.get("HTTP_X_DEVICE_ID", "")
+    return found if found and device_id_shape_ok(found) else None
+
+
 def client_info(request: HttpRequest) -> ClientInfo:
     return ClientInfo(
         ip=client_ip(request),
         user_agent=(request.META.get("HTTP_USER_AGENT", "") or "")[:512],
+        device_id=device_id(request),
     )
 
 

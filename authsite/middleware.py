@@ -1,4 +1,5 @@
 import logging
+import secrets
 import time
 
 from django.conf import settings
@@ -9,7 +10,7 @@ from django.utils.translation import gettext as _
 
 from authsite import metrics
 from authsite.api import OUTAGE_ERRORS, is_api_request, json_error
-from authsite.client import client_ip
+from authsite.client import DEVICE_COOKIE, client_ip, device_id_shape_ok
 from authsite.logging import (
     log_context_begin,
     log_context_end,
@@ -127,4 +128,35 @@ class NoStoreMiddleware:
         response = self.get_response(request)
         if not response.has_header("Cache-Control"):
             add_never_cache_headers(response)
+        return response
+
+
+class DeviceCookieMiddleware:
+    """Give every browser a long-lived random device id (a cookie), so a
+    sign-in from a browser the account has not used before can be told apart
+    (SPEC §18.4). The id is made when the request arrives, so the very sign-in
+    that sets the cookie already counts it. Not on the API (its clients send
+    ``X-Device-Id``)."""
+
+    MAX_AGE = 2 * 365 * 24 * 60 * 60
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if is_api_request(request):
+            return self.get_response(request)
+        current = request.COOKIES.get(DEVICE_COOKIE, "")
+        fresh = not current or not device_id_shape_ok(current)
+        request.device_id = secrets.token_urlsafe(24) if fresh else current
+        response = self.get_response(request)
+        if fresh:
+            response.set_cookie(
+                DEVICE_COOKIE,
+                request.device_id,
+                max_age=self.MAX_AGE,
+                secure=settings.SESSION_COOKIE_SECURE or request.is_secure(),
+                httponly=True,
+                samesite="Lax",
+            )
         return response

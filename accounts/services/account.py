@@ -12,6 +12,7 @@ from accounts.identifiers import Identifier
 from accounts.models import DeviceSession, SecurityEvent, User
 from accounts.services.codes import code_consume_recorded
 from accounts.services.events import event_record, events_scrub
+from accounts.services.newdevice import not_me_link_read
 from accounts.services.password import password_forgot
 from accounts.services.stepup import reauth_inline_password, reauth_require
 from accounts.services.tokens import sessions_revoke_all
@@ -163,3 +164,21 @@ def account_remove(*, user: User) -> None:
             otp.message_send(destination=address, template="notice_account_deleted")
         user.delete()
         event_record(kind=SecurityEvent.ACCOUNT_DELETED, user=None, identifier=None, client=None)
+
+
+def new_device_not_me(*, token: str, client: ClientInfo) -> ResetStarted | None:
+    """The "this wasn't me" link of a new-device notice (SPEC §18.4): the
+    same as the event's own — every session ends and a password reset starts.
+    None when the link is not (or no longer) valid."""
+    found = not_me_link_read(token)
+    if found is None:
+        return None
+    user, event_id = found
+    try:
+        return event_not_me(user=user, event_id=event_id, client=client)
+    except NotFound:
+        return None
+
+
+def new_device_link_valid(*, token: str) -> bool:
+    return not_me_link_read(token) is not None

@@ -34,9 +34,13 @@ import math
 
 from django.conf import settings
 from django.core.cache import cache
+from django.db.models import F
 
-from accounts.models import User
+from accounts.models import SecurityEvent, User
+from accounts.services.events import event_record
+from accounts.services.notices import notify_account
 from authsite import clock, metrics
+from authsite.client import ClientInfo
 from authsite.errors import RateLimited
 
 
@@ -136,6 +140,36 @@ def signin_clear_account(*, user: User) -> None:
     signin_clear(keys=_account_keys(user))
 
 
+def password_blocked(user: User) -> bool:
+    """The password took SIGNIN_MAX_CONSECUTIVE_FAILURES wrong tries in a row
+    (SPEC §18.3): it opens nothing until it is reset."""
+    return user.password_failures >= settings.SIGNIN_MAX_CONSECUTIVE_FAILURES
+
+
+def password_failure_counted(*, user: User | None, valid: bool, client: ClientInfo | None) -> None:
+    """Keep the count of wrong passwords in a row, in the database (a cache
+    flush must not reset it): a right one sets it back to 0; the wrong one
+    that reaches the ceiling blocks the password and tells the account.
+
+    A wrong password for no account runs the same one UPDATE (matching no
+    row), so the statements of a failure do not tell whether an account
+    exists (SPEC §14.1)."""
+    if valid:
+        if user is not None and user.password_failures:
+            User.objects.filter(pk=user.pk).update(password_failures=0)
+            user.password_failures = 0
+        return
+    User.objects.filter(pk=user.pk if user is not None else 0).update(
+        password_failures=F("password_failures") + 1
+    )
+    if user is None:
+        return
+    user.password_failures += 1
+    if user.password_failures == settings.SIGNIN_MAX_CONSECUTIVE_FAILURES:
+        event_record(kind=SecurityEvent.PASSWORD_LOCKED, user=user, client=client)
+        notify_account(user=user, template="notice_password_locked")
+
+
 def password_confirm(*, user: User, password: str) -> bool:
     """Check the current password of a signed-in user (password change, address
     change, account deletion, re-authentication) under the same lockout as
@@ -146,7 +180,10 @@ def password_confirm(*, user: User, password: str) -> bool:
     keys = _account_keys(user)
     for index, key in enumerate(keys):
         signin_try(key=key, counted=index == 0)
-    if user.check_password(password):
+    if password_blocked(user):
+        return False
+    valid = user.check_password(password)
+    password_failure_counted(user=user, valid=valid, client=None)
+    if valid:
         signin_clear(keys=keys)
-        return True
-    return False
+    return valid

@@ -51,7 +51,7 @@ from accounts.models import (
 )
 from accounts.services.codes import CodeSent, code_consume_recorded, code_issue_recorded, code_sent
 from accounts.services.events import event_record
-from accounts.services.password import notify_account
+from accounts.services.notices import notify_account
 from accounts.services.stepup import reauth_require
 from authsite import clock
 from authsite.client import ClientInfo

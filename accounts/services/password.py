@@ -22,6 +22,7 @@ from accounts.services.codes import (
 )
 from accounts.services.events import event_record
 from accounts.services.lockout import password_confirm, signin_clear_account
+from accounts.services.notices import notify_account
 from accounts.services.tokens import TokenPair, session_open, sessions_revoke_all
 from accounts.validators import BreachedPasswordValidator
 from authsite import clock
@@ -33,13 +34,6 @@ from authsite.errors import (
     ValidationFailed,
 )
 from otp import services as otp
-
-
-def notify_account(*, user: User, template: str, context: dict | None = None) -> None:
-    """Send a notice (no secrets in it) to every address of the account."""
-    for destination in (user.email, user.phone):
-        if destination:
-            otp.message_send(destination=destination, template=template, context=context or {})
 
 
 def password_validate(
@@ -54,6 +48,14 @@ def password_validate(
         validate_password(password, user=user, password_validators=validators)
     except ValidationError as exc:
         raise ValidationFailed(errors={field: [str(m) for m in exc.messages]}) from None
+
+
+def _password_set(user: User, new_password: str) -> None:
+    """A new password: it unblocks a password blocked by too many wrong tries
+    (SPEC §18.3) and ends "trusted browser" cookies (§16.5)."""
+    user.set_password(new_password)
+    user.password_failures = 0
+    user.security_version += 1
 
 
 def password_forgot(*, identifier: Identifier, client: ClientInfo) -> CodeSent:
@@ -112,8 +114,8 @@ def password_reset(
         raise OtpInvalid()
     now = clock.now()
     with transaction.atomic():
-        user.set_password(new_password)
-        fields = ["password"]
+        _password_set(user, new_password)
+        fields = ["password", "password_failures", "security_version"]
         if identifier.kind == PHONE and user.phone_verified_at is None:
             user.phone_verified_at = now
             fields.append("phone_verified_at")
@@ -154,8 +156,8 @@ def password_change(
         raise PasswordUnchanged(errors={"new_password": [str(PasswordUnchanged.default_message)]})
     password_validate(user=user, password=new_password)
     with transaction.atomic():
-        user.set_password(new_password)
-        user.save(update_fields=["password"])
+        _password_set(user, new_password)
+        user.save(update_fields=["password", "password_failures", "security_version"])
         sessions_revoke_all(
             user=user,
             client=client,
@@ -177,8 +179,8 @@ def password_set_by_staff(*, user: User, new_password: str, client: ClientInfo) 
     password sign in again — the event is recorded, the account's addresses
     get a notice, and the sign-in failure count is cleared."""
     with transaction.atomic():
-        user.set_password(new_password)
-        user.save(update_fields=["password"])
+        _password_set(user, new_password)
+        user.save(update_fields=["password", "password_failures", "security_version"])
         sessions_revoke_all(user=user, client=client, reason="password_changed", record=False)
         event_record(kind=SecurityEvent.PASSWORD_CHANGED, user=user, client=client)
         notify_account(user=user, template="notice_password_changed")

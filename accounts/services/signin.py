@@ -38,7 +38,15 @@ from accounts.models import DeviceSession, SecurityEvent, SignupAttempt, User
 from accounts.services import mfa
 from accounts.services.codes import CodeSent, code_consume_recorded, code_send
 from accounts.services.events import event_record, events_link_anonymous
-from accounts.services.lockout import lockout_key, signin_clear, signin_is_open, signin_try
+from accounts.services.lockout import (
+    lockout_key,
+    password_blocked,
+    password_failure_counted,
+    signin_clear,
+    signin_is_open,
+    signin_try,
+)
+from accounts.services.newdevice import device_seen
 from accounts.services.signup import signup_attempts_end, signup_complete, signup_token_renew
 from accounts.services.tokens import TokenPair, session_open
 from accounts.services.users import user_create, user_mark_verified
@@ -137,13 +145,20 @@ def password_first_factor(
     if user is not None:
         keys.append(lockout_key(user=user))
         account_open = signin_is_open(key=keys[1])
-    if user is not None and account_open and user.has_usable_password():
+    # After SIGNIN_MAX_CONSECUTIVE_FAILURES wrong passwords in a row the
+    # password stops working until it is reset (SPEC §18.3): it is then not
+    # checked at all, and the answer stays that of a wrong password.
+    blocked = user is not None and password_blocked(user)
+    if user is not None and account_open and not blocked and user.has_usable_password():
         valid = user.check_password(password)  # upgrades an old hash on success
     elif user is None and attempt is not None:
         valid = check_password(password, attempt.password)
     else:
         _dummy_check(password)
         valid = False
+    password_failure_counted(
+        user=user if account_open and not blocked else None, valid=valid, client=client
+    )
     if valid and staff_only and not (user is not None and user.is_staff and user.is_active):
         valid = False
     if not valid:
@@ -253,6 +268,7 @@ def second_factor(factor: FirstFactor, *, trust_token: str | None = None) -> Non
 def _finalise(factor: FirstFactor, *, client: ClientInfo, kind: str) -> SignedIn:
     user = factor.user
     now = clock.now()
+    first_sign_in = user.last_login is None
     User.objects.filter(pk=user.pk).update(last_login=now)
     user.last_login = now
     event_record(
@@ -264,6 +280,7 @@ def _finalise(factor: FirstFactor, *, client: ClientInfo, kind: str) -> SignedIn
     else:
         tokens = None
         session = web_session_open(user=user, client=client)
+    device_seen(user=user, device_id=client.device_id, client=client, first_sign_in=first_sign_in)
     return SignedIn(
         user=user, method=factor.method, created=factor.created, session=session, tokens=tokens
     )

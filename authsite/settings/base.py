@@ -53,6 +53,12 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 SITE_NAME = env.str("SITE_NAME", default="authsite")
 # The domain named in the WebOTP line of SMS texts ("@<domain> #<code>").
 SITE_DOMAIN = env.str("SITE_DOMAIN", default="localhost")
+# Where links in messages point (the "this wasn't me" link of a new-device notice).
+SITE_URL = env.str(
+    "SITE_URL", default="http://127.0.0.1:8000" if DEBUG else f"https://{SITE_DOMAIN}"
+).rstrip("/")
+# A notice to the account for a sign-in from a device not seen before (SPEC §18.4).
+NOTIFY_NEW_DEVICE = env.bool("NOTIFY_NEW_DEVICE", default=True)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -78,6 +84,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "authsite.middleware.ApiErrorMiddleware",
     "authsite.middleware.NoStoreMiddleware",
+    "authsite.middleware.DeviceCookieMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
