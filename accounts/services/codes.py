@@ -9,11 +9,12 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db import transaction
 
-from accounts.identifiers import Identifier
+from accounts.identifiers import ONE_ADDRESS, Identifier
 from accounts.models import SecurityEvent, User
 from accounts.services.events import event_record
 from authsite.client import ClientInfo
-from authsite.errors import OtpAttemptsExceeded, OtpInvalid, OtpLocked
+from authsite.db import retry_while_locked
+from authsite.errors import OtpAttemptsExceeded, OtpInvalid, OtpLocked, ValidationFailed
 from otp import services as otp
 from otp.destinations import mask_destination
 
@@ -82,7 +83,9 @@ def code_failure_recorded(
 ) -> None:
     """Record a wrong or locked code (the caller re-raises)."""
     kind = SecurityEvent.CODE_LOCKED if isinstance(exc, OtpLocked) else SecurityEvent.CODE_FAILED
-    event_record(kind=kind, user=user, identifier=identifier.value, client=client)
+    retry_while_locked(
+        event_record, kind=kind, user=user, identifier=identifier.value, client=client
+    )
 
 
 def code_consume_recorded(
@@ -144,6 +147,9 @@ def code_send(
     bytes, since the lookup compared them exactly, but taken from the account
     all the same (SPEC §22.1) — else to the identifier (an unknown address,
     for a code that creates an account or one that is only rehearsed)."""
+    if not identifier.is_address:
+        # A username can receive nothing (no door sends one here; this holds if one ever does).
+        raise ValidationFailed.for_field("email", str(ONE_ADDRESS))
     if user is not None:
         stored = user.address(identifier.kind)
         if stored:

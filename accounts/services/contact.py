@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
-from accounts.identifiers import EMAIL, PHONE, Identifier
+from accounts.identifiers import EMAIL, ONE_ADDRESS, PHONE, Identifier
 from accounts.models import DeviceSession, SecurityEvent, User
 from accounts.services.codes import (
     CodeSent,
@@ -41,14 +41,14 @@ def contact_change_start(
     The address is the account's pending one until its code is entered.
     """
     if identifier.kind not in (EMAIL, PHONE):
-        raise ValidationFailed.for_field("email", "Give an email address or a phone number.")
+        raise ValidationFailed.for_field("email", str(ONE_ADDRESS))
     # The password re-authenticates inline; without it, a recent
     # authentication of this session is needed (SPEC §16.4).
     reauth_inline_password(user=user, session=session, password=password, client=client)
     current = user.email if identifier.kind == EMAIL else user.phone
     if current == identifier.value:
         raise ValidationFailed.for_field(
-            identifier.kind, "This is already the address of your account."
+            identifier.kind, _("This is already the address of your account.")
         )
     sent = _contact_code_send(user=user, identifier=identifier, client=client)
     pending_field = f"pending_{identifier.kind}"

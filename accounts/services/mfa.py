@@ -268,12 +268,23 @@ def code_factor_enable(
     return codes
 
 
+# First factors that are a code sent to an address: that address cannot be
+# the second factor too (SPEC §16, the ``code`` factor).
+CODE_FIRST_FACTORS = frozenset({"code", "signup"})
+
+
+def first_factor_address(first_factor: str, identifier: str | None) -> str | None:
+    """The address that served as the first factor, if a code did."""
+    return identifier if first_factor in CODE_FIRST_FACTORS else None
+
+
 def code_factor_destination(
     user: User, *, first_factor_identifier: str | None
 ) -> Identifier | None:
     """Where a second-step code goes: a verified address of the account that
-    did not serve as the first factor (a code sign-in's address cannot be its
-    own second factor). The phone first."""
+    did not serve as the first factor (``first_factor_identifier``, from
+    ``first_factor_address``: a code sign-in's address cannot be its own
+    second factor; a password sign-in's identifier can). The phone first."""
     for address in _verified_addresses(user):
         if address.value != first_factor_identifier:
             return address
@@ -385,7 +396,12 @@ def challenge_data(token: str, challenge: MfaChallenge) -> dict[str, Any]:
     """What a client is told with ``mfa_required``."""
     return {
         "mfa_token": token,
-        "methods": mfa_methods(challenge.user, first_factor_identifier=challenge.identifier),
+        "methods": mfa_methods(
+            challenge.user,
+            first_factor_identifier=first_factor_address(
+                challenge.first_factor, challenge.identifier
+            ),
+        ),
         "expires_in": max(0, math.ceil((challenge.expires_at - clock.now()).total_seconds())),
     }
 
@@ -523,6 +539,7 @@ def _recovery_code_spend(user: User, code: str, *, client: ClientInfo) -> None:
             )
             if not spent:
                 break  # a concurrent request spent it first
+            Authenticator.objects.filter(pk=row.authenticator_id).update(last_used_at=clock.now())
             left = recovery_codes_left(user)
             event_record(kind=SecurityEvent.RECOVERY_CODE_USED, user=user, client=client)
             notify_account(

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from accounts.identifiers import Identifier
+from django.utils.translation import gettext as _
+
+from accounts.identifiers import ONE_ADDRESS, Identifier
 from accounts.models import User
 from accounts.services.codes import CodeSent
 from accounts.services.contact import contact_change_resend
@@ -32,7 +34,7 @@ def code_resend(
     if purpose == otp.SIGNUP:
         return signup_resend(signup_token=signup_token, client=client)
     if identifier is None:
-        raise ValidationFailed.for_field("email", "Give an email address or a phone number.")
+        raise ValidationFailed.for_field("email", str(ONE_ADDRESS))
     if purpose == otp.LOGIN:
         return login_code_request(identifier=identifier, client=client)
     if purpose == otp.PASSWORD_RESET:
@@ -41,4 +43,4 @@ def code_resend(
         if user is None:
             raise NotAuthenticated()
         return contact_change_resend(user=user, identifier=identifier, client=client)
-    raise ValidationFailed.for_field("purpose", "Unknown purpose.")
+    raise ValidationFailed.for_field("purpose", _("Unknown purpose."))

@@ -43,6 +43,7 @@ from accounts.services.lockout import (
     password_blocked,
     password_failure_counted,
     signin_clear,
+    signin_clear_account,
     signin_is_open,
     signin_try,
 )
@@ -53,6 +54,7 @@ from accounts.services.users import user_create, user_mark_verified
 from accounts.services.websessions import web_session_open
 from authsite import clock, metrics
 from authsite.client import ClientInfo
+from authsite.db import retry_while_locked
 from authsite.errors import (
     AccountInactive,
     AccountNotVerified,
@@ -180,7 +182,9 @@ def code_first_factor(*, identifier: Identifier, code: str, client: ClientInfo) 
     which is marked verified. An address no account holds gets a fresh account
     (``OTP_LOGIN_CREATES_ACCOUNT``), and any sign-up attempts for it end: none
     of their passwords, usernames or profiles is applied (SPEC §22.4)."""
-    user = selectors.user_by_identifier(identifier)
+    # Statements outside a transaction are retried while the SQLite test
+    # database reports a lock (authsite.db); elsewhere they wait for it.
+    user = retry_while_locked(selectors.user_by_identifier, identifier)
     code_consume_recorded(
         purpose=otp.LOGIN, identifier=identifier, code=code, user=user, client=client
     )
@@ -189,30 +193,31 @@ def code_first_factor(*, identifier: Identifier, code: str, client: ClientInfo) 
         if not settings.OTP_LOGIN_CREATES_ACCOUNT:
             raise OtpInvalid()
         try:
-            with transaction.atomic():
-                user = user_create(
-                    email=identifier.value if identifier.kind == EMAIL else None,
-                    phone=identifier.value if identifier.kind == PHONE else None,
-                    password=None,
-                    verified=True,
-                )
-                signup_attempts_end(identifier=identifier)
-                events_link_anonymous(user=user, identifier=identifier.value)
-                event_record(
-                    kind=SecurityEvent.SIGNUP,
-                    user=user,
-                    identifier=identifier.value,
-                    client=client,
-                )
+            user = retry_while_locked(_account_for_code, identifier, client)
             created = True
         except IntegrityError:
             user = selectors.user_by_identifier(identifier)
             if user is None:
                 raise
     else:
-        user_mark_verified(user=user, kind=identifier.kind)
-        signup_attempts_end(identifier=identifier)
+        retry_while_locked(user_mark_verified, user=user, kind=identifier.kind)
+        retry_while_locked(signup_attempts_end, identifier=identifier)
     return FirstFactor(user=user, method=LOGIN_CODE, identifier=identifier.value, created=created)
+
+
+@transaction.atomic
+def _account_for_code(identifier: Identifier, client: ClientInfo) -> User:
+    """The fresh account a code sign-in to an unknown address makes."""
+    user = user_create(
+        email=identifier.value if identifier.kind == EMAIL else None,
+        phone=identifier.value if identifier.kind == PHONE else None,
+        password=None,
+        verified=True,
+    )
+    signup_attempts_end(identifier=identifier)
+    events_link_anonymous(user=user, identifier=identifier.value)
+    event_record(kind=SecurityEvent.SIGNUP, user=user, identifier=identifier.value, client=client)
+    return user
 
 
 def signup_first_factor(
@@ -293,7 +298,9 @@ def signin_complete(
     account_state(factor)
     second_factor(factor, trust_token=trust_token)
     signed_in = _finalise(factor, client=client, kind=kind)
-    signin_clear(keys=[lockout_key(user=factor.user)])
+    # A success resets the count of the account and of every identifier of it
+    # (a code sign-in proves the address whose password may have been guessed at).
+    signin_clear_account(user=factor.user)
     return signed_in
 
 
@@ -383,7 +390,9 @@ def signin_mfa(
             method=method,
             code=code,
             subject=mfa.challenge_code_subject(challenge),
-            first_factor_identifier=challenge.identifier,
+            first_factor_identifier=mfa.first_factor_address(
+                challenge.first_factor, challenge.identifier
+            ),
             client=client,
         )
     except (OtpInvalid, OtpAttemptsExceeded, OtpLocked) as exc:
@@ -421,7 +430,9 @@ def signin_mfa_code_send(*, mfa_token: str | None, client: ClientInfo) -> CodeSe
     return mfa.mfa_code_send(
         user=challenge.user,
         subject=mfa.challenge_code_subject(challenge),
-        first_factor_identifier=challenge.identifier,
+        first_factor_identifier=mfa.first_factor_address(
+            challenge.first_factor, challenge.identifier
+        ),
         client=client,
     )
 
@@ -431,7 +442,7 @@ def signin_finalise_django_login(*, user: User, client: ClientInfo) -> DeviceSes
     ``authenticate()`` (a door outside ours): the same last stage."""
     factor = FirstFactor(user=user, method=PASSWORD, identifier=None)
     signed_in = _finalise(factor, client=client, kind=WEB)
-    signin_clear(keys=[lockout_key(user=user)])
+    signin_clear_account(user=user)
     return signed_in.session
 
 

@@ -39,6 +39,7 @@ from accounts.services.events import event_record, events_link_anonymous
 from accounts.services.users import user_create, user_mark_verified
 from authsite import clock
 from authsite.client import ClientInfo
+from authsite.db import retry_while_locked
 from authsite.errors import AccountExists, AuthsiteError, OtpInvalid, RetryLater, ValidationFailed
 from otp import services as otp
 from otp.destinations import mask_destination
@@ -187,7 +188,7 @@ def signup_start(
 
 
 def _attempt_for(signup_token: str | None) -> SignupAttempt:
-    attempt = selectors.signup_attempt_by_token(signup_token)
+    attempt = retry_while_locked(selectors.signup_attempt_by_token, signup_token)
     if attempt is None:
         raise ValidationFailed.for_field(
             "signup_token", _("This sign-up has expired or is unknown. Sign up again.")

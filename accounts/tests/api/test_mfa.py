@@ -295,3 +295,19 @@ def test_a_recovery_code_is_single_use_under_concurrency(make_user):
     results = run_concurrently(use, count=20)
     assert results.count("ok") == 1, results
     assert RecoveryCode.objects.filter(used_at__isnull=False).count() == 1
+
+
+def test_after_a_password_the_code_factor_may_use_the_address_signed_in_with(user, api_client):
+    """Only a *code* first factor excludes its address: with one verified
+    address, a password sign-in by it still gets a code there."""
+    session = assert_ok(login(api_client, user.email))
+    assert_ok(bearer(CommitAPIClient(), session["access"]).post(f"{API}/mfa/code", format="json"))
+    data = mfa_token(api_client, user.email)
+    assert "code" in data["methods"]
+    token = data["mfa_token"]
+    assert_ok(
+        api_client.post(
+            f"{API}/mfa/challenge", {"mfa_token": token, "method": "code"}, format="json"
+        )
+    )
+    assert_ok(verify(api_client, token, "code", last_code_for(user.email)))

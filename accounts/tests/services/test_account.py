@@ -41,6 +41,7 @@ from authsite.errors import (
     NotFound,
     OtpInvalid,
     RateLimited,
+    ReauthenticationRequired,
     TokenInvalid,
     ValidationFailed,
 )
@@ -156,7 +157,7 @@ def test_the_export_holds_the_account_profile_sessions_and_events_and_no_secret(
     session_open(user=other, client=CLIENT)
     _event(other)
 
-    export = account_export(user=user)
+    export = account_export(user=user, session=pair.session)
     account = export["account"]
     assert (account["id"], account["email"], account["has_password"]) == (
         user.pk,
@@ -173,7 +174,17 @@ def test_the_export_holds_the_account_profile_sessions_and_events_and_no_secret(
 
 def test_the_export_says_when_an_account_has_no_password(make_user):
     account = make_user(phone=PHONE_NUMBER, password=None)
-    assert account_export(user=account)["account"]["has_password"] is False
+    session = session_open(user=account, client=CLIENT).session
+    assert account_export(user=account, session=session)["account"]["has_password"] is False
+
+
+def test_the_export_needs_a_recent_authentication(user, clock, settings):
+    session = session_open(user=user, client=CLIENT).session
+    clock.advance(settings.REAUTH_WINDOW + 1)
+    with pytest.raises(ReauthenticationRequired):
+        account_export(user=user, session=session)
+    with pytest.raises(ReauthenticationRequired):
+        account_export(user=user, session=None)
 
 
 # --- deletion ------------------------------------------------------------------------------------
@@ -184,11 +195,16 @@ def _delete(user, **confirm):
         account_delete(user=user, client=CLIENT, **confirm)
 
 
-def test_deleting_needs_the_password(user):
-    for given in (WRONG, None):
-        with pytest.raises(CurrentPasswordIncorrect) as caught:
-            _delete(user, password=given)
-        assert list(caught.value.errors) == ["password"]
+def test_deleting_needs_the_password_or_a_recent_authentication(user, clock, settings):
+    with pytest.raises(CurrentPasswordIncorrect) as caught:
+        _delete(user, password=WRONG)
+    assert list(caught.value.errors) == ["password"]
+    # No password: the session must have proved who it is within REAUTH_WINDOW.
+    session = session_open(user=user, client=CLIENT).session
+    clock.advance(settings.REAUTH_WINDOW + 1)
+    for given_session in (None, session):
+        with pytest.raises(ReauthenticationRequired):
+            _delete(user, password=None, session=given_session)
     assert User.objects.filter(pk=user.pk).exists()
 
 
@@ -261,9 +277,13 @@ def test_a_deleted_accounts_address_can_sign_up_afresh(user, clock):
 
 def test_an_account_without_a_password_confirms_deletion_with_a_sign_in_code(make_user):
     account = make_user(phone=PHONE_NUMBER, password=None)
-    with pytest.raises(ValidationFailed) as caught:
+    # Without a code (and without a recent authentication): nothing happens.
+    with pytest.raises(ReauthenticationRequired):
         _delete(account)
-    assert list(caught.value.errors) == ["otp"]
+    # A password is no confirmation for an account that has none.
+    with pytest.raises(ValidationFailed) as caught:
+        _delete(account, password="anything-at-all")
+    assert list(caught.value.errors) == ["password"]
     with delivered():
         login_code_request(identifier=phone(PHONE_NUMBER), client=CLIENT)
     code = last_code_for(PHONE_NUMBER)

@@ -13,6 +13,7 @@ from accounts.services.contact import (
     contact_change_verify,
 )
 from accounts.services.signin import password_first_factor
+from accounts.services.tokens import session_open
 from accounts.tests.helpers import CODE_RE, last_code_for, messages_to, wrong_code
 from accounts.tests.services.support import (
     CLIENT,
@@ -31,6 +32,7 @@ from authsite.errors import (
     OtpCooldown,
     OtpInvalid,
     RateLimited,
+    ReauthenticationRequired,
     ValidationFailed,
 )
 from otp.models import OneTimeCode
@@ -40,10 +42,14 @@ pytestmark = pytest.mark.django_db
 NEW = "new@example.com"
 
 
-def _start(user, identifier=None, password: str | None = PASSWORD):
+def _start(user, identifier=None, password: str | None = PASSWORD, session=None):
     with delivered():
         return contact_change_start(
-            user=user, identifier=identifier or email(NEW), password=password, client=CLIENT
+            user=user,
+            identifier=identifier or email(NEW),
+            password=password,
+            client=CLIENT,
+            session=session,
         )
 
 
@@ -87,11 +93,21 @@ def test_a_username_is_no_address_to_change_to(user):
     assert list(caught.value.errors) == ["email"]
 
 
-@pytest.mark.parametrize("given", [WRONG, "", None])
-def test_a_change_needs_the_current_password(user, given):
+def test_a_wrong_password_is_refused(user):
     with pytest.raises(CurrentPasswordIncorrect) as caught:
-        _start(user, password=given)
+        _start(user, password=WRONG)
     assert list(caught.value.errors) == ["password"]
+    assert not OneTimeCode.objects.exists()
+    assert messages_to(NEW) == []
+
+
+@pytest.mark.parametrize("given", ["", None])
+def test_without_the_password_a_change_needs_a_recent_authentication(user, given, clock, settings):
+    session = session_open(user=user, client=CLIENT).session
+    clock.advance(settings.REAUTH_WINDOW + 1)
+    for given_session in (None, session):
+        with pytest.raises(ReauthenticationRequired):
+            _start(user, password=given, session=given_session)
     assert not OneTimeCode.objects.exists()
     assert messages_to(NEW) == []
     user.refresh_from_db()
@@ -108,9 +124,10 @@ def test_wrong_passwords_here_count_toward_the_sign_in_lock(user, small_lockout,
         password_first_factor(identifier=email(user.email), password=PASSWORD, client=CLIENT)
 
 
-def test_an_account_without_a_password_needs_none(make_user):
+def test_an_account_without_a_password_needs_only_a_recent_authentication(make_user):
     account = make_user(phone=PHONE_NUMBER, password=None)
-    _start(account, password=None)
+    session = session_open(user=account, client=CLIENT).session  # signed in just now
+    _start(account, password=None, session=session)
     account.refresh_from_db()
     assert account.pending_email == NEW
 

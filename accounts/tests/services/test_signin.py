@@ -151,10 +151,12 @@ def test_a_password_sign_in_hashes_once_for_an_account_an_attempt_and_nobody(use
             password_first_factor(identifier=email(address), password=WRONG, client=CLIENT)
         assert sum(hasher_calls.values()) - before == 1, address
         shapes.append(statement_shape(queries.captured_queries))
-    # And the same statements: the account, the attempts, the failure event.
+    # And the same statements: the account, the attempts, the wrong-password
+    # count (SPEC §18.3; matching no row without an account), the event.
     assert shapes[0] == [
         "SELECT accounts_user",
         "SELECT accounts_signupattempt",
+        "UPDATE accounts_user",
         "INSERT accounts_securityevent",
     ]
     assert shapes[0] == shapes[1] == shapes[2]
