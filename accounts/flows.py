@@ -129,6 +129,8 @@ def flow_context(name: str, state: dict[str, Any]) -> dict[str, Any]:
 # --- the second step of sign-in ----------------------------------------------------------
 
 MFA_FLOW = "mfa"
+# Where to go once a second factor is added, for a browser sent to add one.
+MFA_SETUP_FLOW = "mfa_setup"
 
 
 def mfa_flow_start(

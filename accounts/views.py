@@ -48,6 +48,7 @@ from accounts.flows import (
     FLOW_PURPOSES,
     FLOW_STARTS,
     MFA_FLOW,
+    MFA_SETUP_FLOW,
     RECOVERY_CODES,
     SIGNED_IN_FLOWS,
     TOTP_SETUP,
@@ -55,6 +56,7 @@ from accounts.flows import (
     flow_end,
     flow_get,
     flow_identifier,
+    flow_open,
     flow_start,
     flow_update,
     mfa_flow_get,
@@ -979,6 +981,11 @@ class MfaView(SignedInPage):
 
     def get(self, request: HttpRequest) -> HttpResponse:
         user = request.user
+        next_url = safe_next(request, request.GET.get("next"))
+        if next_url:
+            # Sent here to add a factor first (SPEC §16.5): once one is on and
+            # its recovery codes are saved, go on to the page that was wanted.
+            flow_open(request, MFA_SETUP_FLOW, next=next_url)
         overview = mfa.mfa_overview(user=user)
         by_kind = {factor.kind: factor for factor in overview.factors}
         destination = mfa.code_factor_destination(user, first_factor_identifier=None)
@@ -1118,6 +1125,11 @@ class MfaRecoveryCodesView(StepUpPage):
         codes = secret_take(request, RECOVERY_CODES)
         context: dict[str, Any] = {"codes": codes, "mfa_enabled": request.user.mfa_enabled}
         if codes:
+            wanted = flow_get(request, MFA_SETUP_FLOW) or {}
+            flow_end(request, MFA_SETUP_FLOW)
+            context["continue_url"] = safe_next(request, wanted.get("next")) or reverse(
+                "accounts:mfa"
+            )
             text = "\n".join(
                 [
                     _("Recovery codes for %(site)s (%(account)s)")

@@ -543,6 +543,32 @@ def test_recovery_codes_are_shown_once_downloadable_and_never_kept_in_plain(totp
     assert shown_codes(page_text(signed_in.get(RECOVERY))) == []  # once
 
 
+def test_a_browser_sent_to_add_a_factor_goes_on_to_its_page_once_the_codes_are_saved(
+    signed_in, clock
+):
+    signed_in.get(f"{MFA}?next=/accounts/sessions/")
+    signed_in.post(TOTP, {"action": "setup"})
+    secret = shown_secret(page_text(signed_in.get(TOTP)))
+    signed_in.post(TOTP, {"action": "confirm", "otp": totp_now(secret)})
+    html = page_text(signed_in.get(RECOVERY))
+    assert '<a href="/accounts/sessions/">I have saved them</a>' in html
+    # Once: a later set of codes leads back to the overview.
+    signed_in.post(RECOVERY)
+    html = page_text(signed_in.get(RECOVERY))
+    assert '<a href="/accounts/mfa/">I have saved them</a>' in html
+
+
+def test_an_unsafe_next_to_the_overview_is_not_kept(signed_in, clock):
+    signed_in.get(f"{MFA}?next=https://evil.example/")
+    signed_in.post(TOTP, {"action": "setup"})
+    secret = shown_secret(page_text(signed_in.get(TOTP)))
+    signed_in.post(TOTP, {"action": "confirm", "otp": totp_now(secret)})
+    html = page_text(signed_in.get(RECOVERY))
+    assert len(shown_codes(html)) == settings.MFA_RECOVERY_CODES
+    assert "evil.example" not in html
+    assert '<a href="/accounts/mfa/">I have saved them</a>' in html
+
+
 def test_pages_that_show_secrets_are_not_cached(totp_user, signed_in):
     for path in (TOTP, RECOVERY, MFA_LOGIN, REAUTH):
         response = signed_in.get(path)
