@@ -12,6 +12,9 @@ other door (``accounts.services.signin``, SPEC §15) with ``staff_only``:
   which turns fullwidth letters, the long s and the Kelvin sign into ASCII
   and so into someone else's address (SPEC §22.1).
 
+An account with a second factor goes on to the second step
+(``/accounts/login/mfa/``, SPEC §16.1), which returns to the admin's ``next``.
+
 Unknown identifier, wrong password, inactive account and non-staff account
 all get Django's one "enter the correct email and password for a staff
 account" error, and each counts as a failure — not counting a right password
@@ -36,11 +39,18 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
 
-from accounts.browser import web_login
+from accounts.browser import trust_token_read, web_login
 from accounts.identifiers import parse_identifier
+from accounts.pages import second_step
 from accounts.services import signin
 from authsite.client import client_info
-from authsite.errors import AccountInactive, AccountNotVerified, InvalidCredentials, RateLimited
+from authsite.errors import (
+    AccountInactive,
+    AccountNotVerified,
+    InvalidCredentials,
+    MfaRequired,
+    RateLimited,
+)
 from authsite.ratelimits import ratelimit_hit
 
 # The same per-IP actions as the API's password sign-in.
@@ -123,7 +133,10 @@ def admin_login(request: HttpRequest, extra_context: dict | None = None) -> Http
             client=client,
             kind=signin.WEB,
             staff_only=True,
+            trust_token=trust_token_read(request),
         )
+    except MfaRequired as exc:
+        return second_step(request, exc, next_url=_next_url(request), admin=True)
     except RateLimited as exc:
         seconds = max(1, exc.retry_after or 60)
         message = gettext("Too many sign-in attempts. Try again in %(seconds)d seconds.") % {

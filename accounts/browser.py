@@ -5,6 +5,12 @@ A signed-in browser carries, in its Django session, the id of its
 time it signed in; ``accounts.middleware.WebSessionMiddleware`` checks both on
 every request. ``web_login`` and ``web_logout`` are the only places a browser
 signs in or out, so the Django session and the row never drift apart.
+
+The "don't ask again on this browser" cookie of the second step (SPEC §16.5)
+is read and written here only (``trust_token_read``, ``trust_cookie_set``):
+every door that calls a sign-in service passes what it holds as
+``trust_token``; the value is ``mfa.trust_token_make``'s, signed and bound to
+the user's security version, so a password change or a factor change ends it.
 """
 
 from __future__ import annotations
@@ -12,10 +18,10 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib.auth import login as django_login
 from django.contrib.auth import logout as django_logout
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 
 from accounts.models import DeviceSession, User
-from accounts.services import websessions
+from accounts.services import mfa, websessions
 from accounts.services.signin import SignedIn, signin_finalise_django_login
 from authsite import clock
 from authsite.client import client_info
@@ -78,4 +84,35 @@ def current_web_session(request: HttpRequest) -> DeviceSession | None:
     """This browser's web session row (live), for step-up checks."""
     return websessions.web_session_row(
         session_id=current_web_session_id(request), user_id=request.user.pk
+    )
+
+
+# --- trusted browser (SPEC §16.5) ---------------------------------------------------------
+
+TRUST_COOKIE = "authsite_trusted_browser"
+_TRUST_COOKIE_MAX_LENGTH = 1024
+
+
+def trust_token_read(request: HttpRequest) -> str | None:
+    """The trusted-browser token this browser holds, for ``trust_token=``."""
+    value = request.COOKIES.get(TRUST_COOKIE)
+    if not value or len(value) > _TRUST_COOKIE_MAX_LENGTH:
+        return None
+    return value
+
+
+def trust_cookie_set(request: HttpRequest, response: HttpResponse, user: User) -> None:
+    """Remember this browser for ``user`` for ``MFA_TRUST_DAYS`` days (nothing
+    when that is 0). HttpOnly, SameSite=Lax, Secure on HTTPS."""
+    token = mfa.trust_token_make(user=user)
+    if token is None:
+        return
+    response.set_cookie(
+        TRUST_COOKIE,
+        token,
+        max_age=settings.MFA_TRUST_DAYS * 24 * 60 * 60,
+        path="/",
+        secure=settings.SESSION_COOKIE_SECURE or request.is_secure(),
+        httponly=True,
+        samesite="Lax",
     )

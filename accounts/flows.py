@@ -1,21 +1,31 @@
 """The state of a flow that spans pages (sign-up → verify, code sign-in,
-forgot → verify → reset, address change, deletion by code), kept in the
-browser's Django session under one key per flow.
+forgot → verify → reset, address change, deletion by code, the second step
+of sign-in, re-authentication), kept in the browser's Django session under
+one key per flow.
 
 It holds the normalised identifier, where the code went (masked, as the pages
 show it), when a new code may be sent, the sign-up's ``signup_token``, and for
 the reset flow whether the verify step accepted the code (the code itself
-rides in a signed cookie, never in server-side storage). It ends with the
-flow, or after ``FLOW_LIFETIME`` seconds.
+rides in a signed cookie, never in server-side storage). The second step of
+sign-in (``mfa_flow_start``) holds the pipeline's single-use ``mfa_token``
+(encrypted), the methods it offers and where to go afterwards. It ends with
+the flow, or after ``FLOW_LIFETIME`` seconds.
+
+Secrets a page shows once — an authenticator app's secret until it is
+confirmed, recovery codes just made — are kept with ``secret_keep``: encrypted
+(``accounts.crypto``, the key of the TOTP secrets), so the session table never
+holds them in the clear, and each with its own short lifetime.
 """
 
 from __future__ import annotations
 
+import json
 import math
 from typing import Any
 
 from django.http import HttpRequest
 
+from accounts.crypto import SecretUnreadable, secret_decrypt, secret_encrypt
 from accounts.identifiers import Identifier
 from authsite import clock
 from otp import services as otp
@@ -54,6 +64,11 @@ def now() -> float:
     return clock.now().timestamp()
 
 
+def flow_open(request: HttpRequest, name: str, **state: Any) -> None:
+    """Start (or restart) a flow with this state."""
+    request.session[_flow_key(name)] = {"started_at": now(), **state}
+
+
 def flow_start(
     request: HttpRequest,
     name: str,
@@ -64,16 +79,17 @@ def flow_start(
     resend_in: int,
     **extra: Any,
 ) -> None:
-    started = now()
-    request.session[_flow_key(name)] = {
-        "kind": identifier.kind,
-        "value": identifier.value,
-        "channel": channel,
-        "destination": destination,
-        "resend_at": started + max(0, resend_in),
-        "started_at": started,
+    """Start a flow whose code went to ``identifier``."""
+    flow_open(
+        request,
+        name,
+        kind=identifier.kind,
+        value=identifier.value,
+        channel=channel,
+        destination=destination,
+        resend_at=now() + max(0, resend_in),
         **extra,
-    }
+    )
 
 
 def flow_get(request: HttpRequest, name: str) -> dict[str, Any] | None:
@@ -108,3 +124,93 @@ def flow_context(name: str, state: dict[str, Any]) -> dict[str, Any]:
         "destination": state["destination"],
         "resend_in": max(0, math.ceil(float(state["resend_at"]) - now())),
     }
+
+
+# --- the second step of sign-in ----------------------------------------------------------
+
+MFA_FLOW = "mfa"
+# Where to go once a second factor is added, for a browser sent to add one.
+MFA_SETUP_FLOW = "mfa_setup"
+
+
+def mfa_flow_start(
+    request: HttpRequest,
+    *,
+    mfa_token: str,
+    methods: list[str],
+    expires_in: int,
+    next_url: str,
+    admin: bool = False,
+) -> None:
+    """A first factor asked for a second (``MfaRequired``): keep its token for
+    the second-step page, and where to go once it is done (``admin``: the
+    sign-in came through the admin's page, which a dead token returns to)."""
+    flow_open(
+        request,
+        MFA_FLOW,
+        # Encrypted like the secrets below: the pipeline keeps only a hash of
+        # it, and the session table should hold no more.
+        mfa_token_box=secret_encrypt(mfa_token),
+        methods=list(methods),
+        expires_at=now() + max(0, int(expires_in)),
+        next=next_url,
+        admin=admin,
+    )
+
+
+def mfa_flow_get(request: HttpRequest) -> dict[str, Any] | None:
+    """The pending second step, unless its token has expired by the clock
+    (the pipeline remains the judge: a spent or dead token is refused there)."""
+    state = flow_get(request, MFA_FLOW)
+    if state is None or now() >= float(state.get("expires_at", 0)):
+        return None
+    try:
+        token = secret_decrypt(str(state.get("mfa_token_box", "")))
+    except SecretUnreadable:
+        return None
+    return {**state, "mfa_token": token} if token else None
+
+
+# --- secrets shown once ------------------------------------------------------------------
+
+TOTP_SETUP = "totp_setup"
+RECOVERY_CODES = "recovery_codes"
+SECRET_LIFETIMES = {TOTP_SETUP: FLOW_LIFETIME, RECOVERY_CODES: 10 * 60}
+
+
+def _secret_key(name: str) -> str:
+    return f"accounts_secret_{name}"
+
+
+def secret_keep(request: HttpRequest, name: str, value: Any) -> None:
+    """Keep a JSON-able ``value`` encrypted in the session until it is taken."""
+    request.session[_secret_key(name)] = {
+        "box": secret_encrypt(json.dumps(value)),
+        "kept_at": now(),
+    }
+
+
+def secret_peek(request: HttpRequest, name: str) -> Any | None:
+    """The kept value, left in place; None when absent, too old or unreadable."""
+    kept = request.session.get(_secret_key(name))
+    if not isinstance(kept, dict):
+        return None
+    if now() - float(kept.get("kept_at", 0)) > SECRET_LIFETIMES[name]:
+        secret_drop(request, name)
+        return None
+    try:
+        return json.loads(secret_decrypt(str(kept.get("box", ""))))
+    except (SecretUnreadable, ValueError):
+        secret_drop(request, name)
+        return None
+
+
+def secret_take(request: HttpRequest, name: str) -> Any | None:
+    """The kept value, removed: it is shown this once."""
+    value = secret_peek(request, name)
+    secret_drop(request, name)
+    return value
+
+
+def secret_drop(request: HttpRequest, name: str) -> None:
+    request.session.pop(_secret_key(name), None)

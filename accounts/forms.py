@@ -7,6 +7,7 @@ from __future__ import annotations
 from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext_lazy
 
 from accounts.identifiers import (
     Identifier,
@@ -64,6 +65,70 @@ class CodeForm(forms.Form):
 
     def clean_otp(self) -> str:
         return "".join(self.cleaned_data["otp"].split())
+
+
+# Second factors a page can take (a passkey needs the passkey pages, SPEC §17).
+TOTP, RECOVERY_CODE, CODE = "totp", "recovery_code", "code"
+SECOND_FACTOR_LABELS = {
+    TOTP: _("Code from your authenticator app"),
+    RECOVERY_CODE: _("Recovery code"),
+    CODE: _("Code we sent you"),
+}
+
+
+class SecondFactorForm(forms.Form):
+    """A second factor: an authenticator app's code, a recovery code, or a
+    code we sent — at the second step of sign-in (with "don't ask again on
+    this browser" when ``trust_days``) or to re-authenticate."""
+
+    otp = forms.CharField(max_length=64)
+
+    def __init__(self, *args, method: str = TOTP, trust_days: int = 0, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.method = method
+        field = self.fields["otp"]
+        field.label = SECOND_FACTOR_LABELS.get(method, SECOND_FACTOR_LABELS[TOTP])
+        if method == RECOVERY_CODE:
+            field.help_text = _("One of the codes you saved when you set up your second factor.")
+            field.widget.attrs.update(
+                {
+                    "autocomplete": "off",
+                    "autocapitalize": "none",
+                    "spellcheck": "false",
+                    "autofocus": True,
+                }
+            )
+        else:
+            field.widget.attrs.update(
+                {
+                    "autocomplete": "one-time-code",
+                    "inputmode": "numeric",
+                    "pattern": "[0-9 ]*",
+                    "maxlength": "12",
+                    "autofocus": True,
+                }
+            )
+        if trust_days > 0:
+            self.fields["remember"] = forms.BooleanField(
+                required=False,
+                label=ngettext_lazy(
+                    "Don't ask again on this browser for %(days)d day",
+                    "Don't ask again on this browser for %(days)d days",
+                    "days",
+                )
+                % {"days": trust_days},
+                help_text=_("Only on a browser that you alone use."),
+            )
+
+    def clean_otp(self) -> str:
+        value = self.cleaned_data["otp"]
+        if self.method == RECOVERY_CODE:
+            return value.strip()
+        return "".join(value.split())
+
+
+class ReauthPasswordForm(forms.Form):
+    password = password_field(_("Password"), "current-password")
 
 
 class SignupForm(forms.Form):

@@ -1,6 +1,9 @@
 """The page framework of the HTML front door: pages that show the 429 page
-for a refusal with a wait, service errors put beside form fields, and the
-code-entry step every multi-page flow shares (``CodePage``)."""
+for a refusal with a wait and send the browser to re-authenticate when a
+service asks for a recent authentication (``Page``), service errors put
+beside form fields, the second step of sign-in every door leads to
+(``second_step``), and the code-entry step every multi-page flow shares
+(``CodePage``)."""
 
 from __future__ import annotations
 
@@ -12,16 +15,31 @@ from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.decorators import method_decorator
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views import View
 
 from accounts import forms
-from accounts.flows import flow_context, flow_get, flow_identifier
+from accounts.browser import current_web_session
+from accounts.flows import flow_context, flow_end, flow_get, flow_identifier, mfa_flow_start
 from accounts.identifiers import Identifier
-from authsite.errors import AuthsiteError, OtpAttemptsExceeded, OtpInvalid, RetryLater
+from accounts.services import stepup
+from authsite.errors import (
+    AuthsiteError,
+    MfaRequired,
+    OtpAttemptsExceeded,
+    OtpInvalid,
+    ReauthenticationRequired,
+    RetryLater,
+)
 from authsite.ratelimits import rate_limited
+
+# Refusals a page never shows as a form error: ``Page.dispatch`` answers them
+# (the 429 page; the re-authentication page). Views re-raise them.
+PAGE_ERRORS = (RetryLater, ReauthenticationRequired)
 
 
 def wait_message(exc: RetryLater) -> str:
@@ -46,18 +64,50 @@ def retry_later_page(request: HttpRequest, exc: RetryLater) -> HttpResponse:
     return response
 
 
+def reauthenticate_url(next_url: str) -> str:
+    return f"{reverse('accounts:reauthenticate')}?{urlencode({'next': next_url})}"
+
+
 class Page(View):
-    """A page whose services may refuse with a wait: show the 429 page."""
+    """A page whose services may refuse with a wait (the 429 page) or ask for
+    a recent authentication (SPEC §16.4: to ``/accounts/reauthenticate/``,
+    which comes back here)."""
+
+    # The page a re-authentication returns to, as a URL name, for a page that
+    # only takes POSTs; else the page itself.
+    reauth_return: str | None = None
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         try:
+            self.require(request)
             return super().dispatch(request, *args, **kwargs)
         except RetryLater as exc:
             return retry_later_page(request, exc)
+        except ReauthenticationRequired:
+            messages.info(request, _("Confirm it is you to continue."))
+            return redirect(reauthenticate_url(self.reauth_return_url(request)))
+
+    def require(self, request: HttpRequest) -> None:
+        """What the page needs before it does anything (nothing here)."""
+
+    def reauth_return_url(self, request: HttpRequest) -> str:
+        if self.reauth_return:
+            return reverse(self.reauth_return)
+        return request.get_full_path() if request.method in ("GET", "HEAD") else request.path
 
 
 class SignedInPage(LoginRequiredMixin, Page):
     pass
+
+
+class StepUpPage(SignedInPage):
+    """A page that changes second factors: even its GET asks for a recent
+    authentication of this browser's session first (its POSTs' services
+    check again)."""
+
+    def require(self, request: HttpRequest) -> None:
+        if request.method in ("GET", "HEAD"):
+            stepup.reauth_require(session=current_web_session(request))
 
 
 def anonymous_only(view_get):
@@ -96,6 +146,23 @@ def safe_next(request: HttpRequest, url: str | None) -> str | None:
     ):
         return url
     return None
+
+
+def second_step(
+    request: HttpRequest, exc: MfaRequired, *, next_url: str | None, admin: bool = False
+) -> HttpResponse:
+    """A first factor was right and the account has a second one: keep the
+    pipeline's ``mfa_token`` for ``/accounts/login/mfa/`` and go there."""
+    data = exc.data or {}
+    mfa_flow_start(
+        request,
+        mfa_token=str(data.get("mfa_token") or ""),
+        methods=list(data.get("methods") or []),
+        expires_in=int(data.get("expires_in") or 0),
+        next_url=next_url or "",
+        admin=admin,
+    )
+    return redirect("accounts:login_mfa")
 
 
 class CodePage(Page):
@@ -137,8 +204,12 @@ class CodePage(Page):
             code = form.cleaned_data["otp"]
             try:
                 result = self.verify(request, flow_identifier(state), code)
-            except RetryLater:
+            except PAGE_ERRORS:
                 raise
+            except MfaRequired as exc:
+                # The code was the first factor; the second step finishes the sign-in.
+                flow_end(request, self.flow)
+                return second_step(request, exc, next_url=safe_next(request, state.get("next")))
             except AuthsiteError as exc:
                 add_service_errors(form, exc)
             else:

@@ -11,6 +11,7 @@ urlpatterns = [
     path("login/", views.LoginView.as_view(), name="login"),
     path("login/code/", views.LoginCodeView.as_view(), name="login_code"),
     path("login/code/verify/", views.LoginCodeVerifyView.as_view(), name="login_code_verify"),
+    path("login/mfa/", views.LoginMfaView.as_view(), name="login_mfa"),
     path("logout/", views.LogoutView.as_view(), name="logout"),
     path("password/forgot/", views.PasswordForgotView.as_view(), name="password_forgot"),
     path(
@@ -36,6 +37,11 @@ urlpatterns = [
     path("activity/", views.ActivityView.as_view(), name="activity"),
     path("activity/<int:event_id>/not-me/", views.EventNotMeView.as_view(), name="event_not_me"),
     path("delete/", views.AccountDeleteView.as_view(), name="delete"),
+    path("mfa/", views.MfaView.as_view(), name="mfa"),
+    path("mfa/totp/", views.MfaTotpView.as_view(), name="mfa_totp"),
+    path("mfa/code/", views.MfaCodeFactorView.as_view(), name="mfa_code"),
+    path("mfa/recovery-codes/", views.MfaRecoveryCodesView.as_view(), name="mfa_recovery_codes"),
+    path("reauthenticate/", views.ReauthenticateView.as_view(), name="reauthenticate"),
 ]
 
 urlpatterns += [

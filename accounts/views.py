@@ -14,7 +14,9 @@ stays on the code page, whose button shows the seconds left.
 
 from __future__ import annotations
 
+import math
 from typing import Any
+from urllib.parse import quote
 
 from django.conf import settings
 from django.contrib import messages
@@ -26,51 +28,86 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadReque
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.decorators import method_decorator
+from django.utils.http import urlencode
+from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
+from django.views.decorators.cache import never_cache
 
 from accounts import forms, selectors
-from accounts.browser import current_web_session, current_web_session_id, web_login, web_logout
+from accounts.browser import (
+    current_web_session,
+    current_web_session_id,
+    trust_cookie_set,
+    trust_token_read,
+    web_login,
+    web_logout,
+)
 from accounts.flows import (
     FLOW_PAGES,
     FLOW_PURPOSES,
     FLOW_STARTS,
+    MFA_FLOW,
+    MFA_SETUP_FLOW,
+    RECOVERY_CODES,
     SIGNED_IN_FLOWS,
+    TOTP_SETUP,
     flow_context,
     flow_end,
     flow_get,
     flow_identifier,
+    flow_open,
     flow_start,
     flow_update,
+    mfa_flow_get,
     now,
+    secret_drop,
+    secret_keep,
+    secret_peek,
+    secret_take,
 )
 from accounts.identifiers import EMAIL, Identifier
 from accounts.pages import (
     ADDRESS_ALIASES,
     CODE_ERRORS,
+    PAGE_ERRORS,
     AnonymousCodePage,
     CodePage,
     Page,
     SignedInPage,
+    StepUpPage,
     add_service_errors,
     anonymous_only,
     safe_next,
+    second_step,
     wait_message,
 )
-from accounts.services import account, contact, password, resend, signin, signup, tokens
+from accounts.services import (
+    account,
+    contact,
+    mfa,
+    password,
+    reauth,
+    resend,
+    signin,
+    signup,
+    tokens,
+)
 from authsite.client import client_info
 from authsite.errors import (
     AccountInactive,
     AccountNotVerified,
     AuthsiteError,
     InvalidCredentials,
+    MfaRequired,
     NotFound,
     OtpCooldown,
     OtpLocked,
     OtpSendLimit,
-    RetryLater,
+    TokenInvalid,
+    ValidationFailed,
 )
-from authsite.ratelimits import rate_limited
+from authsite.ratelimits import rate_limited, ratelimit_hit
 from otp.destinations import mask_destination
 
 
@@ -136,7 +173,7 @@ class SignupView(Page):
                     profile=form.profile(),
                     client=client_info(request),
                 )
-            except RetryLater:
+            except PAGE_ERRORS:
                 raise
             except AuthsiteError as exc:
                 add_service_errors(form, exc)
@@ -225,6 +262,11 @@ class LoginView(Page):
                     password=form.cleaned_data["password"],
                     client=client_info(request),
                     kind=signin.WEB,
+                    trust_token=trust_token_read(request),
+                )
+            except MfaRequired as exc:
+                return second_step(
+                    request, exc, next_url=safe_next(request, request.POST.get("next"))
                 )
             except AccountNotVerified as exc:
                 unverified = self._unverified(request, identifier, exc)
@@ -294,7 +336,7 @@ class LoginCodeView(Page):
             identifier = form.cleaned_data["identifier"]
             try:
                 sent = signin.login_code_request(identifier=identifier, client=client_info(request))
-            except RetryLater:
+            except PAGE_ERRORS:
                 raise
             except AuthsiteError as exc:
                 add_service_errors(form, exc, ADDRESS_ALIASES)
@@ -320,7 +362,11 @@ class LoginCodeVerifyView(AnonymousCodePage):
 
     def verify(self, request: HttpRequest, identifier: Identifier, code: str):
         return signin.signin_code(
-            identifier=identifier, code=code, client=client_info(request), kind=signin.WEB
+            identifier=identifier,
+            code=code,
+            client=client_info(request),
+            kind=signin.WEB,
+            trust_token=trust_token_read(request),
         )
 
     def done(self, request, state, result, code) -> HttpResponse:
@@ -372,7 +418,7 @@ class PasswordForgotView(Page):
             identifier = form.cleaned_data["identifier"]
             try:
                 sent = password.password_forgot(identifier=identifier, client=client_info(request))
-            except RetryLater:
+            except PAGE_ERRORS:
                 raise
             except AuthsiteError as exc:
                 add_service_errors(form, exc, ADDRESS_ALIASES)
@@ -457,7 +503,7 @@ class PasswordResetView(Page):
                     new_password=form.cleaned_data["new_password"],
                     client=client_info(request),
                 )
-            except RetryLater:
+            except PAGE_ERRORS:
                 raise
             except CODE_ERRORS as exc:
                 flow_update(request, "reset", verified=False)
@@ -498,7 +544,7 @@ class PasswordChangeView(SignedInPage):
                     client=client_info(request),
                     keep_session_id=current_web_session_id(request),
                 )
-            except RetryLater:
+            except PAGE_ERRORS:
                 raise
             except AuthsiteError as exc:
                 add_service_errors(form, exc)
@@ -542,7 +588,7 @@ class ContactView(SignedInPage):
                     client=client_info(request),
                     session=current_web_session(request),
                 )
-            except RetryLater:
+            except PAGE_ERRORS:
                 raise
             except AuthsiteError as exc:
                 add_service_errors(form, exc, ADDRESS_ALIASES)
@@ -729,7 +775,7 @@ class AccountDeleteView(SignedInPage):
                     client=client_info(request),
                     session=current_web_session(request),
                 )
-            except RetryLater:
+            except PAGE_ERRORS:
                 raise
             except AuthsiteError as exc:
                 add_service_errors(form, exc)
@@ -777,3 +823,496 @@ class NewDeviceNotMeView(Page):
             % {"destination": reset.destination},
         )
         return redirect("accounts:password_forgot_verify")
+
+
+def _first_error(exc: AuthsiteError) -> str:
+    """A service error's first field message, for a page with no such field."""
+    for field_messages in (exc.errors or {}).values():
+        if field_messages:
+            return str(field_messages[0])
+    return exc.message
+
+
+# --- the second step of sign-in (SPEC §16.1, §16.3) ------------------------------------------
+
+# The second factors the pages take, in the order a page offers them first.
+PAGE_METHODS = (forms.TOTP, forms.CODE, forms.RECOVERY_CODE)
+METHOD_LINKS = {
+    forms.TOTP: _("Use your authenticator app"),
+    forms.RECOVERY_CODE: _("Use a recovery code"),
+    forms.CODE: _("Get a code by SMS or email"),
+}
+
+
+def _method_choice(offered: list[str], wanted: str | None) -> str | None:
+    """The method a page shows: the one asked for when it is offered, else the
+    first offered in ``PAGE_METHODS``' order."""
+    usable = [m for m in PAGE_METHODS if m in offered]
+    if wanted in usable:
+        return wanted
+    return usable[0] if usable else None
+
+
+def _method_links(base: str, offered: list[str], current: str | None, **query: str) -> list:
+    return [
+        (str(METHOD_LINKS[m]), f"{base}?{urlencode({**query, 'method': m})}")
+        for m in PAGE_METHODS
+        if m in offered and m != current
+    ]
+
+
+@method_decorator(never_cache, name="dispatch")
+class LoginMfaView(Page):
+    """The second step of a sign-in (any door: the sign-in page, a code
+    sign-in, the admin's page): the pipeline's ``mfa_token`` waits in the
+    session; a second factor finishes the sign-in, and may leave a
+    trusted-browser cookie."""
+
+    template_name = "accounts/login_mfa.html"
+
+    def _start_url(self, request: HttpRequest, state: dict | None) -> str:
+        """The sign-in page the flow came from, with its ``next``."""
+        state = state or {}
+        url = reverse("admin:login") if state.get("admin") else reverse("accounts:login")
+        next_url = safe_next(request, state.get("next"))
+        return f"{url}?{urlencode({'next': next_url})}" if next_url else url
+
+    def _restart(self, request: HttpRequest, state: dict | None, message: str) -> HttpResponse:
+        flow_end(request, MFA_FLOW)
+        messages.error(request, message)
+        return redirect(self._start_url(request, state))
+
+    def _dead(self, request: HttpRequest, state: dict | None) -> HttpResponse:
+        return self._restart(
+            request,
+            state,
+            _(
+                "This sign-in has expired or had too many wrong codes. "
+                "Sign in again to get a new chance."
+            ),
+        )
+
+    def _form(self, method: str, data=None) -> forms.SecondFactorForm:
+        return forms.SecondFactorForm(data, method=method, trust_days=settings.MFA_TRUST_DAYS)
+
+    def _render(self, request, state, method, form) -> HttpResponse:
+        offered = state.get("methods") or []
+        context = {
+            "form": form,
+            "method": method,
+            "others": _method_links(reverse("accounts:login_mfa"), offered, method),
+            "code_sent": bool(state.get("destination")),
+            "destination": state.get("destination", ""),
+            "resend_in": max(0, math.ceil(float(state.get("resend_at", 0)) - now())),
+            "start_url": self._start_url(request, state),
+        }
+        return render(request, self.template_name, context)
+
+    def _live(self, request: HttpRequest) -> tuple[dict | None, HttpResponse | None]:
+        state = mfa_flow_get(request)
+        if state is not None:
+            return state, None
+        started = flow_get(request, MFA_FLOW)
+        if started is None:
+            messages.info(request, _("Sign in first."))
+            return None, redirect("accounts:login")
+        return None, self._dead(request, started)
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        state, away = self._live(request)
+        if away is not None:
+            return away
+        method = _method_choice(state.get("methods") or [], request.GET.get("method"))
+        if method is None:
+            return self._restart(
+                request, state, _("This account's second factor cannot be used on this page.")
+            )
+        return self._render(request, state, method, self._form(method))
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        sending = request.POST.get("action") == "send"
+        for action in ("anon_ip", "code_request_ip" if sending else "login_ip"):
+            ratelimit_hit(request=request, action=action)
+        state, away = self._live(request)
+        if away is not None:
+            return away
+        if sending:
+            return self._send(request, state)
+        method = _method_choice(state.get("methods") or [], request.POST.get("method"))
+        if method is None:
+            return self._dead(request, state)
+        form = self._form(method, request.POST)
+        if form.is_valid():
+            try:
+                signed_in = signin.signin_mfa(
+                    mfa_token=state["mfa_token"],
+                    method=method,
+                    code=form.cleaned_data["otp"],
+                    client=client_info(request),
+                    kind=signin.WEB,
+                )
+            except PAGE_ERRORS:
+                raise
+            except TokenInvalid:
+                return self._dead(request, state)
+            except AuthsiteError as exc:
+                if (exc.data or {}).get("attempts_left") == 0:
+                    return self._dead(request, state)  # that was the last try
+                add_service_errors(form, exc)
+            else:
+                flow_end(request, MFA_FLOW)
+                web_login(request, signed_in)
+                messages.success(request, _("Signed in."))
+                next_url = safe_next(request, state.get("next"))
+                response = redirect(next_url or settings.LOGIN_REDIRECT_URL)
+                if form.cleaned_data.get("remember"):
+                    trust_cookie_set(request, response, signed_in.user)
+                return response
+        return self._render(request, state, method, form)
+
+    def _send(self, request: HttpRequest, state: dict) -> HttpResponse:
+        try:
+            sent = signin.signin_mfa_code_send(
+                mfa_token=state["mfa_token"], client=client_info(request)
+            )
+        except TokenInvalid:
+            return self._dead(request, state)
+        except (OtpCooldown, OtpSendLimit, OtpLocked) as exc:
+            flow_update(request, MFA_FLOW, resend_at=now() + (exc.retry_after or 0))
+            messages.error(request, wait_message(exc))
+        except PAGE_ERRORS:
+            raise
+        except AuthsiteError as exc:
+            messages.error(request, _first_error(exc))
+        else:
+            flow_update(
+                request,
+                MFA_FLOW,
+                channel=sent.channel,
+                destination=sent.destination,
+                resend_at=now() + sent.resend_in,
+            )
+            messages.success(
+                request,
+                _("A code is on its way to %(destination)s.") % {"destination": sent.destination},
+            )
+        return redirect(f"{reverse('accounts:login_mfa')}?{urlencode({'method': forms.CODE})}")
+
+
+# --- second factors (SPEC §16.2, §16.3) --------------------------------------------------------
+
+
+def _codes_made(request: HttpRequest, codes: list[str] | None, default: str) -> HttpResponse:
+    """After a change that may have made recovery codes: show them once."""
+    if codes:
+        secret_keep(request, RECOVERY_CODES, codes)
+        return redirect("accounts:mfa_recovery_codes")
+    return redirect(default)
+
+
+class MfaView(SignedInPage):
+    """The second factors of the account: what is on, recovery codes left,
+    codes by SMS or email as a factor."""
+
+    template_name = "accounts/mfa.html"
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        user = request.user
+        next_url = safe_next(request, request.GET.get("next"))
+        if next_url:
+            # Sent here to add a factor first (SPEC §16.5): once one is on and
+            # its recovery codes are saved, go on to the page that was wanted.
+            flow_open(request, MFA_SETUP_FLOW, next=next_url)
+        overview = mfa.mfa_overview(user=user)
+        by_kind = {factor.kind: factor for factor in overview.factors}
+        destination = mfa.code_factor_destination(user, first_factor_identifier=None)
+        context = {
+            "overview": overview,
+            "factors": [f for f in overview.factors if f.kind != mfa.RECOVERY_CODES],
+            "totp": by_kind.get(mfa.TOTP),
+            "code_factor": by_kind.get(mfa.CODE),
+            "allow_code_factor": settings.MFA_ALLOW_CODE_FACTOR,
+            "code_destination": mask_destination(destination.value) if destination else "",
+        }
+        return render(request, self.template_name, context)
+
+
+class MfaCodeFactorView(SignedInPage):
+    """Turn codes by SMS or email as a second factor on or off (POST)."""
+
+    http_method_names = ["post"]
+    reauth_return = "accounts:mfa"
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        session, client = current_web_session(request), client_info(request)
+        try:
+            if request.POST.get("action") == "disable":
+                mfa.factor_remove(user=request.user, session=session, kind=mfa.CODE, client=client)
+                messages.success(request, _("Codes are no longer a second factor."))
+                return redirect("accounts:mfa")
+            codes = mfa.code_factor_enable(user=request.user, session=session, client=client)
+        except PAGE_ERRORS:
+            raise
+        except AuthsiteError as exc:
+            messages.error(request, _first_error(exc))
+            return redirect("accounts:mfa")
+        messages.success(request, _("Codes are now a second factor."))
+        return _codes_made(request, codes, "accounts:mfa")
+
+
+@method_decorator(never_cache, name="dispatch")
+class MfaTotpView(StepUpPage):
+    """Set up an authenticator app (QR code, the secret, a code to confirm),
+    or remove it. The secret of a setup not yet confirmed is kept encrypted in
+    the session, so the page can show it again until a code confirms it."""
+
+    template_name = "accounts/mfa_totp.html"
+
+    def _render(self, request: HttpRequest, form=None) -> HttpResponse:
+        overview = mfa.mfa_overview(user=request.user)
+        totp = next((f for f in overview.factors if f.kind == mfa.TOTP), None)
+        pending = None if totp else secret_peek(request, TOTP_SETUP)
+        secret = (pending or {}).get("secret", "")
+        context = {
+            "totp": totp,
+            "pending": pending,
+            "secret_groups": [secret[i : i + 4] for i in range(0, len(secret), 4)],
+            "form": form or forms.CodeForm(),
+        }
+        return render(request, self.template_name, context)
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        return self._render(request)
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        action = request.POST.get("action")
+        if action == "setup":
+            return self._setup(request)
+        if action == "remove":
+            return self._remove(request)
+        return self._confirm(request)
+
+    def _setup(self, request: HttpRequest) -> HttpResponse:
+        try:
+            setup = mfa.totp_setup(user=request.user, session=current_web_session(request))
+        except PAGE_ERRORS:
+            raise
+        except AuthsiteError as exc:
+            messages.error(request, _first_error(exc))
+            return redirect("accounts:mfa")
+        secret_keep(
+            request,
+            TOTP_SETUP,
+            {"secret": setup.secret, "otpauth_uri": setup.otpauth_uri, "qr_svg": setup.qr_svg},
+        )
+        return redirect("accounts:mfa_totp")
+
+    def _confirm(self, request: HttpRequest) -> HttpResponse:
+        form = forms.CodeForm(request.POST)
+        if form.is_valid():
+            try:
+                codes = mfa.totp_confirm(
+                    user=request.user,
+                    session=current_web_session(request),
+                    code=form.cleaned_data["otp"],
+                    client=client_info(request),
+                )
+            except PAGE_ERRORS:
+                raise
+            except ValidationFailed as exc:
+                # No setup to confirm (it was replaced or finished elsewhere).
+                secret_drop(request, TOTP_SETUP)
+                messages.error(request, _first_error(exc))
+                return redirect("accounts:mfa_totp")
+            except AuthsiteError as exc:
+                add_service_errors(form, exc)
+            else:
+                secret_drop(request, TOTP_SETUP)
+                messages.success(request, _("The authenticator app is on."))
+                return _codes_made(request, codes, "accounts:mfa")
+        return self._render(request, form)
+
+    def _remove(self, request: HttpRequest) -> HttpResponse:
+        try:
+            mfa.factor_remove(
+                user=request.user,
+                session=current_web_session(request),
+                kind=mfa.TOTP,
+                client=client_info(request),
+            )
+        except PAGE_ERRORS:
+            raise
+        except AuthsiteError as exc:
+            messages.error(request, _first_error(exc))
+            return redirect("accounts:mfa")
+        secret_drop(request, TOTP_SETUP)
+        messages.success(request, _("The authenticator app was removed."))
+        return redirect("accounts:mfa")
+
+
+@method_decorator(never_cache, name="dispatch")
+class MfaRecoveryCodesView(StepUpPage):
+    """Recovery codes: shown once, just after they are made (kept encrypted
+    in the session until this page shows them), downloadable from the page
+    as a .txt; a new set on request."""
+
+    template_name = "accounts/mfa_recovery_codes.html"
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        codes = secret_take(request, RECOVERY_CODES)
+        context: dict[str, Any] = {"codes": codes, "mfa_enabled": request.user.mfa_enabled}
+        if codes:
+            wanted = flow_get(request, MFA_SETUP_FLOW) or {}
+            flow_end(request, MFA_SETUP_FLOW)
+            context["continue_url"] = safe_next(request, wanted.get("next")) or reverse(
+                "accounts:mfa"
+            )
+            text = "\n".join(
+                [
+                    _("Recovery codes for %(site)s (%(account)s)")
+                    % {"site": settings.SITE_NAME, "account": request.user},
+                    _("Each code works once."),
+                    "",
+                    *codes,
+                    "",
+                ]
+            )
+            context["download_href"] = "data:text/plain;charset=utf-8," + quote(text)
+            context["download_name"] = f"{slugify(settings.SITE_NAME) or 'site'}-recovery-codes.txt"
+        else:
+            context["left"] = mfa.recovery_codes_left(request.user)
+        return render(request, self.template_name, context)
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        try:
+            codes = mfa.recovery_codes_regenerate(
+                user=request.user,
+                session=current_web_session(request),
+                client=client_info(request),
+            )
+        except PAGE_ERRORS:
+            raise
+        except AuthsiteError as exc:
+            messages.error(request, _first_error(exc))
+            return redirect("accounts:mfa_recovery_codes")
+        messages.success(
+            request, _("Here are your new recovery codes. The old ones no longer work.")
+        )
+        return _codes_made(request, codes, "accounts:mfa_recovery_codes")
+
+
+# --- recent authentication (SPEC §16.4) ----------------------------------------------------------
+
+REAUTH_FLOW = "reauth"
+PASSWORD = "password"
+
+
+@method_decorator(never_cache, name="dispatch")
+class ReauthenticateView(SignedInPage):
+    """Confirm it is you: the password, a code sent to the account's primary
+    address, or a second factor. Then a new session key, and back to
+    ``next``."""
+
+    template_name = "accounts/reauthenticate.html"
+
+    def _methods(self, request: HttpRequest) -> list[str]:
+        user = request.user
+        methods = [PASSWORD] if user.has_usable_password() else []
+        factors = mfa.mfa_methods(user)
+        methods += [m for m in (forms.TOTP, forms.RECOVERY_CODE) if m in factors]
+        methods.append(forms.CODE)  # a code to the primary address
+        return methods
+
+    def _method(self, request: HttpRequest, wanted: str | None) -> str:
+        methods = self._methods(request)
+        return wanted if wanted in methods else methods[0]
+
+    def _form(self, method: str, data=None):
+        if method == PASSWORD:
+            return forms.ReauthPasswordForm(data)
+        return forms.SecondFactorForm(data, method=method)
+
+    def _render(self, request, method: str, next_url: str, form) -> HttpResponse:
+        links = {
+            PASSWORD: _("Use your password"),
+            forms.TOTP: _("Use your authenticator app"),
+            forms.RECOVERY_CODE: _("Use a recovery code"),
+            forms.CODE: _("Get a code by email or SMS"),
+        }
+        query = {"next": next_url} if next_url else {}
+        base = reverse("accounts:reauthenticate")
+        state = flow_get(request, REAUTH_FLOW) if method == forms.CODE else None
+        context = {
+            "form": form,
+            "method": method,
+            "next": next_url,
+            "others": [
+                (str(links[m]), f"{base}?{urlencode({**query, 'method': m})}")
+                for m in self._methods(request)
+                if m != method
+            ],
+            "code_sent": state is not None,
+            **(flow_context(REAUTH_FLOW, state) if state is not None else {}),
+        }
+        return render(request, self.template_name, context)
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        next_url = safe_next(request, request.GET.get("next")) or ""
+        method = self._method(request, request.GET.get("method"))
+        return self._render(request, method, next_url, self._form(method))
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        next_url = safe_next(request, request.POST.get("next")) or ""
+        session = current_web_session(request)
+        if session is None:
+            web_logout(request)
+            return redirect(settings.LOGIN_URL)
+        if request.POST.get("action") == "send":
+            return self._send(request, session, next_url)
+        method = self._method(request, request.POST.get("method"))
+        form = self._form(method, request.POST)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                reauth.reauthenticate(
+                    user=request.user,
+                    session=session,
+                    client=client_info(request),
+                    password=data.get("password"),
+                    code=data.get("otp"),
+                    method=method if method in (forms.TOTP, forms.RECOVERY_CODE) else None,
+                )
+            except PAGE_ERRORS:
+                raise
+            except AuthsiteError as exc:
+                add_service_errors(form, exc)
+            else:
+                flow_end(request, REAUTH_FLOW)
+                request.session.cycle_key()
+                messages.success(request, _("Thank you. You can go on."))
+                return redirect(next_url or settings.LOGIN_REDIRECT_URL)
+        return self._render(request, method, next_url, form)
+
+    def _send(self, request: HttpRequest, session, next_url: str) -> HttpResponse:
+        try:
+            sent = reauth.reauth_code_send(
+                user=request.user, session=session, client=client_info(request)
+            )
+        except (OtpCooldown, OtpSendLimit, OtpLocked) as exc:
+            flow_update(request, REAUTH_FLOW, resend_at=now() + (exc.retry_after or 0))
+            messages.error(request, wait_message(exc))
+        else:
+            flow_start(
+                request,
+                REAUTH_FLOW,
+                identifier=request.user.primary_identifier,
+                channel=sent.channel,
+                destination=sent.destination,
+                resend_in=sent.resend_in,
+            )
+            messages.success(
+                request,
+                _("We sent a code to %(destination)s.") % {"destination": sent.destination},
+            )
+        query = {"method": forms.CODE, **({"next": next_url} if next_url else {})}
+        return redirect(f"{reverse('accounts:reauthenticate')}?{urlencode(query)}")

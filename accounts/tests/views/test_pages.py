@@ -26,6 +26,10 @@ SIGNED_IN_PAGES = [
     "/accounts/activity/",
     "/accounts/delete/",
     "/accounts/logout/",
+    "/accounts/mfa/",
+    "/accounts/mfa/totp/",
+    "/accounts/mfa/recovery-codes/",
+    "/accounts/reauthenticate/",
 ]
 SIGNED_IN_ONLY = [page for page in SIGNED_IN_PAGES if page not in ("/", "/accounts/logout/")]
 
@@ -119,6 +123,7 @@ POSTS = [
     ("/accounts/login/code/", {"identifier": "alice@example.com"}),
     ("/accounts/password/forgot/", {"identifier": "alice@example.com"}),
     ("/accounts/code/resend/", {"flow": "signup"}),
+    ("/accounts/login/mfa/", {"method": "totp", "otp": "123456"}),
 ]
 
 
@@ -153,6 +158,10 @@ SIGNED_IN_POSTS = [
     "/accounts/sessions/revoke-others/",
     "/accounts/delete/",
     "/profile/edit/",
+    "/accounts/mfa/totp/",
+    "/accounts/mfa/code/",
+    "/accounts/mfa/recovery-codes/",
+    "/accounts/reauthenticate/",
 ]
 
 
