@@ -250,6 +250,7 @@ class SecurityEvent(models.Model):
     PASSKEY_ADDED = "passkey_added"
     PASSKEY_REMOVED = "passkey_removed"
     PASSKEY_LOGIN = "passkey_login"
+    PASSKEY_CLONED = "passkey_counter_went_back"
     REAUTHENTICATED = "reauthenticated"
     NEW_DEVICE_LOGIN = "new_device_login"
     PASSWORD_LOCKED = "password_locked"
@@ -280,6 +281,7 @@ class SecurityEvent(models.Model):
         (PASSKEY_ADDED, _("Passkey added")),
         (PASSKEY_REMOVED, _("Passkey removed")),
         (PASSKEY_LOGIN, _("Signed in with a passkey")),
+        (PASSKEY_CLONED, _("A passkey's counter went backwards (refused)")),
         (REAUTHENTICATED, _("Confirmed it was you")),
         (NEW_DEVICE_LOGIN, _("Signed in on a new device")),
         (PASSWORD_LOCKED, _("Password blocked after too many wrong tries")),
@@ -418,3 +420,60 @@ class KnownDevice(models.Model):
 
     def __str__(self) -> str:
         return f"device of {self.user_id} first seen {self.first_seen_at:%Y-%m-%d}"
+
+
+class Passkey(models.Model):
+    """The credential behind a ``webauthn`` second factor (SPEC §17): a
+    passkey signs in on its own (user verification makes it both factors)
+    and serves as a second factor and for step-up. Found by a SHA-256 of its
+    credential id (the id itself can be up to 1023 bytes)."""
+
+    authenticator = models.OneToOneField(
+        Authenticator, on_delete=models.CASCADE, primary_key=True, related_name="passkey"
+    )
+    credential_hash = models.CharField(max_length=64, unique=True)
+    credential_id = models.TextField()  # base64url
+    public_key = models.BinaryField()
+    sign_count = models.BigIntegerField(default=0)
+    transports = models.JSONField(default=list, blank=True)
+    aaguid = models.CharField(max_length=36, blank=True, default="")
+    backup_eligible = models.BooleanField(default=False)
+    backed_up = models.BooleanField(default=False)
+
+    class Meta:
+        verbose_name = _("passkey")
+        verbose_name_plural = _("passkeys")
+
+    def __str__(self) -> str:
+        return f"passkey {self.authenticator.name or self.pk}"
+
+
+class WebAuthnChallenge(models.Model):
+    """A WebAuthn challenge, kept on the server (SPEC §17): random, single
+    use, five minutes, bound to its ceremony and to what asked for it (the
+    account registering, the second step, the session re-authenticating).
+    Found by a SHA-256 of the challenge the browser signed."""
+
+    class Ceremony(models.TextChoices):
+        REGISTRATION = "registration"
+        LOGIN = "login"
+        MFA = "mfa"
+        REAUTHENTICATION = "reauthentication"
+
+    challenge_hash = models.CharField(max_length=64, unique=True)
+    ceremony = models.CharField(max_length=20, choices=Ceremony.choices)
+    user = models.ForeignKey(
+        "accounts.User", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    # The second step (MfaChallenge) or the session (DeviceSession) it serves.
+    bound_to = models.CharField(max_length=64, blank=True, default="")
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(db_index=True)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("passkey challenge")
+        verbose_name_plural = _("passkey challenges")
+
+    def __str__(self) -> str:
+        return f"{self.ceremony} challenge"

@@ -177,3 +177,14 @@ class ReauthenticationRequired(AuthsiteError):
     code = "reauthentication_required"
     status = 401
     default_message = _("Confirm it is you: sign in again, or enter a code, to continue.")
+
+
+class PasskeyInvalid(AuthsiteError):
+    """A passkey ceremony that did not verify: an unknown or replayed
+    challenge, one of another ceremony or account, an expired one, a wrong
+    origin or relying party, a bad signature, a counter that went backwards
+    (SPEC §17)."""
+
+    code = "passkey_invalid"
+    status = 400
+    default_message = _("This passkey could not be verified. Try again.")

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from accounts import wellknown
 from accounts.admin_views import admin_login
 from authsite import metrics, views
 
@@ -17,6 +18,12 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),
     path("metrics", metrics.metrics_view, name="metrics"),
+    path(".well-known/assetlinks.json", wellknown.assetlinks, name="assetlinks"),
+    path(
+        ".well-known/apple-app-site-association",
+        wellknown.apple_app_site_association,
+        name="apple_app_site_association",
+    ),
     path("api/v1/", include(api_v1)),
     path("accounts/", include("accounts.urls")),
     path("profile/", include("profiles.urls")),

@@ -28,11 +28,13 @@ DOORS = {
         "accounts.admin",
         "accounts.admin_views",
         "accounts.backends",
+        "accounts.wellknown",
     ),
     "profiles": ("profiles.views", "profiles.forms", "profiles.urls", "profiles.api"),
     "otp": ("otp.admin",),
 }
 HTML_DOOR = ("accounts.views", "accounts.forms", "accounts.pages", "accounts.flows")
+# The software authenticator of the tests and the benchmark is no part of a flow.
 JSON_DOOR = ("accounts.api", "profiles.api")
 # What the flows are made of: never a door.
 CORE = (

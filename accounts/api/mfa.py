@@ -95,7 +95,12 @@ class ReauthInputSerializer(serializers.Serializer):
     password = s.password_field(required=False)
     code = serializers.CharField(max_length=64, required=False)
     method = serializers.ChoiceField(
-        choices=[("totp", "totp"), ("recovery_code", "recovery_code")], required=False
+        choices=[("totp", "totp"), ("recovery_code", "recovery_code"), ("webauthn", "webauthn")],
+        required=False,
+    )
+    credential = serializers.JSONField(
+        required=False,
+        help_text="With method webauthn: an assertion for /auth/reauthenticate/passkey/options.",
     )
 
 
@@ -122,7 +127,7 @@ class MfaVerifyView(PublicView):
         request=MfaVerifyInputSerializer,
         data=s.TokenSessionSerializer,
         errors={
-            400: "validation_error, otp_invalid, otp_attempts_exceeded",
+            400: "validation_error, otp_invalid, otp_attempts_exceeded, passkey_invalid",
             401: "token_invalid (mfa_token unknown, used, expired or dead)",
             403: "account_inactive",
             429: "otp_locked, rate_limited",
@@ -135,6 +140,7 @@ class MfaVerifyView(PublicView):
             mfa_token=data["mfa_token"],
             method=data["method"],
             code=data.get("code"),
+            credential=data.get("credential"),
             client=client_info(request),
             kind=signin.API,
         )
@@ -146,7 +152,8 @@ class MfaChallengeView(PublicView):
         summary="Second step: send a code",
         description=(
             "With `method` code: a code to the account's other verified address (the "
-            "cooldown and hourly cap of codes apply)."
+            "cooldown and hourly cap of codes apply). With `webauthn`: request options "
+            "for one of the account's passkeys (the data is then WebAuthn options JSON)."
         ),
         request=MfaChallengeInputSerializer,
         data=s.CodeSentSerializer,
@@ -159,6 +166,9 @@ class MfaChallengeView(PublicView):
     @rate_limited("anon_ip", "code_request_ip")
     def post(self, request: Request) -> Response:
         data = _validated(MfaChallengeInputSerializer, request)
+        if data["method"] == "webauthn":
+            options = signin.signin_mfa_passkey_options(mfa_token=data["mfa_token"])
+            return success(options, message=_("Use your passkey."))
         sent = signin.signin_mfa_code_send(mfa_token=data["mfa_token"], client=client_info(request))
         return success(s.code_sent_data(sent), message=_("A code is on its way."))
 
@@ -326,6 +336,7 @@ class ReauthenticateView(SignedInView):
             password=data.get("password"),
             code=data.get("code"),
             method=data.get("method"),
+            credential=data.get("credential"),
         )
         return success({"valid_for": settings.REAUTH_WINDOW}, message=_("Thank you."))
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from accounts.api import mfa, views
+from accounts.api import mfa, passkeys, views
 
 app_name = "accounts_api"
 
@@ -52,5 +52,27 @@ urlpatterns += [
     path("auth/reauthenticate", mfa.ReauthenticateView.as_view(), name="reauthenticate"),
     path(
         "auth/reauthenticate/code", mfa.ReauthenticateCodeView.as_view(), name="reauthenticate_code"
+    ),
+]
+
+urlpatterns += [
+    path("auth/passkeys", passkeys.PasskeyListView.as_view(), name="passkeys"),
+    path(
+        "auth/passkeys/register/options",
+        passkeys.PasskeyRegisterOptionsView.as_view(),
+        name="passkey_register_options",
+    ),
+    path("auth/passkeys/register", passkeys.PasskeyRegisterView.as_view(), name="passkey_register"),
+    path(
+        "auth/passkeys/login/options",
+        passkeys.PasskeyLoginOptionsView.as_view(),
+        name="passkey_login_options",
+    ),
+    path("auth/passkeys/login", passkeys.PasskeyLoginView.as_view(), name="passkey_login"),
+    path("auth/passkeys/<int:passkey_id>", passkeys.PasskeyDetailView.as_view(), name="passkey"),
+    path(
+        "auth/reauthenticate/passkey/options",
+        passkeys.ReauthPasskeyOptionsView.as_view(),
+        name="reauthenticate_passkey_options",
     ),
 ]

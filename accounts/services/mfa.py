@@ -124,7 +124,7 @@ def mfa_overview(*, user: User) -> MfaOverview:
     )
 
 
-def _sync_enabled(user: User) -> None:
+def sync_enabled(user: User) -> None:
     """Keep ``User.mfa_enabled`` equal to "has a factor other than recovery
     codes"; without one, the recovery codes go too. Bumps the security
     version (trusted browsers ask again)."""
@@ -214,8 +214,8 @@ def totp_confirm(
         Authenticator.objects.filter(pk=factor.pk).update(
             confirmed=True, last_step=step, last_used_at=now, created_at=now
         )
-        codes = _recovery_codes_if_first(user)
-        _sync_enabled(user)
+        codes = recovery_codes_if_first(user)
+        sync_enabled(user)
         _changed(user, kind=SecurityEvent.MFA_ENABLED, factor=TOTP, client=client)
     return codes
 
@@ -230,7 +230,7 @@ def factor_remove(
         deleted, _by_model = Authenticator.objects.filter(user=user, kind=kind).delete()
         if not deleted:
             raise ValidationFailed.for_field("kind", _("This second factor is not set up."))
-        _sync_enabled(user)
+        sync_enabled(user)
         _changed(user, kind=SecurityEvent.MFA_DISABLED, factor=kind, client=client)
 
 
@@ -262,8 +262,8 @@ def code_factor_enable(
         raise ValidationFailed.for_field("kind", _("Codes are already a second factor."))
     with transaction.atomic():
         Authenticator.objects.create(user=user, kind=CODE, confirmed=True)
-        codes = _recovery_codes_if_first(user)
-        _sync_enabled(user)
+        codes = recovery_codes_if_first(user)
+        sync_enabled(user)
         _changed(user, kind=SecurityEvent.MFA_ENABLED, factor=CODE, client=client)
     return codes
 
@@ -317,7 +317,7 @@ def _make_recovery_codes(user: User) -> list[str]:
     return codes
 
 
-def _recovery_codes_if_first(user: User) -> list[str] | None:
+def recovery_codes_if_first(user: User) -> list[str] | None:
     if Authenticator.objects.filter(user=user, kind=RECOVERY_CODES).exists():
         return None
     return _make_recovery_codes(user)
@@ -579,7 +579,7 @@ def factors_remove_by_staff(*, user: User, client: ClientInfo | None = None) -> 
     """Account recovery: staff remove every second factor of an account."""
     with transaction.atomic():
         deleted, _by_model = Authenticator.objects.filter(user=user).delete()
-        _sync_enabled(user)
+        sync_enabled(user)
         event_record(kind=SecurityEvent.MFA_DISABLED, user=user, client=client)
         notify_account(user=user, template="notice_mfa_removed_by_staff")
     return deleted

@@ -4,10 +4,12 @@ the account's primary address, or by a second factor. What needs one is
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.utils.translation import gettext as _
 
 from accounts.models import DeviceSession, User
-from accounts.services import mfa
+from accounts.services import mfa, passkeys
 from accounts.services.codes import CodeSent, code_consume_recorded, code_issue_recorded, code_sent
 from accounts.services.lockout import password_confirm
 from accounts.services.stepup import reauth_mark
@@ -24,6 +26,7 @@ def reauthenticate(
     password: str | None = None,
     code: str | None = None,
     method: str | None = None,
+    credential: Any = None,
 ) -> None:
     """Prove who you are again on this session: the ``password``; or a
     ``code`` from ``reauth_code_send``; or a second factor (``method`` =
@@ -33,6 +36,14 @@ def reauthenticate(
             raise CurrentPasswordIncorrect(
                 errors={"password": [str(CurrentPasswordIncorrect.default_message)]}
             )
+    elif method == mfa.WEBAUTHN:
+        passkeys.passkey_assert(
+            credential=credential,
+            ceremony=passkeys.Ceremony.REAUTHENTICATION,
+            user=user,
+            bound_to=_subject(session),
+            client=client,
+        )
     elif method in (mfa.TOTP, mfa.RECOVERY_CODE):
         mfa.factor_check(
             user=user,
@@ -60,6 +71,13 @@ def reauthenticate(
 
 def _subject(session: DeviceSession) -> str:
     return f"reauth:{session.pk}"
+
+
+def reauth_passkey_options(*, user: User, session: DeviceSession) -> dict[str, Any]:
+    """Request options to re-authenticate this session with a passkey."""
+    return passkeys.passkey_request_options(
+        ceremony=passkeys.Ceremony.REAUTHENTICATION, user=user, bound_to=_subject(session)
+    )
 
 
 def reauth_code_send(*, user: User, session: DeviceSession, client: ClientInfo) -> CodeSent:

@@ -35,7 +35,7 @@ from django.utils.translation import ngettext
 from accounts import selectors
 from accounts.identifiers import EMAIL, PHONE, Identifier
 from accounts.models import DeviceSession, SecurityEvent, SignupAttempt, User
-from accounts.services import mfa
+from accounts.services import mfa, passkeys
 from accounts.services.codes import CodeSent, code_consume_recorded, code_send
 from accounts.services.events import event_record, events_link_anonymous
 from accounts.services.lockout import (
@@ -63,6 +63,7 @@ from authsite.errors import (
     OtpAttemptsExceeded,
     OtpInvalid,
     OtpLocked,
+    PasskeyInvalid,
     RateLimited,
     TokenInvalid,
 )
@@ -71,6 +72,7 @@ from otp.destinations import mask_destination
 
 # First factors.
 PASSWORD = "password"
+PASSKEY = "passkey"
 LOGIN_CODE = "code"
 SIGNUP_CODE = "signup"
 
@@ -276,9 +278,11 @@ def _finalise(factor: FirstFactor, *, client: ClientInfo, kind: str) -> SignedIn
     first_sign_in = user.last_login is None
     User.objects.filter(pk=user.pk).update(last_login=now)
     user.last_login = now
-    event_record(
-        kind=SecurityEvent.LOGIN_SUCCESS, user=user, identifier=factor.identifier, client=client
+    # One event per sign-in; a passkey's says so.
+    success_kind = (
+        SecurityEvent.PASSKEY_LOGIN if factor.method == PASSKEY else SecurityEvent.LOGIN_SUCCESS
     )
+    event_record(kind=success_kind, user=user, identifier=factor.identifier, client=client)
     if kind == API:
         tokens = session_open(user=user, client=client)
         session = tokens.session
@@ -352,6 +356,24 @@ def signin_signup(
     return signin_complete(factor, client=client, kind=kind)
 
 
+@metrics.signin_counted(PASSKEY)
+def signin_passkey(*, credential: Any, client: ClientInfo, kind: str) -> SignedIn:
+    """Sign in with a passkey (SPEC §17): no identifier, the passkey names the
+    account; with user verification it is both factors, so the second step
+    does not apply."""
+    passkey = passkeys.passkey_assert(
+        credential=credential, ceremony=passkeys.Ceremony.LOGIN, client=client
+    )
+    user = passkey.authenticator.user
+    factor = FirstFactor(user=user, method=PASSKEY, identifier=None, second_factor_done=True)
+    return signin_complete(factor, client=client, kind=kind)
+
+
+def signin_passkey_options() -> dict[str, Any]:
+    """Request options for a discoverable passkey login (no identifier)."""
+    return passkeys.passkey_request_options(ceremony=passkeys.Ceremony.LOGIN)
+
+
 def signin_authenticate(
     *, identifier: Identifier, password: str, client: ClientInfo
 ) -> User | None:
@@ -377,6 +399,7 @@ def signin_mfa(
     code: str | None,
     client: ClientInfo,
     kind: str,
+    credential: Any = None,
 ) -> SignedIn:
     """The second step of a sign-in (SPEC §16.1): a second factor for the
     ``mfa_token`` a first factor was given. A wrong one answers
@@ -385,20 +408,31 @@ def signin_mfa(
     challenge = mfa.challenge_for(mfa_token)
     user = challenge.user
     try:
-        mfa.factor_check(
-            user=user,
-            method=method,
-            code=code,
-            subject=mfa.challenge_code_subject(challenge),
-            first_factor_identifier=mfa.first_factor_address(
-                challenge.first_factor, challenge.identifier
-            ),
-            client=client,
-        )
-    except (OtpInvalid, OtpAttemptsExceeded, OtpLocked) as exc:
+        if method == mfa.WEBAUTHN:
+            passkeys.passkey_assert(
+                credential=credential,
+                ceremony=passkeys.Ceremony.MFA,
+                user=user,
+                bound_to=mfa.challenge_code_subject(challenge),
+                client=client,
+            )
+        else:
+            mfa.factor_check(
+                user=user,
+                method=method,
+                code=code,
+                subject=mfa.challenge_code_subject(challenge),
+                first_factor_identifier=mfa.first_factor_address(
+                    challenge.first_factor, challenge.identifier
+                ),
+                client=client,
+            )
+    except (OtpInvalid, OtpAttemptsExceeded, OtpLocked, PasskeyInvalid) as exc:
         left = mfa.challenge_failed(challenge)
         event_record(kind=SecurityEvent.MFA_FAILED, user=user, client=client)
         metrics.second_factor_recorded(method=method, outcome=exc.code)
+        if isinstance(exc, PasskeyInvalid):
+            raise PasskeyInvalid(data={"attempts_left": left}) from None
         if isinstance(exc, OtpInvalid):
             raise OtpInvalid(
                 ngettext(
@@ -421,6 +455,17 @@ def signin_mfa(
         second_factor_done=True,
     )
     return signin_complete(factor, client=client, kind=kind)
+
+
+def signin_mfa_passkey_options(*, mfa_token: str | None) -> dict[str, Any]:
+    """``/auth/mfa/challenge`` with ``webauthn``: request options for one of
+    the account's passkeys, bound to this second step."""
+    challenge = mfa.challenge_for(mfa_token)
+    return passkeys.passkey_request_options(
+        ceremony=passkeys.Ceremony.MFA,
+        user=challenge.user,
+        bound_to=mfa.challenge_code_subject(challenge),
+    )
 
 
 def signin_mfa_code_send(*, mfa_token: str | None, client: ClientInfo) -> CodeSent:

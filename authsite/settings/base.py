@@ -240,6 +240,34 @@ REAUTH_WINDOW = env.int("REAUTH_WINDOW", default=300)  # seconds
 # blocked until a reset (SPEC §18.3).
 SIGNIN_MAX_CONSECUTIVE_FAILURES = env.int("SIGNIN_MAX_CONSECUTIVE_FAILURES", default=100)
 
+# --- Passkeys (SPEC §17) --------------------------------------------------------------
+WEBAUTHN_ENABLED = env.bool("WEBAUTHN_ENABLED", default=True)
+
+
+def _default_rp_id() -> str:
+    host = next((h for h in ALLOWED_HOSTS if h not in ("*", "")), "localhost").lstrip(".")
+    # An IP address cannot be a relying party: browsers accept "localhost".
+    return "localhost" if host.replace(".", "").isdigit() or ":" in host else host
+
+
+# The relying party: the registrable domain passkeys belong to.
+WEBAUTHN_RP_ID = env.str("WEBAUTHN_RP_ID", default=_default_rp_id())
+WEBAUTHN_RP_NAME = env.str("WEBAUTHN_RP_NAME", default=SITE_NAME)
+# Origins allowed to use them: web origins and native apps' (android:apk-key-hash:…).
+WEBAUTHN_ORIGINS = env.list(
+    "WEBAUTHN_ORIGINS",
+    default=(
+        ["http://localhost:8000", "http://localhost:8001"]
+        if DEBUG
+        else [f"https://{WEBAUTHN_RP_ID}"]
+    ),
+)
+# Native apps whose passkeys are this site's, for /.well-known/assetlinks.json
+# ("<package name>:<SHA-256 certificate fingerprint>", comma-separated) and
+# /.well-known/apple-app-site-association ("<team id>.<bundle id>").
+WEBAUTHN_ANDROID_APPS = env.list("WEBAUTHN_ANDROID_APPS", default=[])
+WEBAUTHN_IOS_APPS = env.list("WEBAUTHN_IOS_APPS", default=[])
+
 # How long a sign-up attempt (SPEC §22.2) can still be completed; its codes
 # live OTP_TTL each, and can be re-sent until then.
 SIGNUP_ATTEMPT_TTL = env.int("SIGNUP_ATTEMPT_TTL", default=60 * 60 * 24)  # seconds
