@@ -48,8 +48,25 @@ class OptionsSerializer(serializers.Serializer):
     timeout = serializers.IntegerField(required=False)
 
 
-class RegisterOptionsInputSerializer(serializers.Serializer):
-    name = serializers.CharField(required=False, allow_blank=True, max_length=64)
+class StrictCharField(serializers.CharField):
+    """A string and only a string (DRF's CharField turns numbers into text)."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class LoginOptionsInputSerializer(serializers.Serializer):
+    identifier = StrictCharField(
+        required=False,
+        allow_blank=True,
+        max_length=320,
+        help_text=(
+            "Accepted and not used: passkeys are discoverable, so the options never list "
+            "an account's credentials (nor tell whether it has any)."
+        ),
+    )
 
 
 class RegisterInputSerializer(serializers.Serializer):
@@ -57,18 +74,6 @@ class RegisterInputSerializer(serializers.Serializer):
         help_text="The browser's or platform's RegistrationResponseJSON."
     )
     name = serializers.CharField(required=False, allow_blank=True, max_length=64)
-
-
-class LoginOptionsInputSerializer(serializers.Serializer):
-    identifier = serializers.CharField(
-        required=False,
-        allow_blank=True,
-        max_length=320,
-        help_text=(
-            "Accepted and not used: passkeys are discoverable, so the options never "
-            "list an account's credentials (nor tell whether it has any)."
-        ),
-    )
 
 
 class CredentialInputSerializer(serializers.Serializer):
@@ -102,9 +107,10 @@ class PasskeyRegisterOptionsView(SignedInView):
         description=(
             "Creation options: a resident key (discoverable credential) required, user "
             "verification preferred, the account's passkeys excluded, no attestation. "
-            "The challenge lives 5 minutes and serves one registration. " + STEP_UP
+            "The challenge lives 5 minutes and serves one registration; the name is given "
+            "with the credential. " + STEP_UP
         ),
-        request=RegisterOptionsInputSerializer,
+        request=None,
         data=OptionsSerializer,
         errors={
             400: "validation_error, passkey_invalid",
@@ -112,7 +118,6 @@ class PasskeyRegisterOptionsView(SignedInView):
         },
     )
     def post(self, request: Request) -> Response:
-        _validated(RegisterOptionsInputSerializer, request)
         options = passkeys.passkey_registration_options(user=request.user, session=request.auth)
         return success(options, message=_("Create the passkey with these options."))
 
@@ -182,8 +187,8 @@ class PasskeyLoginOptionsView(PublicView):
     @api_doc(
         summary="Sign in with a passkey: options",
         description=(
-            "Request options for a discoverable login: no identifier needed, empty "
-            "`allowCredentials`, user verification required."
+            "Request options for a discoverable login: no identifier needed (one may be "
+            "sent; it is not used), empty `allowCredentials`, user verification required."
         ),
         request=LoginOptionsInputSerializer,
         data=OptionsSerializer,
