@@ -8,8 +8,9 @@ import re
 
 from django import forms
 from django.conf import settings
-from django.contrib.auth.password_validation import password_validators_help_text_html
+from django.contrib.auth.password_validation import password_validators_help_texts
 from django.core.exceptions import ValidationError
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext_lazy
 
@@ -40,7 +41,10 @@ def password_field(label, autocomplete: str, *, required: bool = True) -> forms.
 def password_rules(form: forms.Form, name: str) -> None:
     """Show the password rules (``AUTH_PASSWORD_VALIDATORS``) as the help
     text of a new password, before anyone gets them wrong."""
-    form.fields[name].help_text = password_validators_help_text_html()
+    rules = [text for text in password_validators_help_texts() if text]
+    form.fields[name].help_text = format_html(
+        "<ul>{}</ul>", format_html_join("", "<li>{}</li>", ((rule,) for rule in rules))
+    )
 
 
 def focus(form: forms.Form, name: str) -> None:
