@@ -205,9 +205,7 @@ class SignupView(Page):
                     resend_in=sent.resend_in,
                     signup_token=started.signup_token,
                     typed=True,
-                    typed_fields={
-                        key: data[key] or "" for key in SIGNUP_KEPT_FIELDS if data.get(key)
-                    },
+                    typed_fields={key: data[key] for key in SIGNUP_KEPT_FIELDS if data.get(key)},
                     # The second address's code left with the first one: the
                     # same cooldown holds it (SignupVerifyView.done).
                     pending_resend_at=now() + sent.resend_in if started.pending else None,
