@@ -23,10 +23,11 @@ import json
 import math
 from typing import Any
 
+import phonenumbers
 from django.http import HttpRequest
 
 from accounts.crypto import SecretUnreadable, secret_decrypt, secret_encrypt
-from accounts.identifiers import Identifier
+from accounts.identifiers import PHONE, Identifier
 from authsite import clock
 from otp import services as otp
 
@@ -117,13 +118,55 @@ def flow_identifier(state: dict[str, Any]) -> Identifier:
 
 
 def flow_context(name: str, state: dict[str, Any]) -> dict[str, Any]:
-    """What a code page shows: where the code went and when a new one may be sent."""
+    """What a code page shows: where the code went and when a new one may be
+    sent. ``address`` is the address unmasked, for a flow whose first step
+    the person typed it into on this browser (sign-up, an address change), so
+    that they can spot a typo; every other flow shows only the masked
+    ``destination``. ``own_address``: the code went to the signed-in
+    account's own address (not to whatever was typed), so the page need not
+    speak as if no account might use it."""
     return {
         "flow": name,
         "channel": state["channel"],
         "destination": state["destination"],
-        "resend_in": max(0, math.ceil(float(state["resend_at"]) - now())),
+        "address": address_shown(state) if state.get("typed") else "",
+        "own_address": bool(state.get("own_address")),
+        "resend_in": resend_in(state),
     }
+
+
+def address_shown(state: dict[str, Any]) -> str:
+    """The flow's address as a person reads it: an email as stored, a phone
+    number grouped the international way (+91 98765 43210)."""
+    value = str(state.get("value", ""))
+    if state.get("kind") != PHONE:
+        return value
+    try:
+        number = phonenumbers.parse(value, None)
+    except phonenumbers.NumberParseException:
+        return value
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
+def resend_in(state: dict[str, Any]) -> int:
+    """Seconds until the flow's code may be sent again (0: now)."""
+    return max(0, math.ceil(float(state.get("resend_at", 0)) - now()))
+
+
+# --- the sign-in page, prefilled once --------------------------------------------------------
+
+LOGIN_PREFILL = "accounts_login_prefill"
+
+
+def login_prefill_keep(request: HttpRequest, identifier: Identifier) -> None:
+    """What the sign-in page shows in its identifier field next time (after a
+    password reset: the address the reset was for)."""
+    request.session[LOGIN_PREFILL] = identifier.value
+
+
+def login_prefill_take(request: HttpRequest) -> str:
+    value = request.session.pop(LOGIN_PREFILL, "")
+    return value if isinstance(value, str) else ""
 
 
 # --- the second step of sign-in ----------------------------------------------------------

@@ -4,8 +4,13 @@ errors into form errors)."""
 
 from __future__ import annotations
 
+import re
+
 from django import forms
 from django.conf import settings
+from django.contrib.auth.password_validation import password_validators_help_texts
+from django.core.exceptions import ValidationError
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext_lazy
 
@@ -16,6 +21,7 @@ from accounts.identifiers import (
     normalize_username,
     parse_address,
     parse_identifier,
+    signup_addresses,
 )
 
 FLOWS = ("signup", "login", "reset", "contact", "delete")
@@ -32,7 +38,35 @@ def password_field(label, autocomplete: str, *, required: bool = True) -> forms.
     )
 
 
+def password_rules(form: forms.Form, name: str) -> None:
+    """Show the password rules (``AUTH_PASSWORD_VALIDATORS``) as the help
+    text of a new password, before anyone gets them wrong."""
+    rules = [text for text in password_validators_help_texts() if text]
+    form.fields[name].help_text = format_html(
+        "<ul>{}</ul>", format_html_join("", "<li>{}</li>", ((rule,) for rule in rules))
+    )
+
+
+def focus(form: forms.Form, name: str) -> None:
+    """Put the page's ``autofocus`` on field ``name`` (and on no other)."""
+    for field_name, field in form.fields.items():
+        if field_name == name:
+            field.widget.attrs["autofocus"] = True
+        else:
+            field.widget.attrs.pop("autofocus", None)
+
+
+# What people type or paste between the digits of a code: "123 456", "123-456".
+CODE_SEPARATORS = re.compile(r"[\s\-\u2010-\u2015.]")
+
+
+def code_digits(value: str) -> str:
+    return CODE_SEPARATORS.sub("", value)
+
+
 def code_field() -> forms.CharField:
+    # No ``pattern``: the browser would refuse a pasted "123-456" before the
+    # form could strip its separators.
     return forms.CharField(
         label=_("Code"),
         max_length=12,
@@ -40,7 +74,8 @@ def code_field() -> forms.CharField:
             attrs={
                 "autocomplete": "one-time-code",
                 "inputmode": "numeric",
-                "pattern": "[0-9 ]*",
+                "autocapitalize": "none",
+                "spellcheck": "false",
                 "autofocus": True,
             }
         ),
@@ -64,7 +99,7 @@ class CodeForm(forms.Form):
     otp = code_field()
 
     def clean_otp(self) -> str:
-        return "".join(self.cleaned_data["otp"].split())
+        return code_digits(self.cleaned_data["otp"])
 
 
 # Second factors a page can take (a passkey needs the passkey pages, SPEC §17).
@@ -103,7 +138,6 @@ class SecondFactorForm(forms.Form):
                 {
                     "autocomplete": "one-time-code",
                     "inputmode": "numeric",
-                    "pattern": "[0-9 ]*",
                     "maxlength": "12",
                     "autofocus": True,
                 }
@@ -124,7 +158,7 @@ class SecondFactorForm(forms.Form):
         value = self.cleaned_data["otp"]
         if self.method == RECOVERY_CODE:
             return value.strip()
-        return "".join(value.split())
+        return code_digits(value)
 
 
 class ReauthPasswordForm(forms.Form):
@@ -169,6 +203,13 @@ class SignupForm(forms.Form):
     password = password_field(_("Password"), "new-password")
     password2 = password_field(_("Password again"), "new-password")
 
+    # The two fields of the one choice "email or phone — at least one".
+    ADDRESS_FIELDS = ("email", "phone")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        password_rules(self, "password")
+
     def clean_email(self) -> str | None:
         value = self.cleaned_data["email"].strip()
         return normalize_email(value) if value else None
@@ -183,10 +224,34 @@ class SignupForm(forms.Form):
 
     def clean(self):
         data = super().clean()
+        if not any(name in self.errors for name in self.ADDRESS_FIELDS):
+            try:
+                signup_addresses(email=data.get("email"), phone=data.get("phone"))
+            except ValidationError as exc:
+                self.address_errors(exc.message_dict)
         password, password2 = data.get("password"), data.get("password2")
         if password and password2 and password != password2:
             self.add_error("password2", _("The two passwords do not match."))
         return data
+
+    def address_errors(self, errors: dict[str, list[str]]) -> dict[str, list[str]]:
+        """Errors of the email/phone choice: one said of both fields (neither
+        was given) is said once, for the pair (the page shows the form's own
+        errors with the pair); the others go beside their field. Returns the
+        errors of other fields, untouched."""
+        rest = dict(errors)
+        shared = [m for m in rest.get("email", []) if m in rest.get("phone", [])]
+        for message in shared:
+            self.add_error(None, message)
+        for name in self.ADDRESS_FIELDS:
+            for message in rest.pop(name, []):
+                if message not in shared:
+                    self.add_error(name, message)
+        if shared:
+            # The pair's fieldset is described by these errors (the page).
+            for name in self.ADDRESS_FIELDS:
+                self.fields[name].widget.attrs["aria-invalid"] = "true"
+        return rest
 
     def profile(self) -> dict[str, str]:
         return {
@@ -207,6 +272,12 @@ class LoginForm(forms.Form):
     def clean_identifier(self) -> Identifier:
         return parse_identifier(self.cleaned_data["identifier"])
 
+    def wrong_password(self, message: str) -> None:
+        """Say that the sign-in failed, and put the cursor back in the
+        password field (the identifier stays as typed)."""
+        self.add_error(None, message)
+        focus(self, "password")
+
 
 class AddressForm(forms.Form):
     """An email address or a phone number to send a code to."""
@@ -225,6 +296,10 @@ class AddressForm(forms.Form):
 class NewPasswordForm(forms.Form):
     new_password = password_field(_("New password"), "new-password")
     new_password2 = password_field(_("New password again"), "new-password")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        password_rules(self, "new_password")
 
     def clean(self):
         data = super().clean()

@@ -126,18 +126,38 @@ ADDRESS_ALIASES = {"email": "identifier", "phone": "identifier"}
 CODE_ERRORS = (OtpInvalid, OtpAttemptsExceeded)
 
 
-def add_service_errors(form, exc: AuthsiteError, aliases: dict[str, str] | None = None) -> None:
-    """Put a service's field errors beside the form's fields (the rest on top)."""
-    errors = exc.errors or {}
+def add_field_errors(
+    form, errors: dict[str, list[str]], aliases: dict[str, str] | None = None
+) -> None:
+    """Put field errors beside the form's fields (those of no field on top)."""
     for field, field_messages in errors.items():
         name = (aliases or {}).get(field, field)
         target = name if name in form.fields else None
         for message in field_messages:
             form.add_error(target, message)
+
+
+def add_service_errors(form, exc: AuthsiteError, aliases: dict[str, str] | None = None) -> None:
+    """Put a service's field errors beside the form's fields (the rest on top)."""
+    errors = exc.errors or {}
+    add_field_errors(form, errors, aliases)
     if not errors:
         # A wrong or dead code is said beside the code field.
         target = "otp" if isinstance(exc, CODE_ERRORS) and "otp" in form.fields else None
         form.add_error(target, exc.message)
+
+
+def code_refused(form, exc: AuthsiteError) -> dict[str, Any]:
+    """A refused code, on a page with a code field and a "send a new code"
+    button: a dead code (too many wrong tries) takes the field away and says
+    when a new code can be asked for, in the seconds the button counts down
+    (``code_dead``, with the page's ``resend_in``); any other refusal goes
+    beside the field (a wrong code with the tries it has left). Returns what
+    the page's context gains."""
+    if isinstance(exc, OtpAttemptsExceeded):
+        return {"code_dead": True}
+    add_service_errors(form, exc)
+    return {}
 
 
 def safe_next(request: HttpRequest, url: str | None) -> str | None:
@@ -184,8 +204,9 @@ class CodePage(Page):
     def done(self, request: HttpRequest, state: dict[str, Any], result: Any, code: str):
         raise NotImplementedError
 
-    def _render(self, request, form, state) -> HttpResponse:
-        return render(request, self.template_name, {"form": form, **flow_context(self.flow, state)})
+    def _render(self, request, form, state, **extra: Any) -> HttpResponse:
+        context = {"form": form, **flow_context(self.flow, state), **extra}
+        return render(request, self.template_name, context)
 
     def get(self, request: HttpRequest) -> HttpResponse:
         state = flow_get(request, self.flow)
@@ -200,6 +221,7 @@ class CodePage(Page):
         if state is None:
             return redirect(self.start)
         form = forms.CodeForm(request.POST)
+        extra: dict[str, Any] = {}
         if form.is_valid():
             code = form.cleaned_data["otp"]
             try:
@@ -211,10 +233,10 @@ class CodePage(Page):
                 flow_end(request, self.flow)
                 return second_step(request, exc, next_url=safe_next(request, state.get("next")))
             except AuthsiteError as exc:
-                add_service_errors(form, exc)
+                extra = code_refused(form, exc)
             else:
                 return self.done(request, state, result, code)
-        return self._render(request, form, state)
+        return self._render(request, form, state, **extra)
 
 
 class AnonymousCodePage(CodePage):

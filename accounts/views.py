@@ -59,6 +59,8 @@ from accounts.flows import (
     flow_open,
     flow_start,
     flow_update,
+    login_prefill_keep,
+    login_prefill_take,
     mfa_flow_get,
     now,
     secret_drop,
@@ -67,6 +69,7 @@ from accounts.flows import (
     secret_take,
 )
 from accounts.identifiers import EMAIL, Identifier
+from accounts.models import SecurityEvent
 from accounts.pages import (
     ADDRESS_ALIASES,
     CODE_ERRORS,
@@ -76,8 +79,10 @@ from accounts.pages import (
     Page,
     SignedInPage,
     StepUpPage,
+    add_field_errors,
     add_service_errors,
     anonymous_only,
+    code_refused,
     safe_next,
     second_step,
     wait_message,
@@ -93,6 +98,7 @@ from accounts.services import (
     signup,
     tokens,
 )
+from authsite import clock
 from authsite.client import client_info
 from authsite.errors import (
     AccountInactive,
@@ -141,10 +147,9 @@ class CodeResendView(Page):
             messages.error(request, wait_message(exc))
         else:
             flow_update(request, name, resend_at=now() + sent.resend_in, verified=False)
+            shown = state["value"] if state.get("typed") else state["destination"]
             messages.success(
-                request,
-                _("A new code is on its way to %(destination)s.")
-                % {"destination": state["destination"]},
+                request, _("A new code is on its way to %(destination)s.") % {"destination": shown}
             )
         return redirect(FLOW_PAGES[name])
 
@@ -152,12 +157,21 @@ class CodeResendView(Page):
 # --- sign-up -------------------------------------------------------------------------------
 
 
+# What the sign-up page gets back when "wrong address? change it" leads to it
+# (never a password).
+SIGNUP_KEPT_FIELDS = ("email", "phone", "first_name", "last_name", "username")
+
+
 class SignupView(Page):
     template_name = "accounts/signup.html"
 
     @anonymous_only
     def get(self, request: HttpRequest) -> HttpResponse:
-        return render(request, self.template_name, {"form": forms.SignupForm()})
+        initial = {}
+        state = flow_get(request, "signup") if request.GET.get("change") else None
+        if state is not None:
+            initial = dict(state.get("typed_fields") or {})
+        return render(request, self.template_name, {"form": forms.SignupForm(initial=initial)})
 
     @method_decorator(rate_limited("anon_ip", "code_request_ip"))
     def post(self, request: HttpRequest) -> HttpResponse:
@@ -176,7 +190,10 @@ class SignupView(Page):
             except PAGE_ERRORS:
                 raise
             except AuthsiteError as exc:
-                add_service_errors(form, exc)
+                if exc.errors:
+                    add_field_errors(form, form.address_errors(exc.errors))
+                else:
+                    add_service_errors(form, exc)
             else:
                 sent = started.sent
                 flow_start(
@@ -187,6 +204,11 @@ class SignupView(Page):
                     destination=sent.destination,
                     resend_in=sent.resend_in,
                     signup_token=started.signup_token,
+                    typed=True,
+                    typed_fields={key: data[key] for key in SIGNUP_KEPT_FIELDS if data.get(key)},
+                    # The second address's code left with the first one: the
+                    # same cooldown holds it (SignupVerifyView.done).
+                    pending_resend_at=now() + sent.resend_in if started.pending else None,
                 )
                 messages.success(request, _("Enter the code we sent to finish signing up."))
                 return redirect("accounts:verify")
@@ -214,17 +236,21 @@ class SignupVerifyView(AnonymousCodePage):
     def done(self, request, state, result, code) -> HttpResponse:
         flow_end(request, "signup")
         web_login(request, result)
-        messages.success(request, _("Account verified. You are signed in."))
+        messages.success(request, _("Account verified. Signed in."))
         pending_email = result.user.pending_email
         if not pending_email:
             return redirect("profiles:detail")
+        # Its code went out with the sign-up's: the resend button waits out
+        # what is left of that code's cooldown.
+        pending_resend_at = state.get("pending_resend_at") or 0
         flow_start(
             request,
             "contact",
             identifier=Identifier(EMAIL, pending_email),
             channel="email",
             destination=mask_destination(pending_email),
-            resend_in=0,
+            resend_in=math.ceil(float(pending_resend_at) - now()),
+            typed=True,
         )
         messages.info(
             request,
@@ -249,7 +275,13 @@ class LoginView(Page):
 
     @anonymous_only
     def get(self, request: HttpRequest) -> HttpResponse:
-        return self._render(request, forms.LoginForm())
+        form = forms.LoginForm()
+        prefill = login_prefill_take(request)
+        if prefill:
+            # Back from a password reset: the address is known, the new password is next.
+            form = forms.LoginForm(initial={"identifier": prefill})
+            forms.focus(form, "password")
+        return self._render(request, form)
 
     @method_decorator(rate_limited("anon_ip", "login_ip"))
     def post(self, request: HttpRequest) -> HttpResponse:
@@ -281,10 +313,13 @@ class LoginView(Page):
                     )
                     % {"destination": destination},
                 )
-            except (InvalidCredentials, AccountInactive) as exc:
+            except InvalidCredentials as exc:
+                form.wrong_password(exc.message)
+            except AccountInactive as exc:
                 form.add_error(None, exc.message)
             else:
                 web_login(request, signed_in)
+                messages.success(request, _("Signed in."))
                 next_url = safe_next(request, request.POST.get("next"))
                 return redirect(next_url or settings.LOGIN_REDIRECT_URL)
         return self._render(request, form)
@@ -323,10 +358,18 @@ class LoginView(Page):
 class LoginCodeView(Page):
     template_name = "accounts/login_code.html"
 
+    def _render(self, request: HttpRequest, form, next_url: str) -> HttpResponse:
+        context = {
+            "form": form,
+            "next": next_url,
+            "creates_account": settings.OTP_LOGIN_CREATES_ACCOUNT,
+        }
+        return render(request, self.template_name, context)
+
     @anonymous_only
     def get(self, request: HttpRequest) -> HttpResponse:
         next_url = safe_next(request, request.GET.get("next")) or ""
-        return render(request, self.template_name, {"form": forms.AddressForm(), "next": next_url})
+        return self._render(request, forms.AddressForm(), next_url)
 
     @method_decorator(rate_limited("anon_ip", "code_request_ip"))
     def post(self, request: HttpRequest) -> HttpResponse:
@@ -352,13 +395,17 @@ class LoginCodeView(Page):
                 )
                 messages.success(request, _("If this address can sign in, a code is on its way."))
                 return redirect("accounts:login_code_verify")
-        return render(request, self.template_name, {"form": form, "next": next_url})
+        return self._render(request, form, next_url)
 
 
 class LoginCodeVerifyView(AnonymousCodePage):
     template_name = "accounts/login_code_verify.html"
     flow = "login"
     start = "accounts:login_code"
+
+    def _render(self, request, form, state, **extra: Any) -> HttpResponse:
+        extra.setdefault("creates_account", settings.OTP_LOGIN_CREATES_ACCOUNT)
+        return super()._render(request, form, state, **extra)
 
     def verify(self, request: HttpRequest, identifier: Identifier, code: str):
         return signin.signin_code(
@@ -373,9 +420,7 @@ class LoginCodeVerifyView(AnonymousCodePage):
         flow_end(request, "login")
         web_login(request, result)
         if result.created:
-            messages.success(
-                request, _("Welcome! Your account has been created and you are signed in.")
-            )
+            messages.success(request, _("Welcome! Your account has been created. Signed in."))
         else:
             messages.success(request, _("Signed in."))
         next_url = safe_next(request, state.get("next"))
@@ -484,10 +529,17 @@ class PasswordResetView(Page):
         response.delete_cookie(RESET_CODE_COOKIE, path=reverse("accounts:password_reset"))
         return response
 
+    def _render(self, request: HttpRequest, state: dict[str, Any], form) -> HttpResponse:
+        # The address the reset is for, in a hidden "username" field: a
+        # password manager then updates the right login.
+        context = {"form": form, "username": state["value"]}
+        return render(request, self.template_name, context)
+
     def get(self, request: HttpRequest) -> HttpResponse:
-        if self._state(request) is None:
+        state = self._state(request)
+        if state is None:
             return redirect("accounts:password_forgot_verify")
-        return render(request, self.template_name, {"form": forms.NewPasswordForm()})
+        return self._render(request, state, forms.NewPasswordForm())
 
     @method_decorator(rate_limited("anon_ip", "login_ip"))
     def post(self, request: HttpRequest) -> HttpResponse:
@@ -515,9 +567,10 @@ class PasswordResetView(Page):
                 flow_end(request, "reset")
                 if request.user.is_authenticated:
                     web_logout(request)  # every session was revoked; end this one now
+                login_prefill_keep(request, flow_identifier(state))
                 messages.success(request, _("Your password has been reset. Sign in with it."))
                 return self._forget_code(redirect("accounts:login"))
-        return render(request, self.template_name, {"form": form})
+        return self._render(request, state, form)
 
 
 # --- signed-in pages -----------------------------------------------------------------------
@@ -527,8 +580,14 @@ class PasswordChangeView(SignedInPage):
     template_name = "accounts/password_change.html"
 
     def _render(self, request, form) -> HttpResponse:
-        has_password = request.user.has_usable_password()
-        return render(request, self.template_name, {"form": form, "has_password": has_password})
+        user = request.user
+        context = {
+            "form": form,
+            "has_password": user.has_usable_password(),
+            # For password managers: which of their logins this password is.
+            "username": user.email or user.phone or user.username or "",
+        }
+        return render(request, self.template_name, context)
 
     def get(self, request: HttpRequest) -> HttpResponse:
         return self._render(request, forms.PasswordChangeForm())
@@ -600,6 +659,7 @@ class ContactView(SignedInPage):
                     channel=sent.channel,
                     destination=sent.destination,
                     resend_in=sent.resend_in,
+                    typed=True,
                 )
                 messages.success(request, _("Enter the code we sent to the new address."))
                 return redirect("accounts:contact_verify")
@@ -628,10 +688,15 @@ class SessionsView(SignedInPage):
     def get(self, request: HttpRequest) -> HttpResponse:
         current = current_web_session_id(request)
         sessions = [
-            (session, str(session.pk) == str(current))
+            (session, str(session.pk) == str(current), just_now(session.last_used_at))
             for session in tokens.sessions_live(user=request.user)
         ]
         return render(request, self.template_name, {"sessions": sessions})
+
+
+def just_now(moment) -> bool:
+    """Within the last minute: "active now", not "active 0 minutes ago"."""
+    return moment is not None and (clock.now() - moment).total_seconds() < 60
 
 
 class SessionRevokeView(SignedInPage):
@@ -672,14 +737,59 @@ class SessionsRevokeOthersView(SignedInPage):
         return redirect("accounts:sessions")
 
 
+# The events "this wasn't me" is offered on: what a stranger with the
+# password or the codes would leave (sign-ins, failed ones too, changes to the
+# password, the addresses and the factors), where ending every session and
+# choosing a new password helps. Not on what only follows from them (a code
+# sent, a sign-out, a session revoked) or on the report itself.
+NOT_ME_KINDS = frozenset(
+    {
+        SecurityEvent.LOGIN_SUCCESS,
+        SecurityEvent.LOGIN_FAILURE,
+        SecurityEvent.NEW_DEVICE_LOGIN,
+        SecurityEvent.PASSKEY_LOGIN,
+        SecurityEvent.MFA_FAILED,
+        SecurityEvent.RECOVERY_CODE_USED,
+        SecurityEvent.REAUTHENTICATED,
+        SecurityEvent.PASSWORD_LOCKED,
+        SecurityEvent.PASSWORD_CHANGED,
+        SecurityEvent.PASSWORD_RESET,
+        SecurityEvent.CONTACT_CHANGED,
+        SecurityEvent.MFA_ENABLED,
+        SecurityEvent.MFA_DISABLED,
+        SecurityEvent.RECOVERY_CODES_REGENERATED,
+        SecurityEvent.PASSKEY_ADDED,
+        SecurityEvent.PASSKEY_REMOVED,
+    }
+)
+
+
 class ActivityView(SignedInPage):
+    """The account's security events, "this wasn't me" beside those it helps
+    with; ``?not_me=<id>`` asks to confirm it for one event (the POST to
+    ``event_not_me`` acts)."""
+
     template_name = "accounts/activity.html"
+    confirm_template_name = "accounts/event_not_me.html"
     paginate_by = 20
 
     def get(self, request: HttpRequest) -> HttpResponse:
         events = selectors.events_for_user(user=request.user)
+        if "not_me" in request.GET:
+            return self._confirm(request, events, request.GET["not_me"])
         page = Paginator(events, self.paginate_by).get_page(request.GET.get("page"))
-        return render(request, self.template_name, {"page": page, "events": page.object_list})
+        rows = [(event, event.kind in NOT_ME_KINDS) for event in page.object_list]
+        return render(request, self.template_name, {"page": page, "rows": rows})
+
+    def _confirm(self, request: HttpRequest, events, event_id: str) -> HttpResponse:
+        event = events.filter(pk=event_id).first() if event_id.isdigit() else None
+        if event is None or event.kind not in NOT_ME_KINDS:
+            raise Http404
+        context = {
+            "event": event,
+            "destination": mask_destination(request.user.primary_identifier.value),
+        }
+        return render(request, self.confirm_template_name, context)
 
 
 class EventNotMeView(SignedInPage):
@@ -704,6 +814,7 @@ class EventNotMeView(SignedInPage):
             destination=reset.destination,
             resend_in=reset.resend_in,
             verified=False,
+            own_address=True,
         )
         messages.warning(
             request,
@@ -722,7 +833,7 @@ class AccountDeleteView(SignedInPage):
 
     template_name = "accounts/delete.html"
 
-    def _render(self, request, form=None) -> HttpResponse:
+    def _render(self, request, form=None, **extra: Any) -> HttpResponse:
         user = request.user
         context: dict[str, Any] = {"has_password": user.has_usable_password()}
         if context["has_password"]:
@@ -732,7 +843,7 @@ class AccountDeleteView(SignedInPage):
             if state is not None:
                 context.update(flow_context("delete", state))
                 context["form"] = form or forms.CodeForm()
-        return render(request, self.template_name, context)
+        return render(request, self.template_name, {**context, **extra})
 
     def get(self, request: HttpRequest) -> HttpResponse:
         return self._render(request)
@@ -766,6 +877,7 @@ class AccountDeleteView(SignedInPage):
             if flow_get(request, "delete") is None:
                 return redirect("accounts:delete")
             form = forms.CodeForm(request.POST)
+        extra: dict[str, Any] = {}
         if form.is_valid():
             try:
                 account.account_delete(
@@ -778,14 +890,14 @@ class AccountDeleteView(SignedInPage):
             except PAGE_ERRORS:
                 raise
             except AuthsiteError as exc:
-                add_service_errors(form, exc)
+                extra = code_refused(form, exc)
             else:
                 # The user, their profile and every session row are gone: only the
                 # Django session is left to flush.
                 auth_logout(request)
                 messages.success(request, _("Your account has been deleted."))
                 return redirect("home")
-        return self._render(request, form)
+        return self._render(request, form, **extra)
 
 
 class NewDeviceNotMeView(Page):
@@ -813,6 +925,7 @@ class NewDeviceNotMeView(Page):
             destination=reset.destination,
             resend_in=reset.resend_in,
             verified=False,
+            own_address=True,
         )
         messages.warning(
             request,
@@ -1075,6 +1188,7 @@ class MfaTotpView(StepUpPage):
         secret = (pending or {}).get("secret", "")
         context = {
             "totp": totp,
+            "totp_used_just_now": just_now(totp.last_used_at) if totp else False,
             "pending": pending,
             "secret_groups": [secret[i : i + 4] for i in range(0, len(secret), 4)],
             "form": form or forms.CodeForm(),
@@ -1232,7 +1346,7 @@ class ReauthenticateView(SignedInPage):
             return forms.ReauthPasswordForm(data)
         return forms.SecondFactorForm(data, method=method)
 
-    def _render(self, request, method: str, next_url: str, form) -> HttpResponse:
+    def _render(self, request, method: str, next_url: str, form, **extra: Any) -> HttpResponse:
         links = {
             PASSWORD: _("Use your password"),
             forms.TOTP: _("Use your authenticator app"),
@@ -1253,6 +1367,7 @@ class ReauthenticateView(SignedInPage):
             ],
             "code_sent": state is not None,
             **(flow_context(REAUTH_FLOW, state) if state is not None else {}),
+            **extra,
         }
         return render(request, self.template_name, context)
 
@@ -1271,6 +1386,7 @@ class ReauthenticateView(SignedInPage):
             return self._send(request, session, next_url)
         method = self._method(request, request.POST.get("method"))
         form = self._form(method, request.POST)
+        extra: dict[str, Any] = {}
         if form.is_valid():
             data = form.cleaned_data
             try:
@@ -1285,13 +1401,16 @@ class ReauthenticateView(SignedInPage):
             except PAGE_ERRORS:
                 raise
             except AuthsiteError as exc:
-                add_service_errors(form, exc)
+                if method == forms.CODE:
+                    extra = code_refused(form, exc)
+                else:
+                    add_service_errors(form, exc)
             else:
                 flow_end(request, REAUTH_FLOW)
                 request.session.cycle_key()
                 messages.success(request, _("Thank you. You can go on."))
                 return redirect(next_url or settings.LOGIN_REDIRECT_URL)
-        return self._render(request, method, next_url, form)
+        return self._render(request, method, next_url, form, **extra)
 
     def _send(self, request: HttpRequest, session, next_url: str) -> HttpResponse:
         try:

@@ -45,7 +45,7 @@ class ValidationFailed(AuthsiteError):
 class InvalidCredentials(AuthsiteError):
     code = "invalid_credentials"
     status = 401
-    default_message = _("The identifier or password is incorrect.")
+    default_message = _("The email, phone number, username or password is incorrect.")
 
 
 class AccountNotVerified(AuthsiteError):

@@ -2,10 +2,15 @@
 
 import logging
 
+from django.conf import settings
+from django.contrib import messages
 from django.core.cache import cache
 from django.db import connection
-from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.http import HttpRequest, HttpResponse, HttpResponseServerError, JsonResponse
+from django.shortcuts import redirect, render
+from django.template import loader
+from django.urls import Resolver404, resolve
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views import defaults
 from django.views.decorators.cache import never_cache
@@ -65,7 +70,11 @@ def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
 def server_error(request: HttpRequest) -> HttpResponse:
     if is_api_request(request):
         return json_error("server_error", _("Something went wrong on our side."), 500)
-    return defaults.server_error(request)
+    # The site's layout, rendered as Django's own handler does: without the
+    # request's context processors (no session or database read here, which
+    # may be what failed). The page then shows the signed-out menu.
+    template = loader.get_template("500.html")
+    return HttpResponseServerError(template.render({"SITE_NAME": settings.SITE_NAME}))
 
 
 def permission_denied(request: HttpRequest, exception: Exception) -> HttpResponse:
@@ -80,10 +89,57 @@ def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
     return defaults.bad_request(request, exception)
 
 
+# Pages of signed-out people: a signed-in browser's stale tab of one of them
+# (its CSRF token rotated by the sign-in in another tab) is sent on.
+SIGNED_OUT_FORMS = frozenset({"accounts:login", "accounts:login_code", "accounts:signup"})
+LOGOUT = "accounts:logout"
+
+
+def _safe(request: HttpRequest, url: str | None) -> str | None:
+    if url and url_has_allowed_host_and_scheme(
+        url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return url
+    return None
+
+
+def _form_page(request: HttpRequest, match) -> str:
+    """The page whose form was refused: the page that showed it (Referer,
+    same site only), else the URL posted to when it shows a page, else home."""
+    referer = _safe(request, request.headers.get("Referer"))
+    if referer:
+        return referer
+    view_class = getattr(match.func, "view_class", None) if match else None
+    if match and (view_class is None or "get" in view_class.http_method_names):
+        return request.get_full_path()
+    return "/"
+
+
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """A form whose CSRF token no longer holds, most often from a tab left
+    open while the person signed in or out in another (a sign-in rotates the
+    token). Nothing the form asked for is done; the page says so and leads
+    back to the form, except where the answer is plain: a signed-in browser's
+    sign-in or sign-up form goes on as signed in, and a stale "sign out"
+    shows a fresh sign-out form (or says that the browser is signed out)."""
     if is_api_request(request):
         return json_error("permission_denied", _("CSRF verification failed."), 403)
-    return render(request, "403_csrf.html", status=403)
+    try:
+        match = resolve(request.path_info)
+    except Resolver404:
+        match = None
+    view_name = match.view_name if match else ""
+    user = getattr(request, "user", None)
+    signed_in = bool(user is not None and user.is_authenticated)
+    if view_name in SIGNED_OUT_FORMS and signed_in:
+        messages.info(request, _("You are already signed in."))
+        return redirect(_safe(request, request.POST.get("next")) or settings.LOGIN_REDIRECT_URL)
+    if view_name == LOGOUT:
+        if not signed_in:
+            messages.info(request, _("You are already signed out."))
+            return redirect(settings.LOGOUT_REDIRECT_URL)
+        return render(request, "accounts/logout.html", {"stale": True}, status=403)
+    return render(request, "403_csrf.html", {"back": _form_page(request, match)}, status=403)
 
 
 def home(request: HttpRequest) -> HttpResponse:

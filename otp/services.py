@@ -300,8 +300,10 @@ def otp_check(
 ) -> None:
     """Check a code without consuming it. A wrong code counts a try.
 
-    Raises ``OtpInvalid`` (wrong, expired, consumed, superseded, unknown),
-    ``OtpAttemptsExceeded`` (the code is dead), ``OtpLocked`` (24 h budget).
+    Raises ``OtpInvalid`` (wrong, expired, consumed, superseded, unknown;
+    after a counted wrong try its ``data["attempts_left"]`` says how many
+    tries the code has left), ``OtpAttemptsExceeded`` (the code is dead),
+    ``OtpLocked`` (24 h budget).
 
     For the "verify before reset" step: the right code stays usable for
     ``otp_consume``. ``user``, when given, must be the user the code was
@@ -477,7 +479,9 @@ def _verify_rows(
             return OtpLocked(retry_after=locked_for), None
         if attempts >= max_attempts:
             return OtpAttemptsExceeded(), None
-        return OtpInvalid(), None
+        # Said only after a counted wrong try. It tells no more than the fifth
+        # try's ``otp_attempts_exceeded`` already does: that a live code exists.
+        return OtpInvalid(data={"attempts_left": max_attempts - attempts}), None
 
     if consume:
         # Single use under concurrency, on MariaDB and SQLite alike: the

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import transaction
+from django.utils.translation import ngettext
 
 from accounts.identifiers import ONE_ADDRESS, Identifier
 from accounts.models import SecurityEvent, User
@@ -88,6 +89,21 @@ def code_failure_recorded(
     )
 
 
+def code_failure_worded(exc: Exception) -> Exception:
+    """The error a client is given for a refused code: a wrong try that otp
+    counted says how many tries the code has left (``data.attempts_left``,
+    and in the message, as the second step of sign-in does)."""
+    left = (exc.data or {}).get("attempts_left") if isinstance(exc, OtpInvalid) else None
+    if left is None:
+        return exc
+    message = ngettext(
+        "Invalid or expired code. %(left)d try left.",
+        "Invalid or expired code. %(left)d tries left.",
+        left,
+    ) % {"left": left}
+    return OtpInvalid(message, data={"attempts_left": left})
+
+
 def code_consume_recorded(
     *,
     purpose: str,
@@ -113,7 +129,10 @@ def code_consume_recorded(
         )
     except (OtpInvalid, OtpAttemptsExceeded, OtpLocked) as exc:
         code_failure_recorded(exc, user=user, identifier=identifier, client=client)
-        raise
+        worded = code_failure_worded(exc)
+        if worded is exc:
+            raise
+        raise worded from None
 
 
 def code_check_recorded(
@@ -129,7 +148,10 @@ def code_check_recorded(
         otp.otp_check(purpose=purpose, destination=identifier.value, code=code)
     except (OtpInvalid, OtpAttemptsExceeded, OtpLocked) as exc:
         code_failure_recorded(exc, user=user, identifier=identifier, client=client)
-        raise
+        worded = code_failure_worded(exc)
+        if worded is exc:
+            raise
+        raise worded from None
 
 
 def code_send(

@@ -97,6 +97,38 @@ def test_code_dies_after_five_wrong_attempts(issue):
     assert OneTimeCode.objects.get().consumed_at is None
 
 
+def test_a_wrong_try_tells_the_tries_the_code_has_left(issue):
+    issued = issue()
+    left = []
+    for verify in (check, consume, check, consume):
+        with pytest.raises(OtpInvalid) as caught:
+            verify(wrong(issued.code))
+        left.append(caught.value.data["attempts_left"])
+    assert left == [4, 3, 2, 1]
+    with pytest.raises(OtpAttemptsExceeded):
+        check(wrong(issued.code))
+
+
+def test_the_tries_left_follow_the_setting(issue, settings):
+    settings.OTP_MAX_ATTEMPTS = 3
+    issued = issue()
+    with pytest.raises(OtpInvalid) as caught:
+        consume(wrong(issued.code))
+    assert caught.value.data == {"attempts_left": 2}
+
+
+def test_no_tries_left_are_told_when_no_try_was_counted(issue, clock):
+    with pytest.raises(OtpInvalid) as caught:
+        consume("123456", destination="nobody@example.com")  # no code at all
+    assert caught.value.data is None
+    issued = issue()
+    consume(issued.code)
+    with pytest.raises(OtpInvalid) as caught:
+        consume(wrong(issued.code))  # a spent code counts nothing
+    assert caught.value.data is None
+    assert OneTimeCode.objects.get().attempts == 0
+
+
 def test_attempts_per_code_come_from_settings(issue, settings):
     settings.OTP_MAX_ATTEMPTS = 2
     issued = issue()

@@ -22,7 +22,9 @@ def test_a_wrong_password_is_refused(page, user):
     page.get_by_label("Email, phone number or username").fill("alice@example.com")
     page.get_by_label("Password", exact=True).fill("Wrong-Horse-9-x")
     page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_text("The identifier or password is incorrect.")).to_be_visible()
+    expect(
+        page.get_by_text("The email, phone number, username or password is incorrect.")
+    ).to_be_visible()
 
 
 def test_sign_in_with_a_code(page, user, tmp_path):

@@ -226,3 +226,15 @@ def test_codes_are_exposed_only_in_development(api_client, settings, user):
     settings.OTP_EXPOSE_IN_RESPONSE = True
     data = assert_ok(api_client.post(REQUEST, {"email": user.email}, format="json"))
     assert data["otp"] == last_code_for(user.email)
+
+
+def test_a_wrong_code_says_the_tries_it_has_left(api_client, user):
+    assert_ok(api_client.post(REQUEST, {"email": user.email}, format="json"))
+    wrong = wrong_code(last_code_for(user.email))
+    body = assert_error(
+        api_client.post(VERIFY, {"email": user.email, "otp": wrong}, format="json"),
+        400,
+        "otp_invalid",
+    )
+    assert body["data"] == {"attempts_left": 4}
+    assert body["message"] == "Invalid or expired code. 4 tries left."

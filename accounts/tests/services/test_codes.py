@@ -211,6 +211,50 @@ def test_a_wrong_code_is_counted_recorded_and_raised(user):
     assert (failed.user, failed.identifier) == (user, "al***@example.com")
 
 
+def test_a_wrong_code_says_how_many_tries_it_has_left(user):
+    issued = _issue(email(user.email), user=user)
+    said = []
+    for _ in range(4):
+        with pytest.raises(OtpInvalid) as caught:
+            code_consume_recorded(
+                purpose=otp.LOGIN,
+                identifier=email(user.email),
+                code=wrong_code(issued.code),
+                user=user,
+                client=CLIENT,
+            )
+        said.append((caught.value.message, caught.value.data))
+    assert said == [
+        ("Invalid or expired code. 4 tries left.", {"attempts_left": 4}),
+        ("Invalid or expired code. 3 tries left.", {"attempts_left": 3}),
+        ("Invalid or expired code. 2 tries left.", {"attempts_left": 2}),
+        ("Invalid or expired code. 1 try left.", {"attempts_left": 1}),
+    ]
+
+
+def test_a_wrong_code_checked_before_a_reset_says_its_tries_left_too(user):
+    issued = _issue(email(user.email), user=user, purpose=otp.PASSWORD_RESET)
+    with pytest.raises(OtpInvalid) as caught:
+        code_check_recorded(
+            purpose=otp.PASSWORD_RESET,
+            identifier=email(user.email),
+            code=wrong_code(issued.code),
+            user=user,
+            client=CLIENT,
+        )
+    assert caught.value.message == "Invalid or expired code. 4 tries left."
+    assert caught.value.data == {"attempts_left": 4}
+
+
+def test_a_code_that_was_never_sent_says_no_tries_left(user):
+    with pytest.raises(OtpInvalid) as caught:
+        code_consume_recorded(
+            purpose=otp.LOGIN, identifier=email(user.email), code="123456", user=user, client=CLIENT
+        )
+    assert caught.value.message == "Invalid or expired code."
+    assert caught.value.data is None
+
+
 def test_the_fifth_wrong_try_kills_the_code_and_is_recorded_as_a_failure(user):
     issued = _issue(email(user.email), user=user)
     raised = []

@@ -31,6 +31,8 @@ class FormControls(HTMLParser):
         if tag in ("input", "select", "textarea"):
             if tag == "input" and attributes.get("type") in ("hidden", "submit", "button"):
                 return
+            if "hidden" in attributes:
+                return  # not shown (a password manager's username field)
             self.controls.append(attributes)
 
     def unlabeled(self) -> list[dict[str, str | None]]:

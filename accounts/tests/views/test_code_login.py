@@ -58,3 +58,23 @@ def test_a_second_request_within_the_cooldown_gets_the_429_page(browser, user):
     assert response.status_code == 429
     assert int(response["Retry-After"]) > 0
     assert "Please wait before requesting another code." in response.content.decode()
+
+
+def test_both_code_pages_say_that_a_new_address_gets_an_account(browser, user):
+    notice = "If no account uses the address yet, entering the code creates one"
+    assert notice in browser.get(REQUEST).content.decode()
+    browser.post(REQUEST, {"identifier": "nobody@example.com"})
+    page = browser.get(ENTER).content.decode()
+    assert "If no account uses this address yet, entering the code creates one." in page
+    # Said alike whoever owns the address: nothing tells whether it has an account.
+    other = type(browser)()
+    other.post(REQUEST, {"identifier": user.email})
+    mine = other.get(ENTER).content.decode()
+    assert "If no account uses this address yet, entering the code creates one." in mine
+
+
+def test_without_account_creation_the_pages_promise_none(browser, settings):
+    settings.OTP_LOGIN_CREATES_ACCOUNT = False
+    assert "creates one" not in browser.get(REQUEST).content.decode()
+    browser.post(REQUEST, {"identifier": "nobody@example.com"})
+    assert "creates one" not in browser.get(ENTER).content.decode()

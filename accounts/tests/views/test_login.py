@@ -54,7 +54,7 @@ def test_unknown_identifier_and_wrong_password_show_the_same_page(browser, user)
     wrong = page(user.email)
     unknown = page("nobody@example.com")
     assert wrong == unknown
-    assert "The identifier or password is incorrect." in wrong
+    assert "The email, phone number, username or password is incorrect." in wrong
 
 
 def test_the_sign_in_lockout_shows_the_429_page(browser, user, settings):
@@ -111,7 +111,9 @@ def test_a_wrong_password_of_an_unverified_account_says_nothing_about_it(browser
     make_user(email="bob@example.com", verified=False)
     response = browser.post(LOGIN, {"identifier": "bob@example.com", "password": "Wrong-Horse-9-x"})
     assert response.status_code == 200
-    assert "The identifier or password is incorrect." in response.content.decode()
+    assert (
+        "The email, phone number, username or password is incorrect." in response.content.decode()
+    )
 
 
 def test_an_inactive_account_is_told_after_the_right_password(browser, make_user):

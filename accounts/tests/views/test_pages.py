@@ -1,6 +1,8 @@
 """Every page: the right visitor gets it, the wrong one is sent away, every
 form control is labelled, and no POST goes through without its CSRF token."""
 
+import re
+
 import pytest
 from django.test import Client
 
@@ -224,3 +226,33 @@ def test_the_other_code_pages_have_labelled_controls(browser, make_browser, user
 def test_pages_with_rows_have_labelled_controls(signed_in, user):
     assert "This browser" in assert_labelled(signed_in.get("/accounts/sessions/"))
     assert "Signed in" in assert_labelled(signed_in.get("/accounts/activity/"))
+
+
+def test_messages_are_not_list_items_with_a_role(browser, user):
+    response = browser.post(
+        "/accounts/login/", {"identifier": user.email, "password": "Correct-Horse-9-Battery"}
+    )
+    html = browser.get(response["Location"]).content.decode()
+    assert '<div class="messages">' in html
+    assert '<p class="message success" role="status">Signed in.</p>' in html
+    assert not re.search(r"<li[^>]*role=", html)
+    browser.post("/accounts/logout/")
+    html = browser.get("/").content.decode()
+    assert '<p class="message success" role="status">You have been signed out.</p>' in html
+
+
+def test_an_error_message_is_an_alert(signed_in):
+    signed_in.post("/accounts/mfa/recovery-codes/")  # no factor: refused with a message
+    html = signed_in.get("/accounts/mfa/recovery-codes/").content.decode()
+    assert re.search(r'<p class="message error" role="alert">', html)
+
+
+def test_every_page_has_a_favicon_that_exists(browser):
+    from django.contrib.staticfiles import finders
+
+    html = browser.get("/").content.decode()
+    assert '<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">' in html
+    from pathlib import Path
+
+    icon = finders.find("favicon.svg")
+    assert icon and Path(icon).read_text().startswith("<svg")
