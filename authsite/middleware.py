@@ -5,6 +5,7 @@ from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
 
 from authsite.api import OUTAGE_ERRORS, is_api_request, json_error
+from authsite.errors import ServiceUnavailable
 
 logger = logging.getLogger("authsite.api")
 
@@ -27,7 +28,7 @@ class ApiErrorMiddleware:
             )
             message = _("The service is temporarily unavailable. Try again shortly.")
             if is_api_request(request):
-                return json_error("service_unavailable", message, 503, retry_after=5)
+                return json_error(ServiceUnavailable(message, retry_after=5))
             response = HttpResponse(message, status=503, content_type="text/plain; charset=utf-8")
             response["Retry-After"] = "5"
             return response

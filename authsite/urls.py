@@ -1,5 +1,5 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from accounts.admin_views import admin_login
@@ -17,6 +17,8 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),
     path("api/v1/", include(api_v1)),
+    # Last under /api/: whatever no route above matched is a JSON 404 (SPEC §19.1).
+    re_path(r"^api/", views.api_not_found, name="api_not_found"),
     path("accounts/", include("accounts.urls")),
     path("profile/", include("profiles.urls")),
     # The admin's sign-in under the same rate limits and lockout as the API's.

@@ -12,6 +12,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 
 from authsite.api import OUTAGE_ERRORS, error_body, is_api_request, json_error
+from authsite.errors import NotFound, PermissionDenied, ServerError, ValidationFailed
 
 logger = logging.getLogger("authsite.health")
 
@@ -56,33 +57,42 @@ def readyz(request: HttpRequest) -> JsonResponse:
     return response
 
 
+@csrf_exempt
+def api_not_found(request: HttpRequest, *args: object) -> JsonResponse:
+    """Every path under ``/api/`` that no route matches — unknown paths, a
+    trailing slash, a malformed path parameter (``sessions/not-a-uuid``) — in
+    any method: the ``not_found`` envelope, with ``DEBUG`` on too (Django's
+    debug 404 page would be HTML)."""
+    return json_error(NotFound())
+
+
 def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     if is_api_request(request):
-        return json_error("not_found", _("Not found."), 404)
+        return json_error(NotFound())
     return defaults.page_not_found(request, exception)
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
     if is_api_request(request):
-        return json_error("server_error", _("Something went wrong on our side."), 500)
+        return json_error(ServerError())
     return defaults.server_error(request)
 
 
 def permission_denied(request: HttpRequest, exception: Exception) -> HttpResponse:
     if is_api_request(request):
-        return json_error("permission_denied", _("You do not have permission to do this."), 403)
+        return json_error(PermissionDenied())
     return defaults.permission_denied(request, exception)
 
 
 def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
     if is_api_request(request):
-        return json_error("validation_error", _("The request could not be processed."), 400)
+        return json_error(ValidationFailed(_("The request could not be processed.")))
     return defaults.bad_request(request, exception)
 
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     if is_api_request(request):
-        return json_error("permission_denied", _("CSRF verification failed."), 403)
+        return json_error(PermissionDenied(_("CSRF verification failed.")))
     return render(request, "403_csrf.html", status=403)
 
 
