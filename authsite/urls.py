@@ -3,11 +3,13 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from accounts.admin_views import admin_login
+from accounts.api.config import ConfigView
 from authsite import views
 
 api_v1 = [
     path("", include("accounts.api.urls")),
     path("", include("profiles.api.urls")),
+    path("config", ConfigView.as_view(), name="config"),
     path("schema", SpectacularAPIView.as_view(), name="schema"),
     path("docs", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
 ]
