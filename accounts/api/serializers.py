@@ -7,6 +7,7 @@ import re
 
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import RegexValidator
 from rest_framework import serializers
 
 from accounts.devices import device_describe
@@ -34,13 +35,33 @@ PASSWORD_MAX = settings.PASSWORD_MAX_LENGTH
 # The rules of accounts.identifiers, as the OpenAPI document states them. The
 # API trims every text field, and an empty one counts as left out.
 _WS = r"\s*"
-PHONE_PATTERN = rf"^{_WS}[+(]?[0-9][0-9 ()./-]*{_WS}$"
+# At least 4 digits: what makes an identifier a phone number (looks_like_phone).
+PHONE_PATTERN = rf"^{_WS}[+(]?[0-9](?:[ ()./-]*[0-9]){{3}}[0-9 ()./-]*{_WS}$"
 DIALING_CODE_PATTERN = rf"^{_WS}(\+?[0-9]{{1,4}})?{_WS}$"
 USERNAME_PATTERN = rf"^{_WS}[A-Za-z][A-Za-z0-9_.]{{2,29}}{_WS}$"
 OTP_PATTERN = rf"^{_WS}[0-9]{{6,12}}{_WS}$"
 TOKEN_PATTERN = r"^[A-Za-z0-9_-]{20,128}$"
 _DIALING_CODE_RE = re.compile(DIALING_CODE_PATTERN)
 ADDRESS_PURPOSES = [p for p in PURPOSES if p != "signup"]
+
+
+class StrictCharField(serializers.CharField):
+    """Text only: DRF's CharField would take 123456 for "123456", which the
+    schema (``type: string``) does not allow."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictBooleanField(serializers.BooleanField):
+    """``true`` or ``false`` only, not DRF's "yes", "1", 0 …"""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, bool):
+            self.fail("invalid", input=data)
+        return data
 
 
 def _documented(field_class, schema: dict, **kwargs):
@@ -50,38 +71,40 @@ def _documented(field_class, schema: dict, **kwargs):
 
 def email_field(**kwargs) -> serializers.CharField:
     return _documented(
-        serializers.CharField,
-        {"type": "string", "format": "email", "maxLength": 254},
+        StrictCharField,
+        {
+            "type": "string",
+            "format": "email",
+            "description": "At most 254 characters; the domain may be an IDN.",
+        },
         required=False,
         allow_blank=True,
-        max_length=320,
         **kwargs,
     )
 
 
 def phone_field(**kwargs) -> serializers.CharField:
     return _documented(
-        serializers.CharField,
+        StrictCharField,
         {
             "type": "string",
             "format": "phone",
-            "maxLength": 32,
             "pattern": PHONE_PATTERN,
             "description": (
                 "E.164 (+919876543210), or national digits with `dialing_code`, or "
-                "national digits of DEFAULT_PHONE_REGION; a number valid for its country."
+                "national digits of DEFAULT_PHONE_REGION; at most 32 characters; a number "
+                "valid for its country."
             ),
         },
         required=False,
         allow_blank=True,
-        max_length=32,
         **kwargs,
     )
 
 
 def dialing_code_field() -> serializers.CharField:
     return _documented(
-        serializers.CharField,
+        StrictCharField,
         {
             "type": "string",
             "nullable": True,
@@ -91,14 +114,13 @@ def dialing_code_field() -> serializers.CharField:
         required=False,
         allow_blank=True,
         allow_null=True,
-        max_length=64,
     )
 
 
 def username_field(*, blank: bool = True) -> serializers.CharField:
     pattern = rf"^{_WS}([A-Za-z][A-Za-z0-9_.]{{2,29}})?{_WS}$" if blank else USERNAME_PATTERN
     return _documented(
-        serializers.CharField,
+        StrictCharField,
         {
             "type": "string",
             "pattern": pattern,
@@ -107,7 +129,6 @@ def username_field(*, blank: bool = True) -> serializers.CharField:
         },
         required=False,
         allow_blank=True,
-        max_length=64,
     )
 
 
@@ -123,7 +144,7 @@ def password_field(*, new: bool = False, **kwargs) -> serializers.CharField:
             "symbol (GET /config says which rules apply)."
         )
     return _documented(
-        serializers.CharField,
+        StrictCharField,
         schema,
         max_length=PASSWORD_MAX,
         trim_whitespace=False,
@@ -139,16 +160,15 @@ def password_min_length() -> int:
 
 def otp_field(**kwargs) -> serializers.CharField:
     return _documented(
-        serializers.CharField,
+        StrictCharField,
         {"type": "string", "pattern": OTP_PATTERN, "description": "The one-time code (digits)."},
-        max_length=64,
         **kwargs,
     )
 
 
 def jwt_field(**kwargs) -> serializers.CharField:
     return _documented(
-        serializers.CharField,
+        StrictCharField,
         {"type": "string", "pattern": r"\S", "maxLength": 4096},
         max_length=4096,
         **kwargs,
@@ -224,7 +244,7 @@ class SignupRequestSerializer(ProfileFieldsSerializer, SignupInputSerializer):
 
 def signup_token_field(**kwargs) -> serializers.CharField:
     return _documented(
-        serializers.CharField,
+        StrictCharField,
         {
             "type": "string",
             "pattern": TOKEN_PATTERN,
@@ -234,6 +254,8 @@ def signup_token_field(**kwargs) -> serializers.CharField:
         },
         max_length=128,
         trim_whitespace=False,
+        # Its shape is checked whatever the purpose, as the schema states it.
+        validators=[RegexValidator(TOKEN_PATTERN, "This is not a sign-up token.")],
         **kwargs,
     )
 
@@ -254,11 +276,11 @@ class LoginInputSerializer(serializers.Serializer):
     schema_variants = exactly_one("identifier", "email", "phone", "username")
 
     identifier = _documented(
-        serializers.CharField,
+        StrictCharField,
         {
             "anyOf": [
-                {"type": "string", "format": "email", "maxLength": 254},
-                {"type": "string", "format": "phone", "maxLength": 32, "pattern": PHONE_PATTERN},
+                {"type": "string", "format": "email"},
+                {"type": "string", "format": "phone", "pattern": PHONE_PATTERN},
                 {"type": "string", "pattern": USERNAME_PATTERN},
             ],
             "description": "Email, phone number or username. Or send `email` / `phone` / "
@@ -266,7 +288,6 @@ class LoginInputSerializer(serializers.Serializer):
         },
         required=False,
         allow_blank=True,
-        max_length=320,
     )
     email = email_field()
     phone = phone_field()
@@ -344,7 +365,7 @@ class TokenVerifyInputSerializer(serializers.Serializer):
 
 class LogoutInputSerializer(serializers.Serializer):
     refresh = jwt_field(required=False, help_text="Sign out the session of this refresh token.")
-    all = serializers.BooleanField(
+    all = StrictBooleanField(
         required=False, default=False, help_text="Sign out every session of the account."
     )
 
