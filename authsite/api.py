@@ -297,7 +297,8 @@ class EnvelopePagination(PageNumberPagination):
             "type": "object",
             "required": ["success", "message", "data"],
             "properties": {
-                "success": {"type": "boolean"},
+                # enum [true], set after drf-spectacular's enum hook (authsite.schema.TRUE_KEY)
+                "success": {"type": "boolean", "x-authsite-true": True},
                 "message": {"type": "string"},
                 "data": page,
             },

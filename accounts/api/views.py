@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework.generics import ListAPIView
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
@@ -604,6 +604,32 @@ class EventListView(ListAPIView):
         description="Paginated: `?page=` and `?page_size=` (at most 100); a page past the "
         "last is 404 not_found.",
         extensions=documented_errors([NotFound]),
+        examples=[
+            OpenApiExample(
+                "Success",
+                response_only=True,
+                value={
+                    "success": True,
+                    "message": "",
+                    "data": {
+                        "count": 1,
+                        "next": None,
+                        "previous": None,
+                        "results": [
+                            {
+                                "id": 7,
+                                "kind": "login_success",
+                                "description": "Signed in",
+                                "identifier": EMAIL,
+                                "ip": "203.0.113.7",
+                                "user_agent": "MyApp/2.1 (iPhone; iOS 18.1)",
+                                "created_at": "2026-11-21T10:00:00Z",
+                            }
+                        ],
+                    },
+                },
+            )
+        ],
     )
     def get(self, request: Request, *args, **kwargs) -> Response:
         return super().get(request, *args, **kwargs)

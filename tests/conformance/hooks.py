@@ -26,52 +26,15 @@ from __future__ import annotations
 
 import json
 import os
-import random
-import string
 import urllib.request
 
-import phonenumbers
 import schemathesis
-from hypothesis import strategies as st
+
+from tests.conformance.formats import register_formats
 
 # --- formats -----------------------------------------------------------------------------
 
-
-def _valid_numbers() -> list[str]:
-    numbers = []
-    for region in sorted(phonenumbers.SUPPORTED_REGIONS):
-        for kind in (phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE):
-            number = phonenumbers.example_number_for_type(region, kind)
-            if number is not None and phonenumbers.is_valid_number(number):
-                numbers.append(
-                    phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-                )
-    return sorted(set(numbers))
-
-
-_SYMBOLS = "!#$%&*+-.?@^_~"
-
-
-def _strong(parts: tuple[str, str, str, str, str], seed: int) -> str:
-    chars = list("".join(parts))
-    random.Random(seed).shuffle(chars)
-    return "".join(chars)
-
-
-PASSWORDS = st.builds(
-    _strong,
-    st.tuples(
-        st.text(string.ascii_uppercase, min_size=1, max_size=4),
-        st.text(string.ascii_lowercase, min_size=3, max_size=12),
-        st.text(string.digits, min_size=1, max_size=4),
-        st.text(_SYMBOLS, min_size=1, max_size=3),
-        st.text(string.ascii_letters + string.digits + _SYMBOLS, max_size=16),
-    ),
-    st.integers(0, 2**32),
-)
-
-schemathesis.openapi.format("phone", st.sampled_from(_valid_numbers()))
-schemathesis.openapi.format("password", PASSWORDS)
+register_formats()
 
 
 # --- auth --------------------------------------------------------------------------------

@@ -180,5 +180,16 @@ def main() -> int:
     return code
 
 
+def schema_save(path: str) -> int:
+    """Write the schema the served app answers to ``path`` (for openapi-typescript)."""
+    with dev_server() as base_url:
+        status, document = call(base_url, "GET", "/api/v1/schema?format=json")
+    assert status == 200, document
+    Path(path).write_text(json.dumps(document, indent=2))
+    return 0
+
+
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["schema"]:
+        sys.exit(schema_save(sys.argv[2]))
     sys.exit(main())
