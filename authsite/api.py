@@ -268,6 +268,8 @@ class EnvelopePagination(PageNumberPagination):
         parameters = super().get_schema_operation_parameters(view)
         for parameter in parameters:
             parameter["schema"]["minimum"] = 1
+            # _query_int reads at most 9 digits.
+            parameter["schema"]["maximum"] = 10**9 - 1
             if parameter["name"] == self.page_size_query_param:
                 parameter["schema"]["maximum"] = self.max_page_size
         return parameters
