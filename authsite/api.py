@@ -285,13 +285,19 @@ class EnvelopePagination(PageNumberPagination):
         )
 
     def get_paginated_response_schema(self, schema: dict) -> dict:
+        # Each field has an example, so drf-spectacular can wrap an example item.
         page = {
             "type": "object",
             "required": ["count", "next", "previous", "results"],
             "properties": {
-                "count": {"type": "integer"},
-                "next": {"type": "string", "nullable": True, "format": "uri"},
-                "previous": {"type": "string", "nullable": True, "format": "uri"},
+                "count": {"type": "integer", "example": 1},
+                "next": {"type": "string", "nullable": True, "format": "uri", "example": None},
+                "previous": {
+                    "type": "string",
+                    "nullable": True,
+                    "format": "uri",
+                    "example": None,
+                },
                 "results": schema,
             },
         }
@@ -300,8 +306,8 @@ class EnvelopePagination(PageNumberPagination):
             "required": ["success", "message", "data"],
             "properties": {
                 # enum [true], set after drf-spectacular's enum hook (authsite.schema.TRUE_KEY)
-                "success": {"type": "boolean", "x-authsite-true": True},
-                "message": {"type": "string"},
+                "success": {"type": "boolean", "x-authsite-true": True, "example": True},
+                "message": {"type": "string", "example": ""},
                 "data": page,
             },
         }
