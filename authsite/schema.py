@@ -182,6 +182,14 @@ class AutoSchema(SpectacularAutoSchema):
             schema["nullable"] = True
         return schema
 
+    def _insert_field_validators(self, field, schema):
+        # A field with a schema of its own states its limits itself; DRF's
+        # validators would add a maxLength the API counts after trimming, and
+        # drf-spectacular a second way to send "" where the pattern has one.
+        if (getattr(field, "style", None) or {}).get("openapi") is not None:
+            return
+        super()._insert_field_validators(field, schema)
+
     def _map_serializer(self, serializer, direction, bypass_extensions=False):
         schema = super()._map_serializer(serializer, direction, bypass_extensions)
         variants = getattr(serializer, "schema_variants", None)

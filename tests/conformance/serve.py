@@ -167,6 +167,8 @@ def main() -> int:
             "CONFORMANCE_EMAIL": email,
             "CONFORMANCE_PASSWORD": PASSWORD,
             "CONFORMANCE_ACCESS": access,
+            # The hooks import tests.conformance.formats.
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
         }
         code = subprocess.run(command, env=env, cwd=ROOT).returncode
     if not report.exists():
