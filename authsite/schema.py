@@ -64,11 +64,33 @@ from authsite.errors import (
 ERRORS_KEY = "x-authsite-errors"
 VARIANTS_KEY = "x-authsite-variants"
 
+
+def _class_body(chars: list[str]) -> str:
+    """The inside of a regex character class for ``chars``, as \\uXXXX ranges:
+    read the same by Python's ``re`` and by ECMA-262 (JSON Schema's dialect)."""
+    codes = sorted(ord(c) for c in chars)
+    parts, start = [], None
+    for i, code in enumerate(codes):
+        if start is None:
+            start = code
+        if i + 1 == len(codes) or codes[i + 1] != code + 1:
+            parts.append(f"\\u{start:04x}" + (f"-\\u{code:04x}" if code != start else ""))
+            start = None
+    return "".join(parts)
+
+
+# White space as str.strip() sees it (str.isspace). Spelled out: ECMA's \s
+# leaves out U+001C-U+001F and U+0085, which Python trims.
+_SPACES = [chr(c) for c in range(0x3001) if chr(c).isspace()]
+WS_CHARS = _class_body(_SPACES)
+# White space that is not a control character (U+0000-U+001F, U+007F).
+WS_CHARS_PRINTABLE = _class_body([c for c in _SPACES if ord(c) > 0x1F and c != "\x7f"])
+WS = f"[{WS_CHARS}]"
 # "Given": a string holding something other than white space (the API trims
 # every text field and takes an empty one for a field left out). "Blank": the
 # opposite, what a field of another combination may hold.
-GIVEN = r"\S"
-BLANK = r"^\s*$"
+GIVEN = f"[^{WS_CHARS}]"
+BLANK = f"^{WS}*$"
 
 
 # --- one-of rules of request bodies -----------------------------------------------------

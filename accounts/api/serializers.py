@@ -18,6 +18,8 @@ from accounts.services.signup import SignupStarted
 from accounts.services.tokens import TokenPair
 from authsite.errors import AccountNotVerified
 from authsite.schema import (
+    GIVEN,
+    WS,
     TrueField,
     Variant,
     Variants,
@@ -34,7 +36,7 @@ PASSWORD_MAX = settings.PASSWORD_MAX_LENGTH
 
 # The rules of accounts.identifiers, as the OpenAPI document states them. The
 # API trims every text field, and an empty one counts as left out.
-_WS = r"\s*"
+_WS = f"{WS}*"
 # At least 4 digits: what makes an identifier a phone number (looks_like_phone).
 PHONE_PATTERN = rf"^{_WS}[+(]?[0-9](?:[ ()./-]*[0-9]){{3}}[0-9 ()./-]*{_WS}$"
 DIALING_CODE_PATTERN = rf"^{_WS}(\+?[0-9]{{1,4}})?{_WS}$"
@@ -169,7 +171,7 @@ def otp_field(**kwargs) -> serializers.CharField:
 def jwt_field(**kwargs) -> serializers.CharField:
     return _documented(
         StrictCharField,
-        {"type": "string", "pattern": r"\S", "maxLength": 4096},
+        {"type": "string", "pattern": GIVEN, "maxLength": 4096},
         max_length=4096,
         **kwargs,
     )
@@ -255,7 +257,8 @@ def signup_token_field(**kwargs) -> serializers.CharField:
         max_length=128,
         trim_whitespace=False,
         # Its shape is checked whatever the purpose, as the schema states it.
-        validators=[RegexValidator(TOKEN_PATTERN, "This is not a sign-up token.")],
+        # (\Z, not $: Python's $ would let a final newline through.)
+        validators=[RegexValidator(TOKEN_PATTERN[:-1] + r"\Z", "This is not a sign-up token.")],
         **kwargs,
     )
 

@@ -10,6 +10,7 @@ import datetime
 from rest_framework import serializers
 
 from authsite import clock
+from authsite.schema import WS, WS_CHARS, WS_CHARS_PRINTABLE
 from profiles.models import Profile
 from profiles.services import (
     EARLIEST_BIRTH_DATE,
@@ -27,11 +28,11 @@ _CONTROLS = r"\x00-\x1f\x7f"
 _BIO_CONTROLS = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f"
 
 
-def trimmed_text_pattern(limit: int, *, controls: str = _CONTROLS, outer: str = r"\s") -> str:
+def trimmed_text_pattern(limit: int, *, controls: str = _CONTROLS, outer: str = WS) -> str:
     """A text of at most ``limit`` characters once trimmed, with no ``controls``
     in it; ``outer`` is what may surround it (trimmed away)."""
     inner = f"[^{controls}]"
-    edge = f"[^\\s{controls}]"
+    edge = f"[^{WS_CHARS}{controls}]"
     return rf"^{outer}*(?:{edge}(?:{inner}{{0,{limit - 2}}}{edge})?)?{outer}*$"
 
 
@@ -112,7 +113,7 @@ class ProfileInputSerializer(serializers.Serializer):
                 "openapi": {
                     "type": "string",
                     "pattern": trimmed_text_pattern(
-                        MAX_PREFERENCE_LENGTH, outer=r"[^\S\x00-\x1f\x7f]"
+                        MAX_PREFERENCE_LENGTH, outer=f"[{WS_CHARS_PRINTABLE}]"
                     ),
                 }
             }

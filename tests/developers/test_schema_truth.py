@@ -6,6 +6,7 @@ accept."""
 from __future__ import annotations
 
 import datetime
+import json
 import re
 
 import pytest
@@ -18,6 +19,7 @@ from hypothesis import strategies as st
 from accounts.api import serializers as s
 from accounts.identifiers import looks_like_phone, normalize_username
 from authsite.errors import AuthsiteError, error_classes
+from authsite.schema import BLANK, WS, WS_CHARS_PRINTABLE
 from profiles.api.serializers import past_dates_pattern, trimmed_text_pattern
 from profiles.services import MAX_PREFERENCE_LENGTH, TEXT_FIELDS, profile_clean
 
@@ -172,7 +174,7 @@ def test_one_of_rules_are_variants(document):
     ]
     email = schemas["AddressWithEmailRequest"]
     assert email["required"] == ["email"]
-    assert email["properties"]["phone"]["pattern"] == r"^\s*$"
+    assert email["properties"]["phone"]["pattern"] == BLANK
     signup = [ref["$ref"] for ref in schemas["SignupRequest"]["oneOf"]]
     assert len(signup) == 3  # email, phone, both
     resend = schemas["ResendWithSignupTokenRequest"]
@@ -238,7 +240,7 @@ def test_text_patterns_match_profile_clean(value, field):
 @settings(max_examples=300, deadline=None)
 @given(PADDED.map("".join))
 def test_preference_pattern_matches_profile_clean(value):
-    pattern = trimmed_text_pattern(MAX_PREFERENCE_LENGTH, outer=r"[^\S\x00-\x1f\x7f]")
+    pattern = trimmed_text_pattern(MAX_PREFERENCE_LENGTH, outer=f"[{WS_CHARS_PRINTABLE}]")
     short = value[: MAX_PREFERENCE_LENGTH + 3]
     assert (re.search(pattern, short) is not None) == _accepted({"preferences": [short]})
 
@@ -273,3 +275,15 @@ def test_username_pattern_matches_normalize_username(value):
     except ValidationError:
         accepted = False
     assert (re.search(s.USERNAME_PATTERN, value) is not None) == accepted
+
+
+def test_patterns_spell_out_white_space(document):
+    # ECMA-262's \s (JSON Schema's dialect) leaves out U+001C-U+001F and U+0085,
+    # which Python's str.strip() trims: patterns name the characters instead.
+    patterns = re.findall(r'"pattern": "((?:[^"\\]|\\.)*)"', json.dumps(document))
+    assert patterns
+    for pattern in patterns:
+        assert "\\\\s" not in pattern and "\\\\S" not in pattern, pattern
+    assert {chr(c) for c in range(0x3001) if chr(c).isspace()} == {
+        chr(c) for c in range(0x3001) if re.fullmatch(WS, chr(c))
+    }
