@@ -18,7 +18,6 @@ from accounts.services.signup import SignupStarted
 from accounts.services.tokens import TokenPair
 from authsite.errors import AccountNotVerified
 from authsite.schema import (
-    GIVEN,
     WS,
     TrueField,
     Variant,
@@ -43,6 +42,8 @@ DIALING_CODE_PATTERN = rf"^{_WS}(\+?[0-9]{{1,4}})?{_WS}$"
 USERNAME_PATTERN = rf"^{_WS}[A-Za-z][A-Za-z0-9_.]{{2,29}}{_WS}$"
 OTP_PATTERN = rf"^{_WS}[0-9]{{6,12}}{_WS}$"
 TOKEN_PATTERN = r"^[A-Za-z0-9_-]{20,128}$"
+# A JWT's three base64url parts (anything else is refused, 401 or 400).
+JWT_PATTERN = r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$"
 _DIALING_CODE_RE = re.compile(DIALING_CODE_PATTERN)
 ADDRESS_PURPOSES = [p for p in PURPOSES if p != "signup"]
 
@@ -136,7 +137,14 @@ def username_field(*, blank: bool = True) -> serializers.CharField:
 
 def password_field(*, new: bool = False, **kwargs) -> serializers.CharField:
     # No trimming: passwords are compared exactly, spaces included.
-    schema = {"type": "string", "format": "password", "minLength": 1, "maxLength": PASSWORD_MAX}
+    # DRF refuses the NUL character in any text field.
+    schema = {
+        "type": "string",
+        "format": "password",
+        "minLength": 1,
+        "maxLength": PASSWORD_MAX,
+        "pattern": "^[^\\u0000]*$",
+    }
     if new:
         schema["minLength"] = password_min_length()
         schema["description"] = (
@@ -171,7 +179,7 @@ def otp_field(**kwargs) -> serializers.CharField:
 def jwt_field(**kwargs) -> serializers.CharField:
     return _documented(
         StrictCharField,
-        {"type": "string", "pattern": GIVEN, "maxLength": 4096},
+        {"type": "string", "pattern": JWT_PATTERN, "maxLength": 4096},
         max_length=4096,
         **kwargs,
     )

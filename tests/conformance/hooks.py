@@ -17,9 +17,11 @@ it); nothing here runs inside the app.
   allows may still be refused with a 400, but only over a value that only the
   server knows — a code, a sign-up token, the current password (the fuzzer
   cannot guess them; ``positive_data_acceptance`` is told 400 is expected) —
-  or a phone number of the right shape that is no number of its country
-  (``format: phone``; the coverage phase builds values from the pattern and
-  ignores the format's strategy); never for anything else.
+  or over the rule of a format that no pattern can state: a phone number of
+  the right shape that is no number of its country (``format: phone``), a new
+  password the password rules refuse (``format: password``). The coverage
+  phase builds values from patterns and lengths and ignores the formats'
+  strategies, so it sends such values. Never for anything else.
 """
 
 from __future__ import annotations
@@ -79,6 +81,7 @@ class SignInAgain:
 # --- our check ---------------------------------------------------------------------------
 
 SECRET_FIELDS = {"otp", "signup_token", "password", "current_password"}
+NEW_PASSWORD_FIELDS = {"password", "new_password"}
 PHONE_FIELDS = {"phone", "identifier"}
 NOT_A_NUMBER = "Enter a valid phone number."
 SECRET_CODES = {
@@ -103,7 +106,9 @@ def refusals_concern_secrets(ctx, response, case):
         code == "validation_error"
         and errors
         and all(
-            field in SECRET_FIELDS or (field in PHONE_FIELDS and messages == [NOT_A_NUMBER])
+            field in SECRET_FIELDS
+            or field in NEW_PASSWORD_FIELDS
+            or (field in PHONE_FIELDS and messages == [NOT_A_NUMBER])
             for field, messages in errors.items()
         )
     ):
