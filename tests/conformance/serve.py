@@ -178,7 +178,7 @@ def main() -> int:
     if untested:
         print(f"Operations not tested: {untested}", file=sys.stderr)
         return code or 1
-    print(f"conformance: {len(tested)} of {len(operations)} operations tested, exit {code}")
+    print(f"conformance: all {len(operations)} operations tested, schemathesis exit {code}")
     return code
 
 
