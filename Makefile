@@ -11,6 +11,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 
 .PHONY: help setup system-deps lock lock-check run test e2e integration schema soak lint format check serve migrate clean
+.PHONY: conformance clients typescript
 
 help:
 	@echo "make run          set up and serve http://$(HOST):$(PORT) (SQLite, DEBUG, console email/SMS)"
@@ -18,6 +19,9 @@ help:
 	@echo "make e2e          browser journeys in Chromium (Playwright)"
 	@echo "make integration  tests that start real servers (gunicorn, MariaDB)"
 	@echo "make schema       schemathesis against the OpenAPI document (every operation)"
+	@echo "make conformance  the schemathesis CLI, every check, against a served app (SQLite, DEBUG)"
+	@echo "make clients      a generated Python client drives a whole journey against a served app"
+	@echo "make typescript   openapi-typescript types of the served schema under tsc --strict"
 	@echo "make soak         200 connections for SOAK_SECONDS (60) on gunicorn + MariaDB + Redis"
 	@echo "make lint         ruff check + ruff format --check"
 	@echo "make serve        gunicorn with production settings (see README)"
@@ -77,7 +81,7 @@ run: setup
 	DEBUG=$${DEBUG:-true} $(PY) manage.py runserver $(HOST):$(PORT)
 
 test: setup
-	$(PY) -m pytest -m "not e2e and not integration and not schema" $(PYTEST_ARGS)
+	$(PY) -m pytest -m "not e2e and not integration and not schema and not client" $(PYTEST_ARGS)
 
 e2e: setup
 	@test -x /usr/bin/chromium || { echo "The browser tests need Debian's chromium: apt-get install chromium"; exit 1; }
@@ -133,3 +137,32 @@ bench: setup
 SOAK_SECONDS ?= 60
 soak: setup
 	$(PY) -m bench.soak --seconds $(SOAK_SECONDS) $(SOAK_ARGS)
+
+# Client developers (SPEC §19; README, "The JSON API"). Each serves the app as
+# `make run` does (runserver, DEBUG, a temporary SQLite database under build/)
+# on a free port. conformance: the schemathesis CLI with --checks all
+# (tests/conformance/schemathesis.toml), CONFORMANCE_EXAMPLES (30) per operation.
+CONFORMANCE_EXAMPLES ?= 30
+conformance: setup
+	CONFORMANCE_EXAMPLES=$(CONFORMANCE_EXAMPLES) $(PY) -m tests.conformance.serve
+
+clients: setup
+	$(PY) -m pytest -m client $(PYTEST_ARGS)
+
+# openapi-typescript and typescript, pinned in tests/clients/ts/package-lock.json,
+# installed under build/ts with the machine's npm.
+TS_DIR := build/ts
+typescript: setup
+	@command -v npm >/dev/null 2>&1 || { \
+		if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; \
+		else echo "make typescript needs Node.js and npm"; exit 1; fi; }
+	rm -rf $(TS_DIR) && mkdir -p $(TS_DIR)
+	cp tests/clients/ts/package.json tests/clients/ts/package-lock.json tests/clients/ts/usage.ts $(TS_DIR)/
+	cd $(TS_DIR) && npm ci --no-audit --no-fund --loglevel=error
+	$(PY) -m tests.conformance.serve schema $(TS_DIR)/schema.json
+	cd $(TS_DIR) && npx --no-install openapi-typescript schema.json -o schema.d.ts > generate.log 2>&1; \
+		status=$$?; cat generate.log; \
+		if [ $$status -ne 0 ] || grep -qi "warn\|error" generate.log; then exit 1; fi
+	cd $(TS_DIR) && npx --no-install tsc --strict --noEmit --target es2020 --module es2020 schema.d.ts usage.ts
+	@echo "typescript: schema.d.ts and usage.ts compile with tsc --strict"

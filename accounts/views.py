@@ -111,7 +111,6 @@ from authsite.errors import (
     OtpLocked,
     OtpSendLimit,
     TokenInvalid,
-    ValidationFailed,
 )
 from authsite.ratelimits import rate_limited, ratelimit_hit
 from otp.destinations import mask_destination
@@ -1163,11 +1162,15 @@ class MfaCodeFactorView(SignedInPage):
                 mfa.factor_remove(user=request.user, session=session, kind=mfa.CODE, client=client)
                 messages.success(request, _("Codes are no longer a second factor."))
                 return redirect("accounts:mfa")
+            already = any(f.kind == mfa.CODE for f in mfa.mfa_overview(user=request.user).factors)
             codes = mfa.code_factor_enable(user=request.user, session=session, client=client)
         except PAGE_ERRORS:
             raise
         except AuthsiteError as exc:
             messages.error(request, _first_error(exc))
+            return redirect("accounts:mfa")
+        if already:  # a second tab, or a second press: nothing changed
+            messages.info(request, _("Codes are already a second factor."))
             return redirect("accounts:mfa")
         messages.success(request, _("Codes are now a second factor."))
         return _codes_made(request, codes, "accounts:mfa")
@@ -1233,7 +1236,7 @@ class MfaTotpView(StepUpPage):
                 )
             except PAGE_ERRORS:
                 raise
-            except ValidationFailed as exc:
+            except NotFound as exc:
                 # No setup to confirm (it was replaced or finished elsewhere).
                 secret_drop(request, TOTP_SETUP)
                 messages.error(request, _first_error(exc))

@@ -24,7 +24,8 @@ import logging
 import math
 from typing import Any
 
-from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.db import DatabaseError, InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, JsonResponse
 from django.utils.translation import gettext as _
@@ -33,7 +34,22 @@ from rest_framework import status as http
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 
-from authsite.errors import AuthsiteError, RetryLater, ServiceUnavailable, ValidationFailed
+from authsite.errors import (
+    AuthsiteError,
+    MethodNotAllowed,
+    NotAcceptable,
+    NotAuthenticated,
+    NotFound,
+    PermissionDenied,
+    RateLimited,
+    RetryLater,
+    ServerError,
+    ServiceUnavailable,
+    TokenInvalid,
+    TokenReused,
+    UnsupportedMediaType,
+    ValidationFailed,
+)
 from authsite.logging import request_id_current
 
 logger = logging.getLogger("authsite.api")
@@ -135,14 +151,17 @@ def _response(
 
 def render_error(exc: AuthsiteError) -> Response:
     retry_after = exc.retry_after
-    if isinstance(exc, RetryLater) and retry_after is None:
-        retry_after = 1
+    message = exc.message
+    if isinstance(exc, RetryLater):
+        # The text says the same number of seconds as Retry-After (SPEC §19.5).
+        retry_after = exc.wait_seconds
+        message = exc.message_with_wait()
     headers = {}
     if exc.status == 401:
         headers["WWW-Authenticate"] = 'Bearer realm="api"'
     return _response(
         exc.code,
-        exc.message,
+        message,
         exc.status,
         errors=exc.errors,
         data=exc.data,
@@ -152,79 +171,66 @@ def render_error(exc: AuthsiteError) -> Response:
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
+    """Every exception a view can raise, as one of the ``authsite.errors``
+    classes: the codes the API answers are exactly those of that table."""
+    return render_error(api_error(exc))
+
+
+def api_error(exc: Exception) -> AuthsiteError:
     if isinstance(exc, AuthsiteError):
-        return render_error(exc)
+        return exc
     if isinstance(exc, drf_exceptions.NotAuthenticated):
-        return _response(
-            "not_authenticated",
-            _("Authentication credentials were not provided."),
-            401,
-            headers={"WWW-Authenticate": 'Bearer realm="api"'},
-        )
+        return NotAuthenticated()
     if isinstance(exc, drf_exceptions.AuthenticationFailed):
-        code = exc.get_codes() if isinstance(exc.get_codes(), str) else "token_invalid"
-        if code not in {"token_invalid", "token_reused", "not_authenticated"}:
-            code = "token_invalid"
-        return _response(
-            code, str(exc.detail), 401, headers={"WWW-Authenticate": 'Bearer realm="api"'}
-        )
+        codes = exc.get_codes()
+        if codes == TokenReused.code:
+            return TokenReused(str(exc.detail))
+        if codes == NotAuthenticated.code:
+            return NotAuthenticated(str(exc.detail))
+        return TokenInvalid(str(exc.detail))
     if isinstance(exc, drf_exceptions.ValidationError):
-        return _response(
-            "validation_error", _("Some fields are invalid."), 400, errors=_flatten(exc.detail)
-        )
+        return ValidationFailed(errors=_flatten(exc.detail))
     if isinstance(exc, drf_exceptions.ParseError):
-        return _response(
-            "validation_error",
+        return ValidationFailed(
             _("The request body is not valid JSON."),
-            400,
             errors={"non_field_errors": [str(exc.detail)]},
         )
     if isinstance(exc, drf_exceptions.UnsupportedMediaType):
-        return _response(
-            "unsupported_media_type", _("Send the request body as application/json."), 415
-        )
+        return UnsupportedMediaType()
     if isinstance(exc, drf_exceptions.MethodNotAllowed):
-        return _response("method_not_allowed", _("Method not allowed."), 405)
+        return MethodNotAllowed()
     if isinstance(exc, drf_exceptions.NotAcceptable):
-        return _response("not_acceptable", _("This endpoint only answers application/json."), 406)
+        return NotAcceptable()
     if isinstance(exc, drf_exceptions.Throttled):
-        return _response(
-            "rate_limited",
-            _("Too many requests. Try again later."),
-            429,
-            retry_after=exc.wait or 1,
-        )
+        return RateLimited(retry_after=exc.wait or 1)
     if isinstance(exc, (drf_exceptions.NotFound, Http404)):
-        return _response("not_found", _("Not found."), 404)
-    if isinstance(exc, (drf_exceptions.PermissionDenied, PermissionDenied)):
-        return _response("permission_denied", _("You do not have permission to do this."), 403)
+        return NotFound()
+    if isinstance(exc, (drf_exceptions.PermissionDenied, DjangoPermissionDenied)):
+        return PermissionDenied()
     if isinstance(exc, RequestDataTooBig):
-        return _response(
-            "validation_error",
-            _("The request body is too large."),
-            400,
-            errors={"non_field_errors": [_("The request body is too large.")]},
-        )
+        message = _("The request body is too large.")
+        return ValidationFailed(message, errors={"non_field_errors": [message]})
     if isinstance(exc, SuspiciousOperation):
-        return _response("validation_error", _("The request could not be processed."), 400)
-    if isinstance(exc, drf_exceptions.APIException):
-        return _response("error", str(exc.detail), exc.status_code)
+        return ValidationFailed(_("The request could not be processed."))
     if isinstance(exc, OUTAGE_ERRORS):
         logger.error("Service unavailable: %s", exc.__class__.__name__, exc_info=exc)
-        return render_error(ServiceUnavailable(retry_after=5))
+        return ServiceUnavailable(retry_after=5)
     if isinstance(exc, DatabaseError):
         logger.exception("Database error", exc_info=exc)
-        return _response("server_error", _("Something went wrong on our side."), 500)
+        return ServerError()
+    # Any other APIException, or a bug: logged, and no details in the body.
     logger.error("Unexpected error in API view", exc_info=exc)
-    return _response("server_error", _("Something went wrong on our side."), 500)
+    return ServerError()
 
 
-def json_error(
-    code: str, message: str, status: int, *, retry_after: int | None = None
-) -> JsonResponse:
-    response = JsonResponse(error_body(code, message), status=status)
-    if retry_after is not None:
-        response["Retry-After"] = str(retry_after)
+def json_error(error: AuthsiteError) -> JsonResponse:
+    """The envelope of ``error`` for a plain Django view or middleware (outside DRF)."""
+    message = error.message_with_wait() if isinstance(error, RetryLater) else error.message
+    response = JsonResponse(
+        error_body(error.code, message, error.errors, error.data), status=error.status
+    )
+    if isinstance(error, RetryLater) or error.retry_after is not None:
+        response["Retry-After"] = str(max(1, math.ceil(error.retry_after or 1)))
     return response
 
 
@@ -269,6 +275,8 @@ class EnvelopePagination(PageNumberPagination):
         parameters = super().get_schema_operation_parameters(view)
         for parameter in parameters:
             parameter["schema"]["minimum"] = 1
+            # _query_int reads at most 9 digits.
+            parameter["schema"]["maximum"] = 10**9 - 1
             if parameter["name"] == self.page_size_query_param:
                 parameter["schema"]["maximum"] = self.max_page_size
         return parameters
@@ -284,13 +292,19 @@ class EnvelopePagination(PageNumberPagination):
         )
 
     def get_paginated_response_schema(self, schema: dict) -> dict:
+        # Each field has an example, so drf-spectacular can wrap an example item.
         page = {
             "type": "object",
             "required": ["count", "next", "previous", "results"],
             "properties": {
-                "count": {"type": "integer"},
-                "next": {"type": "string", "nullable": True, "format": "uri"},
-                "previous": {"type": "string", "nullable": True, "format": "uri"},
+                "count": {"type": "integer", "example": 1},
+                "next": {"type": "string", "nullable": True, "format": "uri", "example": None},
+                "previous": {
+                    "type": "string",
+                    "nullable": True,
+                    "format": "uri",
+                    "example": None,
+                },
                 "results": schema,
             },
         }
@@ -298,8 +312,9 @@ class EnvelopePagination(PageNumberPagination):
             "type": "object",
             "required": ["success", "message", "data"],
             "properties": {
-                "success": {"type": "boolean"},
-                "message": {"type": "string"},
+                # enum [true], set after drf-spectacular's enum hook (authsite.schema.TRUE_KEY)
+                "success": {"type": "boolean", "x-authsite-true": True, "example": True},
+                "message": {"type": "string", "example": ""},
                 "data": page,
             },
         }

@@ -3,13 +3,23 @@
 Services raise these; the API's exception handler (``authsite.api``) renders
 them into the error envelope and the HTML views turn them into form errors or
 messages. ``code`` and ``status`` never change for a given class.
+
+These classes are also *the* table of error codes: every error the API
+answers is rendered from one of them (``authsite.api`` renders DRF's and
+Django's own exceptions through ``MethodNotAllowed``, ``ServerError`` …), and
+the OpenAPI document lists, per operation and status, the codes of the
+classes the view names in ``api_doc(errors=[...])`` (``authsite.schema``), as
+an ``enum``. A new error is a new class here; a new endpoint names the
+classes it can raise.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 
 class AuthsiteError(Exception):
@@ -82,6 +92,20 @@ class RetryLater(AuthsiteError):
     """Base for refusals that carry the number of seconds to wait (429 + Retry-After)."""
 
     status = 429
+
+    @property
+    def wait_seconds(self) -> int:
+        """The whole seconds to wait: what ``Retry-After`` says."""
+        return max(1, math.ceil(self.retry_after or 1))
+
+    def message_with_wait(self) -> str:
+        """The message and the wait in seconds, the same number as ``Retry-After``
+        ("Please wait before requesting another code. Try again in 27 seconds.")."""
+        seconds = self.wait_seconds
+        wait = ngettext(
+            "Try again in %(seconds)d second.", "Try again in %(seconds)d seconds.", seconds
+        ) % {"seconds": seconds}
+        return f"{self.message} {wait}"
 
 
 class OtpCooldown(RetryLater):
@@ -188,3 +212,48 @@ class PasskeyInvalid(AuthsiteError):
     code = "passkey_invalid"
     status = 400
     default_message = _("This passkey could not be verified. Try again.")
+
+
+# --- answers of the HTTP layer (rendered by authsite.api for DRF's and Django's exceptions)
+
+
+class PermissionDenied(AuthsiteError):
+    code = "permission_denied"
+    status = 403
+    default_message = _("You do not have permission to do this.")
+
+
+class MethodNotAllowed(AuthsiteError):
+    code = "method_not_allowed"
+    status = 405
+    default_message = _("Method not allowed.")
+
+
+class NotAcceptable(AuthsiteError):
+    code = "not_acceptable"
+    status = 406
+    default_message = _("This endpoint only answers application/json.")
+
+
+class UnsupportedMediaType(AuthsiteError):
+    code = "unsupported_media_type"
+    status = 415
+    default_message = _("Send the request body as application/json.")
+
+
+class ServerError(AuthsiteError):
+    code = "server_error"
+    status = 500
+    default_message = _("Something went wrong on our side.")
+
+
+def error_classes() -> list[type[AuthsiteError]]:
+    """Every error class with a code of its own (the table the schema is built from)."""
+    found: list[type[AuthsiteError]] = []
+    pending = list(AuthsiteError.__subclasses__())
+    while pending:
+        cls = pending.pop(0)
+        pending.extend(cls.__subclasses__())
+        if cls.code != AuthsiteError.code:
+            found.append(cls)
+    return found

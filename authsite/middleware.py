@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from authsite import metrics
 from authsite.api import OUTAGE_ERRORS, is_api_request, json_error
 from authsite.client import DEVICE_COOKIE, client_ip, device_id_shape_ok
+from authsite.errors import ServiceUnavailable
 from authsite.logging import (
     log_context_begin,
     log_context_end,
@@ -107,7 +108,7 @@ class ApiErrorMiddleware:
             )
             message = _("The service is temporarily unavailable. Try again shortly.")
             if is_api_request(request):
-                return json_error("service_unavailable", message, 503, retry_after=5)
+                return json_error(ServiceUnavailable(message, retry_after=5))
             response = HttpResponse(message, status=503, content_type="text/plain; charset=utf-8")
             response["Retry-After"] = "5"
             return response

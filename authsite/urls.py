@@ -1,14 +1,16 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from accounts import wellknown
 from accounts.admin_views import admin_login
+from accounts.api.config import ConfigView
 from authsite import metrics, views
 
 api_v1 = [
     path("", include("accounts.api.urls")),
     path("", include("profiles.api.urls")),
+    path("config", ConfigView.as_view(), name="config"),
     path("schema", SpectacularAPIView.as_view(), name="schema"),
     path("docs", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
 ]
@@ -25,6 +27,8 @@ urlpatterns = [
         name="apple_app_site_association",
     ),
     path("api/v1/", include(api_v1)),
+    # Last under /api/: whatever no route above matched is a JSON 404 (SPEC §19.1).
+    re_path(r"^api/", views.api_not_found, name="api_not_found"),
     path("accounts/", include("accounts.urls")),
     path("profile/", include("profiles.urls")),
     # The admin's sign-in under the same rate limits and lockout as the API's.

@@ -17,6 +17,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 
 from authsite.api import OUTAGE_ERRORS, error_body, is_api_request, json_error
+from authsite.errors import NotFound, PermissionDenied, ServerError, ValidationFailed
 
 logger = logging.getLogger("authsite.health")
 
@@ -61,15 +62,24 @@ def readyz(request: HttpRequest) -> JsonResponse:
     return response
 
 
+@csrf_exempt
+def api_not_found(request: HttpRequest, *args: object) -> JsonResponse:
+    """Every path under ``/api/`` that no route matches — unknown paths, a
+    trailing slash, a malformed path parameter (``sessions/not-a-uuid``) — in
+    any method: the ``not_found`` envelope, with ``DEBUG`` on too (Django's
+    debug 404 page would be HTML)."""
+    return json_error(NotFound())
+
+
 def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     if is_api_request(request):
-        return json_error("not_found", _("Not found."), 404)
+        return json_error(NotFound())
     return defaults.page_not_found(request, exception)
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
     if is_api_request(request):
-        return json_error("server_error", _("Something went wrong on our side."), 500)
+        return json_error(ServerError())
     # The site's layout, rendered as Django's own handler does: without the
     # request's context processors (no session or database read here, which
     # may be what failed). The page then shows the signed-out menu.
@@ -79,13 +89,13 @@ def server_error(request: HttpRequest) -> HttpResponse:
 
 def permission_denied(request: HttpRequest, exception: Exception) -> HttpResponse:
     if is_api_request(request):
-        return json_error("permission_denied", _("You do not have permission to do this."), 403)
+        return json_error(PermissionDenied())
     return defaults.permission_denied(request, exception)
 
 
 def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
     if is_api_request(request):
-        return json_error("validation_error", _("The request could not be processed."), 400)
+        return json_error(ValidationFailed(_("The request could not be processed.")))
     return defaults.bad_request(request, exception)
 
 
@@ -123,7 +133,7 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     sign-in or sign-up form goes on as signed in, and a stale "sign out"
     shows a fresh sign-out form (or says that the browser is signed out)."""
     if is_api_request(request):
-        return json_error("permission_denied", _("CSRF verification failed."), 403)
+        return json_error(PermissionDenied(_("CSRF verification failed.")))
     try:
         match = resolve(request.path_info)
     except Resolver404:

@@ -14,14 +14,44 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.api import serializers as s
-from accounts.api.views import PublicView, _signed_in, _validated
+from accounts.api.views import (
+    CODE_SENT_EXAMPLE,
+    PASSWORD,
+    SESSION_EXAMPLE,
+    PublicView,
+    _signed_in,
+    _validated,
+)
 from accounts.services import mfa, reauth, signin
 from authsite.api import success
 from authsite.client import client_info
+from authsite.errors import (
+    AccountInactive,
+    CurrentPasswordIncorrect,
+    NotAuthenticated,
+    NotFound,
+    OtpAttemptsExceeded,
+    OtpCooldown,
+    OtpInvalid,
+    OtpLocked,
+    OtpSendLimit,
+    PasskeyInvalid,
+    RateLimited,
+    ReauthenticationRequired,
+    TokenInvalid,
+    ValidationFailed,
+)
 from authsite.ratelimits import rate_limited
-from authsite.schema import api_doc
+from authsite.schema import Variant, Variants, api_doc
 
 STEP_UP = "401: reauthentication_required (no authentication of this session in REAUTH_WINDOW)."
+MFA_TOKEN = "bWZhLXRva2VuLWV4YW1wbGU.c2ln"
+RECOVERY_EXAMPLE = {"recovery_codes": ["k7vq3m9xpd", "h2rt8wcn4f", "mz6yq5bj3s"]}
+
+
+def _without_blanks(attrs: dict) -> dict:
+    """A field sent empty is a field left out (as the schema's combinations say)."""
+    return {key: value for key, value in attrs.items() if value not in ("", None)}
 
 
 # --- shapes --------------------------------------------------------------------------------
@@ -39,14 +69,30 @@ class MfaRequiredDataSerializer(serializers.Serializer):
 
 
 class MfaVerifyInputSerializer(serializers.Serializer):
+    schema_variants = Variants(
+        "oneOf",
+        (
+            Variant(
+                "Code",
+                ("method", "code"),
+                ("credential",),
+                {"method": [m for m in mfa.METHODS if m != mfa.WEBAUTHN]},
+            ),
+            Variant("Passkey", ("method", "credential"), ("code",), {"method": [mfa.WEBAUTHN]}),
+        ),
+    )
     mfa_token = serializers.CharField(max_length=128)
     method = serializers.ChoiceField(choices=[(m, m) for m in mfa.METHODS])
     code = serializers.CharField(
         max_length=64,
         required=False,
+        allow_blank=True,
         help_text="The code (totp, recovery_code, code).",
     )
-    credential = serializers.JSONField(required=False, help_text="A passkey assertion (webauthn).")
+    credential = s.credential_field(required=False, description="A passkey assertion (webauthn).")
+
+    def validate(self, attrs: dict) -> dict:
+        return _without_blanks(attrs)
 
 
 class MfaChallengeInputSerializer(serializers.Serializer):
@@ -77,7 +123,7 @@ class TotpSetupSerializer(serializers.Serializer):
 
 
 class CodeInputSerializer(serializers.Serializer):
-    code = serializers.CharField(max_length=16)
+    code = s.otp_field(max_length=16)
 
 
 class RecoveryCodesSerializer(serializers.Serializer):
@@ -90,18 +136,39 @@ class RecoveryCodesSerializer(serializers.Serializer):
 
 class ReauthInputSerializer(serializers.Serializer):
     """One of: ``password``; ``code`` (from /auth/reauthenticate/code); or
-    ``method`` (``totp`` / ``recovery_code``) with its ``code``."""
+    ``method`` (``totp`` / ``recovery_code``) with its ``code``; or ``method``
+    ``webauthn`` with a ``credential``."""
 
-    password = s.password_field(required=False)
-    code = serializers.CharField(max_length=64, required=False)
-    method = serializers.ChoiceField(
+    schema_variants = Variants(
+        "oneOf",
+        (
+            Variant("Password", ("password",), ("code", "method", "credential")),
+            Variant("Code", ("code",), ("password", "method", "credential")),
+            Variant(
+                "Factor",
+                ("method", "code"),
+                ("password", "credential"),
+                {"method": ["totp", "recovery_code"]},
+            ),
+            Variant(
+                "Passkey", ("method", "credential"), ("password", "code"), {"method": ["webauthn"]}
+            ),
+        ),
+    )
+
+    password = s.password_field(required=False, allow_blank=True)
+    code = serializers.CharField(max_length=64, required=False, allow_blank=True)
+    method = s.BlankableChoiceField(
         choices=[("totp", "totp"), ("recovery_code", "recovery_code"), ("webauthn", "webauthn")],
         required=False,
     )
-    credential = serializers.JSONField(
+    credential = s.credential_field(
         required=False,
-        help_text="With method webauthn: an assertion for /auth/reauthenticate/passkey/options.",
+        description="With method webauthn: an assertion for /auth/reauthenticate/passkey/options.",
     )
+
+    def validate(self, attrs: dict) -> dict:
+        return _without_blanks(attrs)
 
 
 class ReauthenticatedSerializer(serializers.Serializer):
@@ -117,6 +184,8 @@ def _recovery(codes: list[str] | None) -> dict:
 
 class MfaVerifyView(PublicView):
     @api_doc(
+        request_example={"mfa_token": MFA_TOKEN, "method": "totp", "code": "123456"},
+        data_example=SESSION_EXAMPLE,
         summary="Second step of sign-in",
         description=(
             "After a first factor answered 401 mfa_required: the `mfa_token` and a second "
@@ -126,12 +195,16 @@ class MfaVerifyView(PublicView):
         ),
         request=MfaVerifyInputSerializer,
         data=s.TokenSessionSerializer,
-        errors={
-            400: "validation_error, otp_invalid, otp_attempts_exceeded, passkey_invalid",
-            401: "token_invalid (mfa_token unknown, used, expired or dead)",
-            403: "account_inactive",
-            429: "otp_locked, rate_limited",
-        },
+        errors=[
+            ValidationFailed,
+            OtpInvalid,
+            OtpAttemptsExceeded,
+            PasskeyInvalid,
+            TokenInvalid,
+            AccountInactive,
+            OtpLocked,
+            RateLimited,
+        ],
     )
     @rate_limited("anon_ip", "login_ip")
     def post(self, request: Request) -> Response:
@@ -149,6 +222,8 @@ class MfaVerifyView(PublicView):
 
 class MfaChallengeView(PublicView):
     @api_doc(
+        request_example={"mfa_token": MFA_TOKEN, "method": "code"},
+        data_example=CODE_SENT_EXAMPLE,
         summary="Second step: send a code",
         description=(
             "With `method` code: a code to the account's other verified address (the "
@@ -157,11 +232,7 @@ class MfaChallengeView(PublicView):
         ),
         request=MfaChallengeInputSerializer,
         data=s.CodeSentSerializer,
-        errors={
-            400: "validation_error",
-            401: "token_invalid",
-            429: "otp_cooldown, otp_send_limit, otp_locked, rate_limited",
-        },
+        errors=[ValidationFailed, TokenInvalid, OtpCooldown, OtpSendLimit, OtpLocked, RateLimited],
     )
     @rate_limited("anon_ip", "code_request_ip")
     def post(self, request: Request) -> Response:
@@ -182,9 +253,22 @@ class SignedInView(APIView):
 
 class MfaView(SignedInView):
     @api_doc(
+        data_example={
+            "enabled": True,
+            "factors": [
+                {
+                    "id": 7,
+                    "type": "totp",
+                    "name": "Authenticator app",
+                    "created_at": "2026-11-21T10:00:00Z",
+                    "last_used_at": "2026-11-28T08:12:00Z",
+                }
+            ],
+            "recovery_codes_left": 9,
+        },
         summary="Your second factors",
         data=MfaOverviewSerializer,
-        errors={401: "not_authenticated, token_invalid"},
+        errors=[NotAuthenticated, TokenInvalid],
     )
     def get(self, request: Request) -> Response:
         overview = mfa.mfa_overview(user=request.user)
@@ -193,6 +277,14 @@ class MfaView(SignedInView):
 
 class TotpSetupView(SignedInView):
     @api_doc(
+        data_example={
+            "secret": "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP",
+            "otpauth_uri": (
+                "otpauth://totp/authsite:ada%40example.com"
+                "?secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP&issuer=authsite"
+            ),
+            "qr_svg": '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 37 37">…</svg>',
+        },
         summary="Set up an authenticator app",
         description=(
             "A new TOTP secret (shown once), its otpauth URI and QR code. It works once "
@@ -200,10 +292,7 @@ class TotpSetupView(SignedInView):
         ),
         request=None,
         data=TotpSetupSerializer,
-        errors={
-            400: "validation_error",
-            401: "not_authenticated, token_invalid, reauthentication_required",
-        },
+        errors=[ValidationFailed, NotAuthenticated, TokenInvalid, ReauthenticationRequired],
     )
     def post(self, request: Request) -> Response:
         setup = mfa.totp_setup(user=request.user, session=request.auth)
@@ -215,6 +304,8 @@ class TotpSetupView(SignedInView):
 
 class TotpConfirmView(SignedInView):
     @api_doc(
+        request_example={"code": "123456"},
+        data_example=RECOVERY_EXAMPLE,
         summary="Confirm the authenticator app",
         description=(
             "One current code turns the app on. The first second factor of an account "
@@ -222,10 +313,14 @@ class TotpConfirmView(SignedInView):
         ),
         request=CodeInputSerializer,
         data=RecoveryCodesSerializer,
-        errors={
-            400: "validation_error, otp_invalid",
-            401: "not_authenticated, token_invalid, reauthentication_required",
-        },
+        errors=[
+            NotFound,
+            ValidationFailed,
+            OtpInvalid,
+            NotAuthenticated,
+            TokenInvalid,
+            ReauthenticationRequired,
+        ],
     )
     def post(self, request: Request) -> Response:
         data = _validated(CodeInputSerializer, request)
@@ -240,10 +335,13 @@ class TotpView(SignedInView):
         summary="Remove the authenticator app",
         description="Removing the last second factor removes the recovery codes too. " + STEP_UP,
         data=None,
-        errors={
-            400: "validation_error",
-            401: "not_authenticated, token_invalid, reauthentication_required",
-        },
+        errors=[
+            NotFound,
+            ValidationFailed,
+            NotAuthenticated,
+            TokenInvalid,
+            ReauthenticationRequired,
+        ],
     )
     def delete(self, request: Request) -> Response:
         mfa.factor_remove(
@@ -254,6 +352,7 @@ class TotpView(SignedInView):
 
 class CodeFactorView(SignedInView):
     @api_doc(
+        data_example=RECOVERY_EXAMPLE,
         summary="Codes by SMS or email as a second factor",
         description=(
             "POST turns it on (a verified address is needed; a code then goes to a verified "
@@ -263,10 +362,7 @@ class CodeFactorView(SignedInView):
         ),
         request=None,
         data=RecoveryCodesSerializer,
-        errors={
-            400: "validation_error",
-            401: "not_authenticated, token_invalid, reauthentication_required",
-        },
+        errors=[ValidationFailed, NotAuthenticated, TokenInvalid, ReauthenticationRequired],
     )
     def post(self, request: Request) -> Response:
         codes = mfa.code_factor_enable(
@@ -277,10 +373,13 @@ class CodeFactorView(SignedInView):
     @api_doc(
         summary="Stop codes as a second factor",
         data=None,
-        errors={
-            400: "validation_error",
-            401: "not_authenticated, token_invalid, reauthentication_required",
-        },
+        errors=[
+            NotFound,
+            ValidationFailed,
+            NotAuthenticated,
+            TokenInvalid,
+            ReauthenticationRequired,
+        ],
     )
     def delete(self, request: Request) -> Response:
         mfa.factor_remove(
@@ -291,14 +390,12 @@ class CodeFactorView(SignedInView):
 
 class RecoveryCodesView(SignedInView):
     @api_doc(
+        data_example=RECOVERY_EXAMPLE,
         summary="New recovery codes",
         description="A new set, shown this once; the old set stops working. " + STEP_UP,
         request=None,
         data=RecoveryCodesSerializer,
-        errors={
-            400: "validation_error",
-            401: "not_authenticated, token_invalid, reauthentication_required",
-        },
+        errors=[ValidationFailed, NotAuthenticated, TokenInvalid, ReauthenticationRequired],
     )
     def post(self, request: Request) -> Response:
         codes = mfa.recovery_codes_regenerate(
@@ -312,6 +409,8 @@ class RecoveryCodesView(SignedInView):
 
 class ReauthenticateView(SignedInView):
     @api_doc(
+        request_example={"password": PASSWORD},
+        data_example={"valid_for": 300},
         summary="Confirm it is you (step-up)",
         description=(
             "With `password`, a `code` from /auth/reauthenticate/code, or a second factor "
@@ -321,11 +420,17 @@ class ReauthenticateView(SignedInView):
         ),
         request=ReauthInputSerializer,
         data=ReauthenticatedSerializer,
-        errors={
-            400: "validation_error, current_password_incorrect, otp_invalid, otp_attempts_exceeded",
-            401: "not_authenticated, token_invalid",
-            429: "otp_locked, rate_limited",
-        },
+        errors=[
+            ValidationFailed,
+            CurrentPasswordIncorrect,
+            OtpInvalid,
+            PasskeyInvalid,
+            OtpAttemptsExceeded,
+            NotAuthenticated,
+            TokenInvalid,
+            OtpLocked,
+            RateLimited,
+        ],
     )
     def post(self, request: Request) -> Response:
         data = _validated(ReauthInputSerializer, request)
@@ -343,14 +448,12 @@ class ReauthenticateView(SignedInView):
 
 class ReauthenticateCodeView(SignedInView):
     @api_doc(
+        data_example=CODE_SENT_EXAMPLE,
         summary="Send a code to confirm it is you",
         description="To the account's primary address; send it to /auth/reauthenticate.",
         request=None,
         data=s.CodeSentSerializer,
-        errors={
-            401: "not_authenticated, token_invalid",
-            429: "otp_cooldown, otp_send_limit, otp_locked",
-        },
+        errors=[NotAuthenticated, TokenInvalid, OtpCooldown, OtpSendLimit, OtpLocked],
     )
     def post(self, request: Request) -> Response:
         sent = reauth.reauth_code_send(

@@ -12,13 +12,73 @@ from rest_framework.response import Response
 
 from accounts.api import serializers as s
 from accounts.api.mfa import RecoveryCodesSerializer, SignedInView
-from accounts.api.views import PublicView, _signed_in, _validated
+from accounts.api.views import SESSION_EXAMPLE, PublicView, _signed_in, _validated
 from accounts.services import passkeys, reauth, signin
 from authsite.api import success
 from authsite.client import client_info
+from authsite.errors import (
+    AccountInactive,
+    AccountNotVerified,
+    NotAuthenticated,
+    NotFound,
+    PasskeyInvalid,
+    RateLimited,
+    ReauthenticationRequired,
+    TokenInvalid,
+    ValidationFailed,
+)
 from authsite.ratelimits import rate_limited
 from authsite.schema import api_doc
 
+PASSKEY_EXAMPLE = {
+    "id": 3,
+    "name": "iPhone",
+    "created_at": "2026-11-21T10:00:00Z",
+    "last_used_at": "2026-11-28T08:12:00Z",
+    "aaguid": "fbfc3007-154e-4ecc-8c0b-6e020557d7bd",
+    "authenticator_name": "iCloud Keychain",
+    "backed_up": True,
+}
+CREATION_OPTIONS_EXAMPLE = {
+    "challenge": "q1w2e3r4t5y6u7i8o9p0aSdFgHjKlZxC",
+    "rp": {"id": "example.com", "name": "authsite"},
+    "user": {"id": "dXNlci1oYW5kbGU", "name": "ada@example.com", "displayName": "Ada"},
+    "pubKeyCredParams": [{"type": "public-key", "alg": -7}, {"type": "public-key", "alg": -257}],
+    "timeout": 300000,
+    "excludeCredentials": [],
+    "authenticatorSelection": {"residentKey": "required", "userVerification": "required"},
+    "attestation": "none",
+}
+REQUEST_OPTIONS_EXAMPLE = {
+    "challenge": "q1w2e3r4t5y6u7i8o9p0aSdFgHjKlZxC",
+    "rpId": "example.com",
+    "timeout": 300000,
+    "allowCredentials": [],
+    "userVerification": "required",
+}
+REGISTRATION_EXAMPLE = {
+    "id": "Y3JlZGVudGlhbC1pZA",
+    "rawId": "Y3JlZGVudGlhbC1pZA",
+    "type": "public-key",
+    "response": {
+        "clientDataJSON": "eyJ0eXBlIjoid2ViYXV0aG4uY3JlYXRlIn0",
+        "attestationObject": "o2NmbXRkbm9uZWdhdHRTdG10oGhhdXRoRGF0YQ",
+        "transports": ["internal", "hybrid"],
+    },
+    "clientExtensionResults": {},
+}
+ASSERTION_EXAMPLE = {
+    "id": "Y3JlZGVudGlhbC1pZA",
+    "rawId": "Y3JlZGVudGlhbC1pZA",
+    "type": "public-key",
+    "response": {
+        "clientDataJSON": "eyJ0eXBlIjoid2ViYXV0aG4uZ2V0In0",
+        "authenticatorData": "SZYN5YgOjGh0NBcPZHZgW4_krrmihjLHmVzzuoMdl2MFAAAAAQ",
+        "signature": "MEUCIQDx…",
+        "userHandle": "dXNlci1oYW5kbGU",
+    },
+    "clientExtensionResults": {},
+}
 STEP_UP = "401: reauthentication_required (no authentication of this session in REAUTH_WINDOW)."
 
 
@@ -70,15 +130,15 @@ class LoginOptionsInputSerializer(serializers.Serializer):
 
 
 class RegisterInputSerializer(serializers.Serializer):
-    credential = serializers.JSONField(
-        help_text="The browser's or platform's RegistrationResponseJSON."
+    credential = s.credential_field(
+        description="The browser's or platform's RegistrationResponseJSON."
     )
     name = serializers.CharField(required=False, allow_blank=True, max_length=64)
 
 
 class CredentialInputSerializer(serializers.Serializer):
-    credential = serializers.JSONField(
-        help_text="The browser's or platform's AuthenticationResponseJSON."
+    credential = s.credential_field(
+        description="The browser's or platform's AuthenticationResponseJSON."
     )
 
 
@@ -92,9 +152,10 @@ def _passkey(info: passkeys.PasskeyInfo) -> dict:
 
 class PasskeyListView(SignedInView):
     @api_doc(
+        data_example=[PASSKEY_EXAMPLE],
         summary="Your passkeys",
         data=PasskeySerializer(many=True),
-        errors={401: "not_authenticated, token_invalid"},
+        errors=[NotAuthenticated, TokenInvalid],
     )
     def get(self, request: Request) -> Response:
         found = passkeys.passkeys_list(user=request.user)
@@ -103,6 +164,7 @@ class PasskeyListView(SignedInView):
 
 class PasskeyRegisterOptionsView(SignedInView):
     @api_doc(
+        data_example=CREATION_OPTIONS_EXAMPLE,
         summary="Passkey registration: options",
         description=(
             "Creation options: a resident key (discoverable credential) required, user "
@@ -112,10 +174,13 @@ class PasskeyRegisterOptionsView(SignedInView):
         ),
         request=None,
         data=OptionsSerializer,
-        errors={
-            400: "validation_error, passkey_invalid",
-            401: "not_authenticated, token_invalid, reauthentication_required",
-        },
+        errors=[
+            ValidationFailed,
+            PasskeyInvalid,
+            NotAuthenticated,
+            TokenInvalid,
+            ReauthenticationRequired,
+        ],
     )
     def post(self, request: Request) -> Response:
         options = passkeys.passkey_registration_options(user=request.user, session=request.auth)
@@ -124,15 +189,20 @@ class PasskeyRegisterOptionsView(SignedInView):
 
 class PasskeyRegisterView(SignedInView):
     @api_doc(
+        request_example={"credential": REGISTRATION_EXAMPLE, "name": "iPhone"},
+        data_example={**PASSKEY_EXAMPLE, "last_used_at": None, "recovery_codes": None},
         summary="Passkey registration: add it",
         description="The new credential, checked against its challenge and origin. " + STEP_UP,
         request=RegisterInputSerializer,
         data=PasskeyAddedSerializer,
         status=201,
-        errors={
-            400: "validation_error, passkey_invalid",
-            401: "not_authenticated, token_invalid, reauthentication_required",
-        },
+        errors=[
+            ValidationFailed,
+            PasskeyInvalid,
+            NotAuthenticated,
+            TokenInvalid,
+            ReauthenticationRequired,
+        ],
     )
     def post(self, request: Request) -> Response:
         data = _validated(RegisterInputSerializer, request)
@@ -151,11 +221,15 @@ class PasskeyRegisterView(SignedInView):
 
 
 class PasskeyDetailView(SignedInView):
+    partial_patch = False  # a rename needs its name
+
     @api_doc(
+        request_example={"name": "Work laptop"},
+        data_example={**PASSKEY_EXAMPLE, "name": "Work laptop"},
         summary="Rename a passkey",
         request=RenameInputSerializer,
         data=PasskeySerializer,
-        errors={400: "validation_error", 401: "not_authenticated, token_invalid", 404: "not_found"},
+        errors=[ValidationFailed, NotAuthenticated, TokenInvalid, NotFound],
     )
     def patch(self, request: Request, passkey_id: int) -> Response:
         data = _validated(RenameInputSerializer, request)
@@ -168,10 +242,7 @@ class PasskeyDetailView(SignedInView):
             "Removing the account's last second factor removes its recovery codes too. " + STEP_UP
         ),
         data=None,
-        errors={
-            401: "not_authenticated, token_invalid, reauthentication_required",
-            404: "not_found",
-        },
+        errors=[NotAuthenticated, TokenInvalid, ReauthenticationRequired, NotFound],
     )
     def delete(self, request: Request, passkey_id: int) -> Response:
         passkeys.passkey_remove(
@@ -185,6 +256,8 @@ class PasskeyDetailView(SignedInView):
 
 class PasskeyLoginOptionsView(PublicView):
     @api_doc(
+        request_example={},
+        data_example=REQUEST_OPTIONS_EXAMPLE,
         summary="Sign in with a passkey: options",
         description=(
             "Request options for a discoverable login: no identifier needed (one may be "
@@ -192,7 +265,7 @@ class PasskeyLoginOptionsView(PublicView):
         ),
         request=LoginOptionsInputSerializer,
         data=OptionsSerializer,
-        errors={400: "validation_error, passkey_invalid", 429: "rate_limited"},
+        errors=[ValidationFailed, PasskeyInvalid, RateLimited],
     )
     @rate_limited("anon_ip")
     def post(self, request: Request) -> Response:
@@ -202,6 +275,8 @@ class PasskeyLoginOptionsView(PublicView):
 
 class PasskeyLoginView(PublicView):
     @api_doc(
+        request_example={"credential": ASSERTION_EXAMPLE},
+        data_example=SESSION_EXAMPLE,
         summary="Sign in with a passkey",
         description=(
             "An assertion for the options' challenge. The passkey names the account; with "
@@ -210,11 +285,7 @@ class PasskeyLoginView(PublicView):
         ),
         request=CredentialInputSerializer,
         data=s.TokenSessionSerializer,
-        errors={
-            400: "validation_error, passkey_invalid",
-            403: "account_inactive, account_not_verified",
-            429: "rate_limited",
-        },
+        errors=[ValidationFailed, PasskeyInvalid, AccountInactive, AccountNotVerified, RateLimited],
     )
     @rate_limited("anon_ip", "login_ip")
     def post(self, request: Request) -> Response:
@@ -227,12 +298,13 @@ class PasskeyLoginView(PublicView):
 
 class ReauthPasskeyOptionsView(SignedInView):
     @api_doc(
+        data_example=REQUEST_OPTIONS_EXAMPLE,
         summary="Confirm it is you with a passkey: options",
         description="Request options for one of your passkeys; send the assertion to "
         "/auth/reauthenticate with `method` webauthn and `credential`.",
         request=None,
         data=OptionsSerializer,
-        errors={400: "passkey_invalid", 401: "not_authenticated, token_invalid"},
+        errors=[PasskeyInvalid, NotAuthenticated, TokenInvalid],
     )
     def post(self, request: Request) -> Response:
         options = reauth.reauth_passkey_options(user=request.user, session=request.auth)

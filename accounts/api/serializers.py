@@ -3,8 +3,12 @@ normalise; every rule of a flow lives in ``accounts.services``."""
 
 from __future__ import annotations
 
+import re
+
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import RegexValidator
+from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from accounts.devices import device_describe
@@ -13,22 +17,217 @@ from accounts.models import DeviceSession, SecurityEvent
 from accounts.services.codes import CodeSent
 from accounts.services.signup import SignupStarted
 from accounts.services.tokens import TokenPair
-from authsite.schema import BlankableDateField
-from otp.services import RESENDABLE
+from authsite.errors import AccountNotVerified, MfaRequired, OtpInvalid
+from authsite.schema import (
+    WS,
+    TrueField,
+    Variant,
+    Variants,
+    at_least_one,
+    error_data_schema,
+    exactly_one,
+)
+from otp.services import RESENDABLE as PURPOSES
+from profiles.api.serializers import ProfileInputSerializer
 from profiles.models import Profile
 
 PASSWORD_MAX = settings.PASSWORD_MAX_LENGTH
 
+# The rules of accounts.identifiers, as the OpenAPI document states them. The
+# API trims every text field, and an empty one counts as left out.
+_WS = f"{WS}*"
+# At least 4 digits: what makes an identifier a phone number (looks_like_phone).
+PHONE_PATTERN = rf"^{_WS}[+(]?[0-9](?:[ ()./-]*[0-9]){{3}}[0-9 ()./-]*{_WS}$"
+DIALING_CODE_PATTERN = rf"^{_WS}(\+?[0-9]{{1,4}})?{_WS}$"
+USERNAME_PATTERN = rf"^{_WS}[A-Za-z][A-Za-z0-9_.]{{2,29}}{_WS}$"
+OTP_PATTERN = rf"^{_WS}[0-9]{{6,12}}{_WS}$"
+TOKEN_PATTERN = r"^[A-Za-z0-9_-]{20,128}$"
+# A JWT's three base64url parts (anything else is refused, 401 or 400).
+JWT_PATTERN = r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$"
+_DIALING_CODE_RE = re.compile(DIALING_CODE_PATTERN)
+ADDRESS_PURPOSES = [p for p in PURPOSES if p != "signup"]
 
-def password_field(**kwargs) -> serializers.CharField:
-    # No trimming: passwords are compared exactly, spaces included.
-    return serializers.CharField(
-        max_length=PASSWORD_MAX, trim_whitespace=False, style={"input_type": "password"}, **kwargs
+
+class StrictCharField(serializers.CharField):
+    """Text only: DRF's CharField would take 123456 for "123456", which the
+    schema (``type: string``) does not allow."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictBooleanField(serializers.BooleanField):
+    """``true`` or ``false`` only, not DRF's "yes", "1", 0 …"""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, bool):
+            self.fail("invalid", input=data)
+        return data
+
+
+def _documented(field_class, schema: dict, **kwargs):
+    """A field whose OpenAPI schema is ``schema`` (``authsite.schema`` reads it)."""
+    return field_class(style={"openapi": schema}, **kwargs)
+
+
+class CredentialField(serializers.JSONField):
+    """A WebAuthn credential as the browser or platform gives it: a JSON object
+    (or, where the body's combinations allow it, ``""`` for "left out")."""
+
+    default_error_messages = {"not_an_object": _("Expected the credential as a JSON object.")}
+
+    def to_internal_value(self, data):
+        if isinstance(data, str) and not data.strip():
+            return ""
+        value = super().to_internal_value(data)
+        if not isinstance(value, dict):
+            self.fail("not_an_object")
+        return value
+
+
+class BlankableChoiceField(serializers.ChoiceField):
+    """A choice that may be left blank: white space alone is ``""`` (trimmed,
+    as every text field of the API is)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("allow_blank", True)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        if isinstance(data, str) and not data.strip():
+            return ""
+        return super().to_internal_value(data)
+
+
+def credential_field(*, description: str, **kwargs) -> serializers.JSONField:
+    return _documented(
+        CredentialField,
+        {"type": "object", "additionalProperties": {}, "description": description},
+        **kwargs,
     )
 
 
-def otp_field() -> serializers.CharField:
-    return serializers.CharField(max_length=12, help_text="The one-time code (digits).")
+def email_field(**kwargs) -> serializers.CharField:
+    return _documented(
+        StrictCharField,
+        {
+            "type": "string",
+            "format": "email",
+            "description": "At most 254 characters; the domain may be an IDN.",
+        },
+        required=False,
+        allow_blank=True,
+        **kwargs,
+    )
+
+
+def phone_field(**kwargs) -> serializers.CharField:
+    return _documented(
+        StrictCharField,
+        {
+            "type": "string",
+            "format": "phone",
+            "pattern": PHONE_PATTERN,
+            "description": (
+                "E.164 (+919876543210), or national digits with `dialing_code`, or "
+                "national digits of DEFAULT_PHONE_REGION; at most 32 characters; a number "
+                "valid for its country."
+            ),
+        },
+        required=False,
+        allow_blank=True,
+        **kwargs,
+    )
+
+
+def dialing_code_field() -> serializers.CharField:
+    return _documented(
+        StrictCharField,
+        {
+            "type": "string",
+            "nullable": True,
+            "pattern": DIALING_CODE_PATTERN,
+            "description": 'Country calling code for a national phone number: "91" or "+91".',
+        },
+        required=False,
+        allow_blank=True,
+        allow_null=True,
+    )
+
+
+def username_field(*, blank: bool = True) -> serializers.CharField:
+    pattern = rf"^{_WS}([A-Za-z][A-Za-z0-9_.]{{2,29}})?{_WS}$" if blank else USERNAME_PATTERN
+    return _documented(
+        StrictCharField,
+        {
+            "type": "string",
+            "pattern": pattern,
+            "description": "3 to 30 letters, digits, '_' and '.', starting with a letter; "
+            "stored in lower case.",
+        },
+        required=False,
+        allow_blank=True,
+    )
+
+
+def password_field(*, new: bool = False, **kwargs) -> serializers.CharField:
+    # No trimming: passwords are compared exactly, spaces included.
+    # DRF refuses the NUL character in any text field.
+    schema = {
+        "type": "string",
+        "format": "password",
+        "minLength": 1,
+        "maxLength": PASSWORD_MAX,
+        "pattern": "^[^\\u0000]*$",
+    }
+    if new:
+        schema["minLength"] = password_min_length()
+        schema["description"] = (
+            f"At least {schema['minLength']} and at most {PASSWORD_MAX} characters; not a "
+            "common password, not all digits, not like the email, phone or username; with "
+            "PASSWORD_REQUIRE_COMPLEXITY an upper- and a lower-case letter, a digit and a "
+            "symbol (GET /config says which rules apply)."
+        )
+    return _documented(
+        StrictCharField,
+        schema,
+        max_length=PASSWORD_MAX,
+        trim_whitespace=False,
+        **kwargs,
+    )
+
+
+def password_min_length() -> int:
+    from accounts.capabilities import capabilities_get
+
+    return capabilities_get()["password"]["min_length"]
+
+
+def otp_field(**kwargs) -> serializers.CharField:
+    return _documented(
+        StrictCharField,
+        {"type": "string", "pattern": OTP_PATTERN, "description": "The one-time code (digits)."},
+        **kwargs,
+    )
+
+
+def jwt_field(**kwargs) -> serializers.CharField:
+    return _documented(
+        StrictCharField,
+        {"type": "string", "pattern": JWT_PATTERN, "maxLength": 4096},
+        max_length=4096,
+        **kwargs,
+    )
+
+
+def _check_dialing_code(attrs) -> None:
+    code = attrs.get("dialing_code")
+    if code and not _DIALING_CODE_RE.match(code):
+        raise serializers.ValidationError(
+            {"dialing_code": ["Enter a valid dialing code, such as 91 or +91."]}
+        )
 
 
 # --- identifiers --------------------------------------------------------------------
@@ -37,17 +236,14 @@ def otp_field() -> serializers.CharField:
 class AddressInputSerializer(serializers.Serializer):
     """Exactly one of ``email`` / ``phone`` (+ optional ``dialing_code``)."""
 
-    email = serializers.CharField(required=False, allow_blank=True, max_length=320)
-    phone = serializers.CharField(required=False, allow_blank=True, max_length=32)
-    dialing_code = serializers.CharField(
-        required=False,
-        allow_blank=True,
-        allow_null=True,
-        max_length=5,
-        help_text='Country calling code for a national phone number: "91" or "+91".',
-    )
+    schema_variants = exactly_one("email", "phone")
+
+    email = email_field()
+    phone = phone_field()
+    dialing_code = dialing_code_field()
 
     def validate(self, attrs):
+        _check_dialing_code(attrs)
         try:
             attrs["identifier"] = address_from_fields(
                 email=attrs.get("email"),
@@ -59,23 +255,9 @@ class AddressInputSerializer(serializers.Serializer):
         return attrs
 
 
-class ProfileFieldsSerializer(serializers.Serializer):
+class ProfileFieldsSerializer(ProfileInputSerializer):
     """Profile fields accepted at sign-up and its verification (documentation;
     the rules are applied by ``profiles.services.profile_clean``)."""
-
-    first_name = serializers.CharField(required=False, allow_blank=True)
-    last_name = serializers.CharField(required=False, allow_blank=True)
-    company = serializers.CharField(required=False, allow_blank=True)
-    city = serializers.CharField(required=False, allow_blank=True)
-    state = serializers.CharField(required=False, allow_blank=True)
-    country = serializers.CharField(required=False, allow_blank=True)
-    gender = serializers.ChoiceField(
-        choices=Profile.GENDERS, required=False, allow_blank=True, allow_null=True
-    )
-    date_of_birth = BlankableDateField(required=False, allow_null=True)
-    bio = serializers.CharField(required=False, allow_blank=True)
-    preferences = serializers.ListField(child=serializers.CharField(), required=False)
-    attributes = serializers.DictField(required=False)
 
 
 PROFILE_KEYS = tuple(ProfileFieldsSerializer().fields)
@@ -89,23 +271,39 @@ def profile_input(data) -> dict:
 
 
 class SignupInputSerializer(serializers.Serializer):
-    email = serializers.CharField(required=False, allow_blank=True, max_length=320)
-    phone = serializers.CharField(required=False, allow_blank=True, max_length=32)
-    dialing_code = serializers.CharField(
-        required=False, allow_blank=True, allow_null=True, max_length=5
-    )
-    password = password_field()
-    username = serializers.CharField(required=False, allow_blank=True, max_length=64)
+    email = email_field()
+    phone = phone_field()
+    dialing_code = dialing_code_field()
+    password = password_field(new=True)
+    username = username_field()
+
+    def validate(self, attrs):
+        _check_dialing_code(attrs)
+        return attrs
 
 
 class SignupRequestSerializer(ProfileFieldsSerializer, SignupInputSerializer):
-    """The documented sign-up body: identity fields plus profile fields."""
+    """The documented sign-up body: identity fields plus profile fields. An
+    email, a phone, or both."""
+
+    schema_variants = at_least_one("email", "phone")
 
 
 def signup_token_field(**kwargs) -> serializers.CharField:
-    return serializers.CharField(
+    return _documented(
+        StrictCharField,
+        {
+            "type": "string",
+            "pattern": TOKEN_PATTERN,
+            "description": (
+                "The `signup_token` of the sign-up's answer (or of a 403 account_not_verified)."
+            ),
+        },
         max_length=128,
-        help_text="The `signup_token` of the sign-up's answer (or of a 403 account_not_verified).",
+        trim_whitespace=False,
+        # Its shape is checked whatever the purpose, as the schema states it.
+        # (\Z, not $: Python's $ would let a final newline through.)
+        validators=[RegexValidator(TOKEN_PATTERN[:-1] + r"\Z", "This is not a sign-up token.")],
         **kwargs,
     )
 
@@ -113,7 +311,7 @@ def signup_token_field(**kwargs) -> serializers.CharField:
 class SignupVerifyInputSerializer(serializers.Serializer):
     signup_token = signup_token_field()
     otp = otp_field()
-    username = serializers.CharField(required=False, allow_blank=True, max_length=64)
+    username = username_field()
 
 
 class SignupVerifyRequestSerializer(ProfileFieldsSerializer, SignupVerifyInputSerializer):
@@ -121,21 +319,32 @@ class SignupVerifyRequestSerializer(ProfileFieldsSerializer, SignupVerifyInputSe
 
 
 class LoginInputSerializer(serializers.Serializer):
-    identifier = serializers.CharField(
+    """Exactly one of ``identifier`` / ``email`` / ``phone`` / ``username``, and the password."""
+
+    schema_variants = exactly_one("identifier", "email", "phone", "username")
+
+    identifier = _documented(
+        StrictCharField,
+        {
+            "anyOf": [
+                {"type": "string", "format": "email"},
+                {"type": "string", "format": "phone", "pattern": PHONE_PATTERN},
+                {"type": "string", "pattern": USERNAME_PATTERN},
+            ],
+            "description": "Email, phone number or username. Or send `email` / `phone` / "
+            "`username`.",
+        },
         required=False,
         allow_blank=True,
-        max_length=320,
-        help_text="Email, phone number or username. Or send `email` / `phone` / `username`.",
     )
-    email = serializers.CharField(required=False, allow_blank=True, max_length=320)
-    phone = serializers.CharField(required=False, allow_blank=True, max_length=32)
-    username = serializers.CharField(required=False, allow_blank=True, max_length=64)
-    dialing_code = serializers.CharField(
-        required=False, allow_blank=True, allow_null=True, max_length=5
-    )
+    email = email_field()
+    phone = phone_field()
+    username = username_field(blank=False)
+    dialing_code = dialing_code_field()
     password = password_field()
 
     def validate(self, attrs):
+        _check_dialing_code(attrs)
         try:
             attrs["identifier_value"] = signin_identifier_from_fields(
                 identifier=attrs.get("identifier"),
@@ -157,15 +366,25 @@ class ResendInputSerializer(serializers.Serializer):
     """``signup``: the attempt's ``signup_token``. Any other purpose: the
     address (exactly one of ``email`` / ``phone``)."""
 
-    purpose = serializers.ChoiceField(choices=[(p, p) for p in RESENDABLE])
-    signup_token = signup_token_field(required=False)
-    email = serializers.CharField(required=False, allow_blank=True, max_length=320)
-    phone = serializers.CharField(required=False, allow_blank=True, max_length=32)
-    dialing_code = serializers.CharField(
-        required=False, allow_blank=True, allow_null=True, max_length=5
+    schema_variants = Variants(
+        "oneOf",
+        (
+            Variant("SignupToken", ("purpose", "signup_token"), only={"purpose": ["signup"]}),
+            *(
+                Variant(v.name, v.given, v.blank, {"purpose": ADDRESS_PURPOSES})
+                for v in exactly_one("email", "phone").variants
+            ),
+        ),
     )
 
+    purpose = serializers.ChoiceField(choices=[(p, p) for p in PURPOSES])
+    signup_token = signup_token_field(required=False)
+    email = email_field()
+    phone = phone_field()
+    dialing_code = dialing_code_field()
+
     def validate(self, attrs):
+        _check_dialing_code(attrs)
         if attrs["purpose"] == "signup":
             if not attrs.get("signup_token"):
                 raise serializers.ValidationError(
@@ -185,23 +404,31 @@ class ResendInputSerializer(serializers.Serializer):
 
 
 class RefreshInputSerializer(serializers.Serializer):
-    refresh = serializers.CharField(max_length=4096)
+    refresh = jwt_field()
 
 
 class TokenVerifyInputSerializer(serializers.Serializer):
-    token = serializers.CharField(max_length=4096)
+    token = jwt_field()
 
 
 class LogoutInputSerializer(serializers.Serializer):
-    refresh = serializers.CharField(required=False, max_length=4096)
-    all = serializers.BooleanField(required=False, default=False)
+    # The shape is checked even with ``all`` (which does not need the token):
+    # a body the schema refuses is refused.
+    refresh = jwt_field(
+        required=False,
+        help_text="Sign out the session of this refresh token.",
+        validators=[RegexValidator(JWT_PATTERN, message=_("Not a token."))],
+    )
+    all = StrictBooleanField(
+        required=False, default=False, help_text="Sign out every session of the account."
+    )
 
 
 # --- outputs -----------------------------------------------------------------------------
 
 
 class UserSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
+    id = serializers.IntegerField(help_text="Random, below 2^53 (safe in JavaScript).")
     email = serializers.EmailField(allow_null=True)
     phone = serializers.CharField(allow_null=True)
     username = serializers.CharField(allow_null=True)
@@ -248,8 +475,10 @@ def token_session_data(pair: TokenPair, **extra) -> dict:
 class CodeSentSerializer(serializers.Serializer):
     channel = serializers.ChoiceField(choices=[("email", "email"), ("sms", "sms")])
     destination = serializers.CharField(help_text="Masked destination of the code.")
-    expires_in = serializers.IntegerField(help_text="Seconds the code lives.")
-    resend_in = serializers.IntegerField(help_text="Seconds before another code can be sent.")
+    expires_in = serializers.IntegerField(min_value=1, help_text="Seconds the code lives.")
+    resend_in = serializers.IntegerField(
+        min_value=0, help_text="Seconds before another code can be sent."
+    )
     otp = serializers.CharField(
         required=False, help_text="The code itself: development only (OTP_EXPOSE_IN_RESPONSE)."
     )
@@ -353,41 +582,169 @@ class ClaimsSerializer(serializers.Serializer):
 
 
 class ResetInputSerializer(CodeVerifyInputSerializer):
-    new_password = password_field()
+    new_password = password_field(new=True)
 
 
 class PasswordChangeInputSerializer(serializers.Serializer):
     current_password = password_field()
-    new_password = password_field()
+    new_password = password_field(new=True)
 
 
 class ContactChangeInputSerializer(AddressInputSerializer):
     password = password_field(
         required=False,
-        allow_blank=True,
         help_text=(
-            "The current password: re-authenticates on the spot. Without it (or blank), "
-            "this session needs a recent authentication (/auth/reauthenticate)."
+            "The current password: re-authenticates on the spot. Without it, this "
+            "session needs a recent authentication (/auth/reauthenticate)."
         ),
     )
 
 
 class AccountDeleteInputSerializer(serializers.Serializer):
+    """``password``; or, for an account without one, ``otp``; or neither, on a
+    session with a recent authentication (SPEC §16.4)."""
+
     password = password_field(
         required=False,
-        allow_blank=True,
         help_text=(
-            "The password: re-authenticates on the spot. Without it (or blank), this "
-            "session needs a recent authentication (/auth/reauthenticate), or, for an "
-            "account without a password, `otp`."
+            "The password: re-authenticates on the spot. Without it, this session needs "
+            "a recent authentication (/auth/reauthenticate), or, for an account without "
+            "a password, `otp`."
         ),
     )
-    otp = serializers.CharField(
+    otp = otp_field(
         required=False,
-        max_length=12,
         help_text="For accounts without a password: a sign-in code from /auth/otp/request.",
     )
 
 
 class ValidCodeSerializer(serializers.Serializer):
-    valid = serializers.BooleanField()
+    valid = TrueField()
+
+
+class RevokedSerializer(serializers.Serializer):
+    revoked = serializers.IntegerField(min_value=0, help_text="How many sessions were ended.")
+
+
+# --- the export document (accounts.services.account.account_export) -------------------
+
+
+class ExportAccountSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    email = serializers.EmailField(allow_null=True)
+    phone = serializers.CharField(allow_null=True)
+    username = serializers.CharField(allow_null=True)
+    email_verified_at = serializers.DateTimeField(allow_null=True)
+    phone_verified_at = serializers.DateTimeField(allow_null=True)
+    has_password = serializers.BooleanField()
+    is_active = serializers.BooleanField()
+    date_joined = serializers.DateTimeField()
+    last_login = serializers.DateTimeField(allow_null=True)
+
+
+class ExportProfileSerializer(serializers.Serializer):
+    first_name = serializers.CharField(allow_blank=True)
+    last_name = serializers.CharField(allow_blank=True)
+    company = serializers.CharField(allow_blank=True)
+    city = serializers.CharField(allow_blank=True)
+    state = serializers.CharField(allow_blank=True)
+    country = serializers.CharField(allow_blank=True)
+    gender = serializers.ChoiceField(choices=Profile.GENDERS)
+    date_of_birth = serializers.DateField(allow_null=True)
+    bio = serializers.CharField(allow_blank=True)
+    preferences = serializers.ListField(child=serializers.CharField())
+    attributes = serializers.DictField()
+    updated_at = serializers.DateTimeField(allow_null=True)
+
+
+class ExportSessionSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    kind = serializers.ChoiceField(choices=DeviceSession.KINDS)
+    created_at = serializers.DateTimeField()
+    last_used_at = serializers.DateTimeField(allow_null=True)
+    expires_at = serializers.DateTimeField(allow_null=True)
+    revoked_at = serializers.DateTimeField(allow_null=True)
+    ip = serializers.IPAddressField(allow_null=True)
+    user_agent = serializers.CharField(allow_blank=True)
+
+
+class ExportEventSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    kind = serializers.ChoiceField(choices=SecurityEvent.KINDS)
+    identifier = serializers.CharField(allow_blank=True)
+    ip = serializers.IPAddressField(allow_null=True)
+    user_agent = serializers.CharField(allow_blank=True)
+    created_at = serializers.DateTimeField()
+
+
+class ExportSerializer(serializers.Serializer):
+    """Everything stored about the account (no password hash, codes or tokens)."""
+
+    account = ExportAccountSerializer()
+    profile = ExportProfileSerializer(allow_null=True)
+    sessions = ExportSessionSerializer(many=True)
+    security_events = ExportEventSerializer(many=True)
+
+
+# --- data of an error ----------------------------------------------------------------------
+
+error_data_schema(
+    AccountNotVerified,
+    {
+        "type": "object",
+        "required": ["verification"],
+        "properties": {
+            "verification": {
+                "type": "object",
+                "required": ["channel", "destination"],
+                "properties": {
+                    "channel": {"type": "string", "enum": ["email", "sms"]},
+                    "destination": {
+                        "type": "string",
+                        "description": "Masked address the sign-up's code goes to.",
+                    },
+                },
+            },
+            "signup_token": {
+                "type": "string",
+                "description": (
+                    "For a sign-up never verified: a new token for it (the old one dies), "
+                    "for /auth/signup/verify and /auth/otp/resend."
+                ),
+            },
+        },
+    },
+)
+
+error_data_schema(
+    MfaRequired,
+    {
+        "type": "object",
+        "required": ["mfa_token", "methods", "expires_in"],
+        "properties": {
+            "mfa_token": {
+                "type": "string",
+                "description": "Single use; send it with a second factor to /auth/mfa/verify.",
+            },
+            "methods": {
+                "type": "array",
+                "items": {"type": "string", "enum": ["totp", "recovery_code", "webauthn", "code"]},
+                "description": "The second factors this account can use now.",
+            },
+            "expires_in": {"type": "integer", "description": "Seconds the mfa_token lives."},
+        },
+    },
+)
+error_data_schema(
+    OtpInvalid,
+    {
+        "type": "object",
+        "properties": {
+            "attempts_left": {
+                "type": "integer",
+                "minimum": 0,
+                "description": "Wrong tries this code (or second step) still takes.",
+            }
+        },
+    },
+)

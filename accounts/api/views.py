@@ -5,7 +5,8 @@ the answer. Errors are raised by the services and rendered by
 from __future__ import annotations
 
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework.generics import ListAPIView
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
@@ -17,14 +18,68 @@ from accounts.api import serializers as s
 from accounts.services import account, contact, password, resend, signin, signup, tokens
 from authsite.api import success
 from authsite.client import client_info
-from authsite.errors import NotFound, TokenInvalid
+from authsite.errors import (
+    AccountExists,
+    AccountInactive,
+    AccountNotVerified,
+    CurrentPasswordIncorrect,
+    InvalidCredentials,
+    MfaRequired,
+    NotFound,
+    OtpAttemptsExceeded,
+    OtpCooldown,
+    OtpInvalid,
+    OtpLocked,
+    OtpSendLimit,
+    PasswordUnchanged,
+    RateLimited,
+    TokenInvalid,
+    TokenReused,
+)
 from authsite.ratelimits import rate_limited
-from authsite.schema import api_doc
+from authsite.schema import api_doc, documented_errors
 
-LIMITED = "429: rate_limited, otp_cooldown, otp_send_limit, otp_locked (Retry-After)."
-CODE_ERRORS = {
-    400: "validation_error, otp_invalid, otp_attempts_exceeded",
-    429: "otp_locked, rate_limited",
+# The errors of a kind of step (authsite.schema adds those every operation of a
+# kind can answer: validation_error, the token errors, rate_limited …).
+SEND_ERRORS = [OtpCooldown, OtpSendLimit, OtpLocked]
+CODE_ERRORS = [OtpInvalid, OtpAttemptsExceeded, OtpLocked]
+PASSWORD_CHECK_ERRORS = [CurrentPasswordIncorrect, RateLimited]
+LIMITED = (
+    "429 answers carry `Retry-After` and a message with the same number of seconds "
+    "(otp_cooldown, otp_send_limit, otp_locked, rate_limited)."
+)
+
+# Example values for the document.
+EMAIL, PHONE, PASSWORD = "ada@example.com", "+919876543210", "Correct-Horse-9!"
+OTP, SIGNUP_TOKEN = "123456", "Zq3xV9sKp0bLrT2yWm8nHc4dJf6gQa1eUo5iXk7lPzM"
+ACCESS, REFRESH = (
+    "eyJhbGciOiJIUzI1NiJ9.eyJ0b2tlbl90eXBlIjoiYWNjZXNzIn0.c2ln",
+    ("eyJhbGciOiJIUzI1NiJ9.eyJ0b2tlbl90eXBlIjoicmVmcmVzaCJ9.c2ln"),
+)
+USER_EXAMPLE = {
+    "id": 4815162342,
+    "email": EMAIL,
+    "phone": None,
+    "username": "ada",
+    "email_verified": True,
+    "phone_verified": False,
+    "pending_email": None,
+    "pending_phone": None,
+}
+SESSION_EXAMPLE = {
+    "access": ACCESS,
+    "refresh": REFRESH,
+    "token_type": "Bearer",
+    "expires_at": "2026-11-21T11:00:00Z",
+    "refresh_expires_at": "2026-11-28T10:00:00Z",
+    "session_id": "3f1c2b7e-8a4d-4c6e-9b0a-5d2e7f3a1c9b",
+    "user": USER_EXAMPLE,
+}
+CODE_SENT_EXAMPLE = {
+    "channel": "email",
+    "destination": "ad***@example.com",
+    "expires_in": 600,
+    "resend_in": 30,
 }
 
 
@@ -62,10 +117,19 @@ class SignupView(PublicView):
         request=s.SignupRequestSerializer,
         data=s.SignupStartedSerializer,
         status=201,
-        errors={
-            400: "validation_error",
-            409: "account_exists (only with ACCOUNT_SIGNUP_REVEALS_EXISTING)",
-            429: "otp_cooldown, otp_send_limit, otp_locked, rate_limited",
+        errors=[AccountExists, *SEND_ERRORS],
+        request_example={"phone": PHONE, "email": EMAIL, "password": PASSWORD, "first_name": "Ada"},
+        message_example=(
+            "Enter the code we sent to finish signing up. We also sent a code to "
+            "your email address: enter it once signed in to add that address."
+        ),
+        data_example={
+            "signup_token": SIGNUP_TOKEN,
+            "channel": "sms",
+            "destination": "+91******3210",
+            "expires_in": 600,
+            "resend_in": 30,
+            "pending": {"channel": "email", "destination": "ad***@example.com"},
         },
     )
     @rate_limited("anon_ip", "code_request_ip")
@@ -80,11 +144,21 @@ class SignupView(PublicView):
             profile=s.profile_input(request.data),
             client=client_info(request),
         )
-        return success(
-            s.signup_started_data(started),
-            message=_("Enter the code we sent to finish signing up."),
-            status=201,
-        )
+        message = _("Enter the code we sent to finish signing up.")
+        if started.pending is not None:
+            # The channel, not the address: the text is the same for every
+            # address (tests/timing), `data.pending` has the masked one.
+            if started.pending.channel == "sms":
+                message = _(
+                    "Enter the code we sent to finish signing up. We also sent a code to "
+                    "your phone number: enter it once signed in to add that number."
+                )
+            else:
+                message = _(
+                    "Enter the code we sent to finish signing up. We also sent a code to "
+                    "your email address: enter it once signed in to add that address."
+                )
+        return success(s.signup_started_data(started), message=message, status=201)
 
 
 class SignupVerifyView(PublicView):
@@ -98,7 +172,10 @@ class SignupVerifyView(PublicView):
         ),
         request=s.SignupVerifyRequestSerializer,
         data=s.TokenSessionSerializer,
-        errors={**CODE_ERRORS, 409: "account_exists"},
+        errors=[*CODE_ERRORS, AccountExists],
+        request_example={"signup_token": SIGNUP_TOKEN, "otp": OTP},
+        message_example="Account verified. You are signed in.",
+        data_example=SESSION_EXAMPLE,
     )
     @rate_limited("anon_ip", "login_ip")
     def post(self, request: Request) -> Response:
@@ -127,15 +204,10 @@ class LoginView(PublicView):
         ),
         request=s.LoginInputSerializer,
         data=s.TokenSessionSerializer,
-        errors={
-            400: "validation_error",
-            401: "invalid_credentials",
-            403: (
-                "account_not_verified (data.verification: channel, destination; "
-                "data.signup_token), account_inactive"
-            ),
-            429: "rate_limited",
-        },
+        errors=[InvalidCredentials, AccountNotVerified, AccountInactive, MfaRequired],
+        request_example={"identifier": EMAIL, "password": PASSWORD},
+        message_example="Signed in.",
+        data_example=SESSION_EXAMPLE,
     )
     @rate_limited("anon_ip", "login_ip")
     def post(self, request: Request) -> Response:
@@ -155,10 +227,10 @@ class CodeRequestView(PublicView):
         description="Same answer whether or not an account exists. " + LIMITED,
         request=s.AddressInputSerializer,
         data=s.CodeSentSerializer,
-        errors={
-            400: "validation_error",
-            429: "otp_cooldown, otp_send_limit, otp_locked, rate_limited",
-        },
+        errors=SEND_ERRORS,
+        request_example={"email": EMAIL},
+        message_example="If this address can sign in, a code is on its way.",
+        data_example=CODE_SENT_EXAMPLE,
     )
     @rate_limited("anon_ip", "code_request_ip")
     def post(self, request: Request) -> Response:
@@ -179,7 +251,10 @@ class CodeVerifyView(PublicView):
         ),
         request=s.CodeVerifyInputSerializer,
         data=s.CodeLoginSessionSerializer,
-        errors={**CODE_ERRORS, 403: "account_inactive"},
+        errors=[*CODE_ERRORS, AccountInactive, MfaRequired],
+        request_example={"email": EMAIL, "otp": OTP},
+        message_example="Signed in.",
+        data_example={**SESSION_EXAMPLE, "created": False},
     )
     @rate_limited("anon_ip", "login_ip")
     def post(self, request: Request) -> Response:
@@ -203,16 +278,16 @@ class CodeResendView(APIView):
         description=(
             "`signup` with the sign-up's `signup_token`; `login`, `password_reset` or "
             "`contact_change` with the address (`contact_change` needs the bearer token of "
-            "the account changing its address). The cooldown and hourly cap apply; the "
+            "the account changing its address, and answers 404 for an address that is not "
+            "its pending one). The cooldown and hourly cap apply; the "
             "answer does not tell whether an account exists. " + LIMITED
         ),
         request=s.ResendInputSerializer,
         data=s.CodeSentSerializer,
-        errors={
-            400: "validation_error",
-            401: "not_authenticated (contact_change without a token), token_invalid",
-            429: "otp_cooldown, otp_send_limit, otp_locked, rate_limited",
-        },
+        errors=[*SEND_ERRORS, NotFound],
+        request_example={"purpose": "signup", "signup_token": SIGNUP_TOKEN},
+        message_example="If this address is expecting a code, a new one is on its way.",
+        data_example=CODE_SENT_EXAMPLE,
     )
     @rate_limited("anon_ip", "code_request_ip")
     def post(self, request: Request) -> Response:
@@ -242,7 +317,10 @@ class TokenRefreshView(PublicView):
         ),
         request=s.RefreshInputSerializer,
         data=s.TokenSessionSerializer,
-        errors={400: "validation_error", 401: "token_invalid, token_reused"},
+        errors=[TokenInvalid, TokenReused],
+        request_example={"refresh": REFRESH},
+        message_example="Token refreshed.",
+        data_example=SESSION_EXAMPLE,
     )
     @rate_limited("anon_ip")
     def post(self, request: Request) -> Response:
@@ -257,7 +335,20 @@ class TokenVerifyView(PublicView):
         description="200 with the claims when the token is valid and its session live.",
         request=s.TokenVerifyInputSerializer,
         data=s.ClaimsSerializer,
-        errors={400: "validation_error", 401: "token_invalid"},
+        errors=[TokenInvalid],
+        request_example={"token": ACCESS},
+        message_example="The token is valid.",
+        data_example={
+            "token_type": "access",
+            "user_id": 4815162342,
+            "sid": "3f1c2b7e-8a4d-4c6e-9b0a-5d2e7f3a1c9b",
+            "jti": "9c0d1e2f3a4b5c6d7e8f9a0b1c2d3e4f",
+            "exp": 1795000000,
+            "iat": 1794996400,
+            "email": EMAIL,
+            "phone": None,
+            "username": "ada",
+        },
     )
     @rate_limited("anon_ip")
     def post(self, request: Request) -> Response:
@@ -277,8 +368,10 @@ class LogoutView(APIView):
             "(tokens and web)."
         ),
         request=s.LogoutInputSerializer,
-        data=None,
-        errors={400: "validation_error", 401: "not_authenticated, token_invalid"},
+        data=s.RevokedSerializer,
+        request_example={"all": True},
+        message_example="Signed out everywhere.",
+        data_example={"revoked": 3},
     )
     def post(self, request: Request) -> Response:
         data = _validated(s.LogoutInputSerializer, request)
@@ -301,8 +394,10 @@ class MeView(APIView):
 
     @api_doc(
         summary="The signed-in user",
+        description="`pending_email` / `pending_phone`: an address waiting for its code.",
         data=s.UserSerializer,
-        errors={401: "not_authenticated, token_invalid"},
+        message_example="Your account.",
+        data_example={**USER_EXAMPLE, "pending_phone": "+919876543210"},
     )
     def get(self, request: Request) -> Response:
         return success(s.UserSerializer(request.user).data, message=_("Your account."))
@@ -315,7 +410,20 @@ class SessionListView(APIView):
         summary="Your signed-in devices",
         description="Live sessions (API and web), the one making this request marked `current`.",
         data=s.DeviceSessionSerializer(many=True),
-        errors={401: "not_authenticated, token_invalid"},
+        message_example="Your sessions.",
+        data_example=[
+            {
+                "id": "3f1c2b7e-8a4d-4c6e-9b0a-5d2e7f3a1c9b",
+                "kind": "api",
+                "created_at": "2026-11-21T10:00:00Z",
+                "last_used_at": "2026-11-21T10:05:00Z",
+                "expires_at": "2026-11-28T10:00:00Z",
+                "ip": "203.0.113.7",
+                "device": "App on iOS",
+                "user_agent": "MyApp/2.1 (iPhone; iOS 18.1)",
+                "current": True,
+            }
+        ],
     )
     def get(self, request: Request) -> Response:
         sessions = tokens.sessions_live(user=request.user)
@@ -330,9 +438,10 @@ class SessionDetailView(APIView):
 
     @api_doc(
         summary="Revoke one of your sessions",
-        parameters=[OpenApiParameter("session_id", str, OpenApiParameter.PATH)],
-        data=None,
-        errors={401: "not_authenticated, token_invalid", 404: "not_found"},
+        parameters=[OpenApiParameter("session_id", OpenApiTypes.UUID, OpenApiParameter.PATH)],
+        data=s.RevokedSerializer,
+        message_example="Session revoked.",
+        data_example={"revoked": 1},
     )
     def delete(self, request: Request, session_id) -> Response:
         if not tokens.session_revoke(
@@ -351,10 +460,10 @@ class PasswordForgotView(PublicView):
         ),
         request=s.AddressInputSerializer,
         data=s.CodeSentSerializer,
-        errors={
-            400: "validation_error",
-            429: "otp_cooldown, otp_send_limit, otp_locked, rate_limited",
-        },
+        errors=SEND_ERRORS,
+        request_example={"phone": "9876543210", "dialing_code": "91"},
+        message_example="If an account uses this address, a reset code is on its way.",
+        data_example={**CODE_SENT_EXAMPLE, "channel": "sms", "destination": "+91******3210"},
     )
     @rate_limited("anon_ip", "code_request_ip")
     def post(self, request: Request) -> Response:
@@ -373,6 +482,9 @@ class PasswordForgotVerifyView(PublicView):
         request=s.CodeVerifyInputSerializer,
         data=s.ValidCodeSerializer,
         errors=CODE_ERRORS,
+        request_example={"email": EMAIL, "otp": OTP},
+        message_example="The code is right. Choose a new password.",
+        data_example={"valid": True},
     )
     @rate_limited("anon_ip", "login_ip")
     def post(self, request: Request) -> Response:
@@ -394,6 +506,8 @@ class PasswordResetView(PublicView):
         request=s.ResetInputSerializer,
         data=None,
         errors=CODE_ERRORS,
+        request_example={"email": EMAIL, "otp": OTP, "new_password": "Another-Horse-7!"},
+        message_example="Your password has been reset. Sign in with it.",
     )
     @rate_limited("anon_ip", "login_ip")
     def post(self, request: Request) -> Response:
@@ -418,10 +532,10 @@ class PasswordChangeView(APIView):
         ),
         request=s.PasswordChangeInputSerializer,
         data=s.TokenSessionSerializer,
-        errors={
-            400: "validation_error, current_password_incorrect, password_unchanged",
-            401: "not_authenticated, token_invalid",
-        },
+        errors=[*PASSWORD_CHECK_ERRORS, PasswordUnchanged],
+        request_example={"current_password": PASSWORD, "new_password": "Another-Horse-7!"},
+        message_example="Your password has been changed.",
+        data_example=SESSION_EXAMPLE,
     )
     def post(self, request: Request) -> Response:
         data = _validated(s.PasswordChangeInputSerializer, request)
@@ -442,15 +556,15 @@ class ContactChangeView(APIView):
         summary="Change or add an email or phone: send a code to the new address",
         description=(
             "Needs the current `password` for accounts that have one. An address that "
-            "belongs to another account gets the same answer but no code. " + LIMITED
+            "belongs to another account gets the same answer but no code; the account's own "
+            "address answers 409 account_exists. " + LIMITED
         ),
         request=s.ContactChangeInputSerializer,
         data=s.CodeSentSerializer,
-        errors={
-            400: "validation_error, current_password_incorrect",
-            401: "not_authenticated, token_invalid",
-            429: "otp_cooldown, otp_send_limit, otp_locked",
-        },
+        errors=[*PASSWORD_CHECK_ERRORS, *SEND_ERRORS, AccountExists],
+        request_example={"phone": PHONE, "password": PASSWORD},
+        message_example="Enter the code we sent to the new address.",
+        data_example={**CODE_SENT_EXAMPLE, "channel": "sms", "destination": "+91******3210"},
     )
     def post(self, request: Request) -> Response:
         data = _validated(s.ContactChangeInputSerializer, request)
@@ -474,7 +588,10 @@ class ContactVerifyView(APIView):
         description="The address becomes the account's, verified; the old address gets a notice.",
         request=s.CodeVerifyInputSerializer,
         data=s.UserSerializer,
-        errors={**CODE_ERRORS, 401: "not_authenticated, token_invalid"},
+        errors=CODE_ERRORS,
+        request_example={"phone": PHONE, "otp": OTP},
+        message_example="Your address has been updated.",
+        data_example={**USER_EXAMPLE, "phone": PHONE, "phone_verified": True},
     )
     def post(self, request: Request) -> Response:
         data = _validated(s.CodeVerifyInputSerializer, request)
@@ -496,7 +613,24 @@ class EventListView(ListAPIView):
 
     @extend_schema(
         summary="Your security events, newest first",
-        description="Paginated: `?page=` and `?page_size=` (at most 100).",
+        description="Paginated: `?page=` and `?page_size=` (at most 100); a page past the "
+        "last is 404 not_found.",
+        extensions=documented_errors([NotFound]),
+        examples=[
+            OpenApiExample(
+                "Success",
+                response_only=True,
+                value={
+                    "id": 7,
+                    "kind": "login_success",
+                    "description": "Signed in",
+                    "identifier": EMAIL,
+                    "ip": "203.0.113.7",
+                    "user_agent": "MyApp/2.1 (iPhone; iOS 18.1)",
+                    "created_at": "2026-11-21T10:00:00Z",
+                },
+            )
+        ],
     )
     def get(self, request: Request, *args, **kwargs) -> Response:
         return super().get(request, *args, **kwargs)
@@ -513,7 +647,9 @@ class EventNotMeView(APIView):
         ),
         request=None,
         data=None,
-        errors={401: "not_authenticated, token_invalid", 404: "not_found"},
+        message_example=(
+            "Every session has been signed out. Reset your password with the code we sent."
+        ),
     )
     def post(self, request: Request, event_id: int) -> Response:
         account.event_not_me(user=request.user, event_id=event_id, client=client_info(request))
@@ -531,8 +667,38 @@ class AccountExportView(APIView):
     @api_doc(
         summary="Export your data",
         description="Account, profile, sessions and security events as one document.",
-        data=None,
-        errors={401: "not_authenticated, token_invalid"},
+        data=s.ExportSerializer,
+        message_example="Your data.",
+        data_example={
+            "account": {
+                "id": 4815162342,
+                "email": EMAIL,
+                "phone": None,
+                "username": "ada",
+                "email_verified_at": "2026-11-01T09:00:00Z",
+                "phone_verified_at": None,
+                "has_password": True,
+                "is_active": True,
+                "date_joined": "2026-11-01T08:59:00Z",
+                "last_login": "2026-11-21T10:00:00Z",
+            },
+            "profile": {
+                "first_name": "Ada",
+                "last_name": "Lovelace",
+                "company": "",
+                "city": "London",
+                "state": "",
+                "country": "GB",
+                "gender": "female",
+                "date_of_birth": "1990-12-10",
+                "bio": "",
+                "preferences": ["maths"],
+                "attributes": {},
+                "updated_at": "2026-11-01T09:05:00Z",
+            },
+            "sessions": [],
+            "security_events": [],
+        },
     )
     def get(self, request: Request) -> Response:
         return success(
@@ -552,10 +718,8 @@ class AccountView(APIView):
         ),
         request=s.AccountDeleteInputSerializer,
         status=204,
-        errors={
-            400: "validation_error, current_password_incorrect, otp_invalid, otp_attempts_exceeded",
-            401: "not_authenticated, token_invalid",
-        },
+        errors=[*PASSWORD_CHECK_ERRORS, *CODE_ERRORS],
+        request_example={"password": PASSWORD},
     )
     def delete(self, request: Request) -> Response:
         data = _validated(s.AccountDeleteInputSerializer, request)

@@ -18,7 +18,7 @@ from accounts.services.events import event_record
 from accounts.services.stepup import reauth_inline_password
 from authsite import clock
 from authsite.client import ClientInfo
-from authsite.errors import OtpInvalid, ValidationFailed
+from authsite.errors import AccountExists, NotFound, OtpInvalid, ValidationFailed
 from otp import services as otp
 from otp.destinations import mask_destination
 
@@ -47,9 +47,10 @@ def contact_change_start(
     reauth_inline_password(user=user, session=session, password=password, client=client)
     current = user.email if identifier.kind == EMAIL else user.phone
     if current == identifier.value:
-        raise ValidationFailed.for_field(
-            identifier.kind, _("This is already the address of your account.")
-        )
+        # 409, as for an address another account holds at sign-up: the
+        # request is well formed, the account's state refuses it.
+        message = _("This is already the address of your account.")
+        raise AccountExists(message, errors={identifier.kind: [message]})
     sent = _contact_code_send(user=user, identifier=identifier, client=client)
     pending_field = f"pending_{identifier.kind}"
     User.objects.filter(pk=user.pk).update(**{pending_field: identifier.value})
@@ -70,10 +71,9 @@ def contact_change_resend(*, user: User, identifier: Identifier, client: ClientI
     way to start a change without the password (a stolen access token would
     move the account to the thief's address)."""
     if not _is_pending(user, identifier):
-        raise ValidationFailed.for_field(
-            identifier.kind,
-            _("No change to this address is under way. Start it again with your password."),
-        )
+        # 404: there is no change to this address to send a code for.
+        message = _("No change to this address is under way. Start it again with your password.")
+        raise NotFound(message, errors={identifier.kind: [message]})
     return _contact_code_send(user=user, identifier=identifier, client=client)
 
 

@@ -55,7 +55,8 @@ from accounts.services.notices import notify_account
 from accounts.services.stepup import reauth_require
 from authsite import clock
 from authsite.client import ClientInfo
-from authsite.errors import OtpInvalid, TokenInvalid, ValidationFailed
+from authsite.db import retry_while_locked
+from authsite.errors import NotFound, OtpInvalid, TokenInvalid, ValidationFailed
 from authsite.hashers import RecoveryCodeHasher
 from otp import services as otp
 
@@ -202,7 +203,7 @@ def totp_confirm(
     reauth_require(session=session)
     factor = Authenticator.objects.filter(user=user, kind=TOTP, confirmed=False).first()
     if factor is None:
-        raise ValidationFailed.for_field("code", _("Set up the authenticator app first."))
+        raise NotFound(_("No authenticator app is being set up: start its setup first."))
     try:
         step = _totp_step_matched(secret_decrypt(factor.secret), code)
     except SecretUnreadable:
@@ -210,10 +211,13 @@ def totp_confirm(
     if step is None:
         raise OtpInvalid()
     with transaction.atomic():
+        account_lock(user)
         now = clock.now()
-        Authenticator.objects.filter(pk=factor.pk).update(
+        confirmed = Authenticator.objects.filter(pk=factor.pk, confirmed=False).update(
             confirmed=True, last_step=step, last_used_at=now, created_at=now
         )
+        if not confirmed:  # another request confirmed (or replaced) it meanwhile
+            raise NotFound(_("No authenticator app is being set up: start its setup first."))
         codes = recovery_codes_if_first(user)
         sync_enabled(user)
         _changed(user, kind=SecurityEvent.MFA_ENABLED, factor=TOTP, client=client)
@@ -229,7 +233,7 @@ def factor_remove(
     with transaction.atomic():
         deleted, _by_model = Authenticator.objects.filter(user=user, kind=kind).delete()
         if not deleted:
-            raise ValidationFailed.for_field("kind", _("This second factor is not set up."))
+            raise NotFound(_("This second factor is not set up."))
         sync_enabled(user)
         _changed(user, kind=SecurityEvent.MFA_DISABLED, factor=kind, client=client)
 
@@ -250,17 +254,23 @@ def code_factor_enable(
     *, user: User, session: DeviceSession | None, client: ClientInfo
 ) -> list[str] | None:
     """Turn on codes by SMS or email as a second factor (a verified address is
-    needed). Returns recovery codes when this is the first factor."""
+    needed). Returns recovery codes when this is the first factor; turning
+    it on again changes nothing (``None``)."""
     reauth_require(session=session)
     if not settings.MFA_ALLOW_CODE_FACTOR:
         raise ValidationFailed.for_field("kind", _("Codes as a second factor are turned off here."))
+    return retry_while_locked(_code_factor_enable, user, client)
+
+
+def _code_factor_enable(user: User, client: ClientInfo) -> list[str] | None:
     if not _verified_addresses(user):
         raise ValidationFailed.for_field(
             "kind", _("Verify an email address or a phone number first.")
         )
-    if Authenticator.objects.filter(user=user, kind=CODE).exists():
-        raise ValidationFailed.for_field("kind", _("Codes are already a second factor."))
     with transaction.atomic():
+        account_lock(user)
+        if Authenticator.objects.filter(user=user, kind=CODE).exists():
+            return None  # already on: nothing changes, and no second set of codes
         Authenticator.objects.create(user=user, kind=CODE, confirmed=True)
         codes = recovery_codes_if_first(user)
         sync_enabled(user)
@@ -304,6 +314,7 @@ def _clean_recovery(code: str) -> str:
 
 
 def _make_recovery_codes(user: User) -> list[str]:
+    account_lock(user)
     Authenticator.objects.filter(user=user, kind=RECOVERY_CODES).delete()
     holder = Authenticator.objects.create(user=user, kind=RECOVERY_CODES, confirmed=True)
     codes = [_new_recovery_code() for _ in range(settings.MFA_RECOVERY_CODES)]
@@ -317,7 +328,18 @@ def _make_recovery_codes(user: User) -> list[str]:
     return codes
 
 
+def account_lock(user: User) -> None:
+    """Hold the account's row until the transaction ends: two requests that
+    add factors at once (two tabs, a double tap) take turns, so neither sees
+    "no recovery codes yet" after the other made them. SQLite's IMMEDIATE
+    transactions already take turns; MariaDB needs the row lock."""
+    list(User.objects.select_for_update().filter(pk=user.pk).values_list("pk", flat=True))
+
+
 def recovery_codes_if_first(user: User) -> list[str] | None:
+    """Inside the caller's transaction: the account's first recovery codes,
+    unless it has a set."""
+    account_lock(user)
     if Authenticator.objects.filter(user=user, kind=RECOVERY_CODES).exists():
         return None
     return _make_recovery_codes(user)

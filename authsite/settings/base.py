@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "corsheaders",
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI assets served by us, not a CDN
@@ -81,6 +82,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "authsite.middleware.RequestIdMiddleware",  # first: every line and answer has the id
     "django.middleware.security.SecurityMiddleware",
+    "corsheaders.middleware.CorsMiddleware",  # before anything that answers (CORS_URLS_REGEX)
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "authsite.middleware.ApiErrorMiddleware",
     "authsite.middleware.NoStoreMiddleware",
@@ -352,14 +354,37 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
+        "authsite.schema.add_variants",
         "authsite.schema.add_error_responses",
+        "authsite.schema.add_constants",
+        "authsite.schema.add_servers",
     ],
+    "ENUM_NAME_OVERRIDES": {
+        "ChannelEnum": [("email", "email"), ("sms", "sms")],
+        "SessionKindEnum": "accounts.models.DeviceSession.KINDS",
+        "SecurityEventKindEnum": "accounts.models.SecurityEvent.KINDS",
+    },
     "APPEND_COMPONENTS": {
         "securitySchemes": {
             "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
         }
     },
 }
+
+# The public base URLs of this deployment, for the schema's `servers`
+# (comma-separated, e.g. https://auth.example.com); empty: the origin the
+# schema is asked from.
+API_SERVERS = env.list("API_SERVERS", default=[])
+
+# --- CORS (SPEC §19.4): browser apps on other origins, on /api/ only -----------------
+# Comma-separated origins (scheme://host[:port]) allowed to call the API from a
+# browser; empty (the default) allows none. Tokens travel in the Authorization
+# header, never in cookies, so credentials stay off.
+CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
+CORS_URLS_REGEX = r"^/api/.*$"
+CORS_ALLOW_CREDENTIALS = False
+CORS_EXPOSE_HEADERS = ["Retry-After", "X-Request-ID"]
+CORS_PREFLIGHT_MAX_AGE = 86400
 
 JWT_ACCESS_TTL = env.int("JWT_ACCESS_TTL", default=60 * 60)  # seconds
 JWT_REFRESH_TTL = env.int("JWT_REFRESH_TTL", default=60 * 60 * 24 * 7)  # seconds

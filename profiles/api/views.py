@@ -26,11 +26,31 @@ from profiles.services import (
 # parses can exhaust the interpreter's recursion limit when Django's JSONField
 # or the renderer encodes it; either is a 500.
 
-ERRORS_READ = {401: "not_authenticated, token_invalid"}
-ERRORS_WRITE = {
-    400: "validation_error: `errors` names each invalid field; a body that is not a "
-    "JSON object is reported under `non_field_errors`.",
-    **ERRORS_READ,
+PROFILE_EXAMPLE = {
+    "email": "ada@example.com",
+    "phone": None,
+    "username": "ada",
+    "first_name": "Ada",
+    "last_name": "Lovelace",
+    "company": "",
+    "city": "London",
+    "state": "",
+    "country": "GB",
+    "gender": "female",
+    "date_of_birth": "1990-12-10",
+    "bio": "",
+    "preferences": ["maths", "poetry"],
+    "attributes": {"profile_by": "self"},
+    "updated_at": "2026-11-21T10:00:00Z",
+}
+REQUEST_EXAMPLE = {
+    "first_name": "Ada",
+    "last_name": "Lovelace",
+    "city": "London",
+    "gender": "female",
+    "date_of_birth": "1990-12-10",
+    "preferences": ["maths", "poetry"],
+    "attributes": {"profile_by": "self"},
 }
 INPUT_NOTE = (
     "The body is a JSON object. The field rules are those of sign-up. `email`, "
@@ -63,7 +83,8 @@ class ProfileView(APIView):
     @api_doc(
         summary="The signed-in user's profile",
         data=ProfileOutputSerializer,
-        errors=ERRORS_READ,
+        message_example="Your profile.",
+        data_example=PROFILE_EXAMPLE,
     )
     def get(self, request: Request) -> Response:
         profile = profile_get(user=request.user)
@@ -75,7 +96,9 @@ class ProfileView(APIView):
         "Answers 200, as the profile always exists. " + INPUT_NOTE,
         request=ProfileInputSerializer,
         data=ProfileOutputSerializer,
-        errors=ERRORS_WRITE,
+        request_example=REQUEST_EXAMPLE,
+        message_example="Profile updated.",
+        data_example=PROFILE_EXAMPLE,
     )
     def post(self, request: Request) -> Response:
         return self._replace(request)
@@ -85,7 +108,9 @@ class ProfileView(APIView):
         description="Sets every editable field; a field not sent is emptied. " + INPUT_NOTE,
         request=ProfileInputSerializer,
         data=ProfileOutputSerializer,
-        errors=ERRORS_WRITE,
+        request_example=REQUEST_EXAMPLE,
+        message_example="Profile updated.",
+        data_example=PROFILE_EXAMPLE,
     )
     def put(self, request: Request) -> Response:
         return self._replace(request)
@@ -95,7 +120,9 @@ class ProfileView(APIView):
         description="Changes only the fields sent. " + INPUT_NOTE,
         request=ProfileInputSerializer,
         data=ProfileOutputSerializer,
-        errors=ERRORS_WRITE,
+        request_example=REQUEST_EXAMPLE,
+        message_example="Profile updated.",
+        data_example=PROFILE_EXAMPLE,
     )
     def patch(self, request: Request) -> Response:
         profile = profile_update(user=request.user, fields=_editable_fields(request))
@@ -107,7 +134,15 @@ class ProfileView(APIView):
         "`date_of_birth` null, `preferences` [], `attributes` {}). The profile itself "
         "stays: the answer is 200 with the emptied profile, not 204.",
         data=ProfileOutputSerializer,
-        errors=ERRORS_READ,
+        message_example="Profile emptied.",
+        data_example={
+            **PROFILE_EXAMPLE,
+            **{field: "" for field in ("first_name", "last_name", "city", "country")},
+            "gender": "unspecified",
+            "date_of_birth": None,
+            "preferences": [],
+            "attributes": {},
+        },
     )
     def delete(self, request: Request) -> Response:
         profile = profile_clear(user=request.user)

@@ -205,7 +205,7 @@ def test_delete_with_the_password_removes_every_trace(api_client, make_user):
     ("body", "status", "code"),
     [
         ({}, 401, "reauthentication_required"),
-        ({"password": ""}, 401, "reauthentication_required"),
+        ({"password": ""}, 400, "validation_error"),
         ({"password": "Wrong-Password-1!"}, 400, "current_password_incorrect"),
         ({"otp": "123456"}, 401, "reauthentication_required"),
     ],

@@ -14,6 +14,7 @@ from accounts.services.tokens import session_open
 from accounts.tests.helpers import assert_error, assert_ok, last_code_for, messages_to
 from authsite import clock as clock_module
 from authsite.client import ClientInfo
+from authsite.db import retry_while_locked
 from conftest import STRONG_PASSWORD, CommitAPIClient
 from tests.concurrency import run_concurrently
 
@@ -311,3 +312,62 @@ def test_after_a_password_the_code_factor_may_use_the_address_signed_in_with(use
         )
     )
     assert_ok(verify(api_client, token, "code", last_code_for(user.email)))
+
+
+def test_confirming_without_a_setup_is_not_found(auth_client):
+    # Nothing to confirm: the code is not what is wrong, so not otp_invalid.
+    response = auth_client.post(f"{API}/mfa/totp/confirm", {"code": "123456"}, format="json")
+    body = assert_error(response, 404, "not_found")
+    assert "set up" in body["message"]
+
+
+@pytest.mark.parametrize("path", ["mfa/totp", "mfa/code"])
+def test_removing_a_factor_that_is_not_there_is_not_found(auth_client, path):
+    response = auth_client.delete(f"{API}/{path}")
+    assert_error(response, 404, "not_found")
+    assert not SecurityEvent.objects.filter(kind=SecurityEvent.MFA_DISABLED).exists()
+
+
+def test_a_blank_field_is_a_field_left_out(auth_client, user):
+    # The schema's combinations allow "" for the fields a combination leaves
+    # out: a password re-authentication with code "" and method "" works.
+    response = auth_client.post(
+        f"{API}/reauthenticate",
+        {"password": STRONG_PASSWORD, "code": "", "method": " \u3000", "credential": "\t"},
+        format="json",
+    )
+    assert_ok(response)
+
+
+def test_turning_codes_on_again_changes_nothing(auth_client, user):
+    first = assert_ok(auth_client.post(f"{API}/mfa/code", format="json"))
+    assert len(first["recovery_codes"]) == settings.MFA_RECOVERY_CODES
+    again = assert_ok(auth_client.post(f"{API}/mfa/code", format="json"))
+    assert again["recovery_codes"] is None
+    assert Authenticator.objects.filter(user=user, kind="code").count() == 1
+    assert SecurityEvent.objects.filter(user=user, kind="mfa_enabled").count() == 1
+    # The first set still works: the second call made none.
+    assert RecoveryCode.objects.filter(authenticator__user=user).count() == len(
+        first["recovery_codes"]
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_factors_added_at_once_make_one_set_of_recovery_codes(make_user):
+    # Two tabs (or a double tap) adding factors together: one code factor, one
+    # set of recovery codes, and only one answer shows codes. On MariaDB the
+    # account's row lock makes them take turns.
+    user = make_user(email="race@example.com")
+    session = session_open(user=user, client=ClientInfo()).session
+
+    def enable():
+        account = retry_while_locked(User.objects.get, pk=user.pk)
+        return mfa.code_factor_enable(user=account, session=session, client=ClientInfo())
+
+    results = run_concurrently(enable, count=8)
+    assert not [r for r in results if isinstance(r, Exception)], results
+    shown = [r for r in results if r is not None]
+    assert len(shown) == 1, results
+    assert Authenticator.objects.filter(user=user, kind="code").count() == 1
+    assert Authenticator.objects.filter(user=user, kind="recovery_codes").count() == 1
+    assert RecoveryCode.objects.filter(authenticator__user=user).count() == len(shown[0])

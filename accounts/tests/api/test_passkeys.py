@@ -297,3 +297,14 @@ def test_the_well_known_files_name_the_configured_apps(client, settings):
     }
     apple = client.get("/.well-known/apple-app-site-association").json()
     assert apple == {"webcredentials": {"apps": ["TEAM123.com.example.app"]}}
+
+
+@pytest.mark.parametrize("credential", [None, "a string", [1, 2, 3], 42])
+def test_a_credential_that_is_not_an_object_is_a_field_error(api_client, credential):
+    # The schema says object: anything else is refused on the field, not as
+    # a failed signature (and never reaches the ceremony).
+    response = _login(api_client, credential)
+    assert response.status_code == 400, response.content
+    body = response.json()
+    assert body["code"] == "validation_error"
+    assert set(body["errors"]) == {"credential"}

@@ -318,3 +318,12 @@ def test_the_grace_near_the_end_does_not_extend_the_session(api_client, sign_in,
     assert_error(
         api_client.post(REFRESH, {"refresh": grace["refresh"]}, format="json"), 401, "token_invalid"
     )
+
+
+def test_logout_everywhere_still_checks_the_tokens_shape(auth_client):
+    # Found by the schema fuzz: `all` made the server skip the field.
+    response = auth_client.post(
+        "/api/v1/auth/logout", {"all": True, "refresh": "qcw.P.PBN*"}, format="json"
+    )
+    assert response.status_code == 400
+    assert set(response.json()["errors"]) == {"refresh"}

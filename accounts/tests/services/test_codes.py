@@ -34,6 +34,7 @@ from authsite import clock as clock_module
 from authsite.errors import (
     DeliveryRefused,
     NotAuthenticated,
+    NotFound,
     OtpAttemptsExceeded,
     OtpCooldown,
     OtpInvalid,
@@ -444,7 +445,7 @@ def test_an_address_change_resend_goes_only_to_the_pending_address(user, clock):
             client=CLIENT,
         )
     assert len(messages_to("new@example.com")) == 2
-    with pytest.raises(ValidationFailed):
+    with pytest.raises(NotFound):
         code_resend(
             purpose=otp.CONTACT_CHANGE,
             identifier=email("other@example.com"),

@@ -27,8 +27,10 @@ from accounts.tests.services.support import (
     username,
 )
 from authsite.errors import (
+    AccountExists,
     CurrentPasswordIncorrect,
     InvalidCredentials,
+    NotFound,
     OtpCooldown,
     OtpInvalid,
     RateLimited,
@@ -133,7 +135,7 @@ def test_an_account_without_a_password_needs_only_a_recent_authentication(make_u
 
 
 def test_the_current_address_is_no_change(user):
-    with pytest.raises(ValidationFailed) as caught:
+    with pytest.raises(AccountExists) as caught:
         _start(user, email(user.email))
     assert list(caught.value.errors) == ["email"]
     assert not OneTimeCode.objects.exists()
@@ -184,7 +186,7 @@ def test_starting_again_replaces_the_pending_address(user, clock):
 
 
 def test_a_resend_goes_only_to_the_pending_address(user, clock):
-    with pytest.raises(ValidationFailed) as caught:
+    with pytest.raises(NotFound) as caught:
         contact_change_resend(user=user, identifier=email(NEW), client=CLIENT)
     assert list(caught.value.errors) == ["email"]
     assert not OneTimeCode.objects.exists()
@@ -193,7 +195,7 @@ def test_a_resend_goes_only_to_the_pending_address(user, clock):
     with delivered():
         contact_change_resend(user=user, identifier=email(NEW), client=CLIENT)
     assert len(messages_to(NEW)) == 2
-    with pytest.raises(ValidationFailed):
+    with pytest.raises(NotFound):
         contact_change_resend(user=user, identifier=email("other@example.com"), client=CLIENT)
 
 
