@@ -1,8 +1,10 @@
 import logging
 import secrets
+import threading
 import time
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import request_finished
 from django.http import HttpRequest, HttpResponse
 from django.utils.cache import add_never_cache_headers
@@ -160,3 +162,67 @@ class DeviceCookieMiddleware:
                 samesite="Lax",
             )
         return response
+
+
+# --- the pages-only block of MIDDLEWARE --------------------------------------------------
+
+# Paths of the machine door: the JSON API and the probes. They skip the
+# pages-only block (below): no session, CSRF cookie, messages, user, web
+# session, second-factor policy, device cookie or locale.
+MACHINE_PATHS = QUIET_PATHS
+
+
+def is_machine_request(request: HttpRequest) -> bool:
+    """The JSON API (bearer tokens; DRF authenticates) and the probes."""
+    return is_api_request(request) or request.path in MACHINE_PATHS
+
+
+# How PagesOnlyMiddleware finds the end of its block: Django builds the chain
+# from the last entry of MIDDLEWARE to the first, in one thread, so the end of
+# the block is built just before its start.
+_block = threading.local()
+
+
+class PagesOnlyMiddleware:
+    """The start of the pages-only block of ``MIDDLEWARE``; ``PagesOnlyEndMiddleware``
+    is its end. A page request goes through every middleware between them; an
+    API request or a probe (``is_machine_request``) goes straight to the end,
+    so those middleware do no work for it (README, "Benchmark").
+
+    The block's middleware stay in ``MIDDLEWARE`` as Django loads them, so
+    Django's own checks see them (CSRF, and the admin's session, auth and
+    messages middleware) and their hooks are registered as usual. The one
+    hook among them, ``CsrfViewMiddleware.process_view``, still runs for
+    every request: it returns at once for the API's views and the probes,
+    which are all exempt (DRF's ``APIView`` and the probes are
+    ``csrf_exempt``; API clients authenticate with bearer tokens, never with
+    a cookie).
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        end = getattr(_block, "end", None)
+        _block.end = None
+        if end is None:
+            raise ImproperlyConfigured(
+                "authsite.middleware.PagesOnlyMiddleware needs "
+                "authsite.middleware.PagesOnlyEndMiddleware after it in MIDDLEWARE."
+            )
+        # The rest of the chain after the block's end (Django's wrapped handler).
+        self.skip_to = end.get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if is_machine_request(request):
+            return self.skip_to(request)
+        return self.get_response(request)
+
+
+class PagesOnlyEndMiddleware:
+    """The end of the pages-only block (see ``PagesOnlyMiddleware``)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        _block.end = self
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)

@@ -78,21 +78,30 @@ INSTALLED_APPS = [
     "profiles",
 ]
 
+# Every request goes through the middleware outside the block; page requests
+# also through the pages-only block. API requests (/api/) and the probes
+# (/healthz, /readyz, /metrics) skip the block (authsite.middleware.PagesOnlyMiddleware):
+# they use no session, CSRF cookie, messages, user, device cookie or locale —
+# DRF authenticates API requests itself from their bearer token. README, "Benchmark".
 MIDDLEWARE = [
     "authsite.middleware.RequestIdMiddleware",  # first: every line and answer has the id
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "authsite.middleware.ApiErrorMiddleware",
     "authsite.middleware.NoStoreMiddleware",
+    "django.middleware.common.CommonMiddleware",  # Host validation, Content-Length
+    # --- pages only ---------------------------------------------------------------
+    "authsite.middleware.PagesOnlyMiddleware",
     "authsite.middleware.DeviceCookieMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
-    "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "accounts.middleware.WebSessionMiddleware",
     "accounts.middleware.MfaPolicyMiddleware",
+    "authsite.middleware.PagesOnlyEndMiddleware",
+    # --- every request ------------------------------------------------------------
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
