@@ -4,7 +4,11 @@ integration tests all start gunicorn with ``-c gunicorn.conf.py``.
 Command-line flags win over this file (``make serve`` passes ``--bind``).
 The environment (or ``.env``) it reads, besides the site's own settings:
 
-- ``WEB_CONCURRENCY``: worker processes (default 2).
+- ``WEB_CONCURRENCY``: worker processes (default 2: one per core).
+- ``GUNICORN_THREADS``: threads per worker (default 8; gthread workers, or
+  sync workers with 1). A thread waiting for a password hash (the bulkhead of
+  ``authsite/hashers.py``) leaves the others to serve token calls; README,
+  "gunicorn", says how to size them.
 - ``GUNICORN_ACCESS_LOG``: where the access log goes ("-" = stdout, the
   default; a file path; empty = no access log).
 - ``LOG_FORMAT`` (text|json) and ``LOG_LEVEL``, as for the site: with json,
@@ -47,7 +51,8 @@ if (ROOT / ".env").is_file():
 
 wsgi_app = "authsite.wsgi:application"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
-worker_class = "sync"
+threads = int(os.environ.get("GUNICORN_THREADS", "8"))
+worker_class = "gthread" if threads > 1 else "sync"
 timeout = 60
 graceful_timeout = 10
 errorlog = "-"

@@ -21,15 +21,104 @@ The algorithm name stays "argon2", so hashes made with other parameters
 (Django's 8 lanes, an older cost setting) still verify, and Django's
 ``must_update`` — which compares a stored hash's parameters with these —
 has them rehashed with the configured costs at the next successful sign-in.
+
+The bulkhead
+------------
+A password hash costs a quarter of a second of CPU; a token call, a
+millisecond. Under a storm of sign-ins, workers busy hashing would leave token
+calls waiting behind them. So every hash of this hasher (a sign-in's check,
+the dummy hash for an unknown identifier, a new password's hash) takes a slot
+of ``hash_bulkhead``, a per-process bound:
+
+- at most ``PASSWORD_HASH_CONCURRENCY`` hashes run at once in a worker
+  process (default 1: with gunicorn's default of one process per core, one
+  hash per core);
+- at most ``PASSWORD_HASH_QUEUE`` more wait for a slot (default 2); the hash
+  that finds the queue full is refused at once with ``PasswordHashingBusy``
+  — 503 ``service_unavailable`` with ``Retry-After``
+  (``PASSWORD_HASH_RETRY_AFTER`` seconds; the pages answer the 503 page) —
+  instead of waiting behind a growing queue.
+
+With gunicorn's gthread workers (``gunicorn.conf.py``) the other threads of a
+worker keep serving token calls meanwhile: argon2-cffi releases the GIL while
+it hashes. README, "gunicorn", says how to size workers, threads and these.
+
+A try refused this way was counted before its hash by the sign-in lockout
+(``accounts.services.lockout.signin_try`` counts tries before checking them,
+so that concurrent guesses cannot outrun the count): the bulkhead never lets
+more guesses through, and a client told to come back is told so before any
+password is checked.
 """
 
 from __future__ import annotations
 
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from django.conf import settings
 from django.contrib.auth.hashers import Argon2PasswordHasher, PBKDF2PasswordHasher
+from django.utils.translation import gettext_lazy as _
+
+from authsite.errors import ServiceUnavailable
+
+
+class PasswordHashingBusy(ServiceUnavailable):
+    """Too many password hashes running and waiting in this process."""
+
+    default_message = _("Too many sign-ins at the moment. Try again in a few seconds.")
+
+
+class HashBulkhead:
+    """At most ``PASSWORD_HASH_CONCURRENCY`` holders of a slot at once, at most
+    ``PASSWORD_HASH_QUEUE`` waiting; one more is refused (``PasswordHashingBusy``).
+    The settings are read at every ``slot()``, so tests can change them."""
+
+    def __init__(self) -> None:
+        self._reset()
+
+    def _reset(self) -> None:
+        self._free = threading.Condition(threading.Lock())
+        self.running = 0
+        self.waiting = 0
+
+    @contextmanager
+    def slot(self) -> Iterator[None]:
+        concurrency = max(1, settings.PASSWORD_HASH_CONCURRENCY)
+        with self._free:
+            if self.running >= concurrency:
+                if self.waiting >= settings.PASSWORD_HASH_QUEUE:
+                    raise PasswordHashingBusy(retry_after=settings.PASSWORD_HASH_RETRY_AFTER)
+                self.waiting += 1
+                try:
+                    while self.running >= concurrency:
+                        self._free.wait()
+                finally:
+                    self.waiting -= 1
+            self.running += 1
+        try:
+            yield
+        finally:
+            with self._free:
+                self.running -= 1
+                self._free.notify()
+
+
+hash_bulkhead = HashBulkhead()
+# A forked worker starts with an empty bulkhead (and a lock nobody holds).
+os.register_at_fork(after_in_child=hash_bulkhead._reset)
 
 
 class Argon2idPasswordHasher(Argon2PasswordHasher):
+    def encode(self, password: str, salt: str) -> str:
+        with hash_bulkhead.slot():
+            return super().encode(password, salt)
+
+    def verify(self, password: str, encoded: str) -> bool:
+        with hash_bulkhead.slot():
+            return super().verify(password, encoded)
+
     @property
     def time_cost(self) -> int:  # type: ignore[override]
         return settings.ARGON2_TIME_COST

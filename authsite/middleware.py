@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from authsite import metrics
 from authsite.api import OUTAGE_ERRORS, is_api_request, json_error
 from authsite.client import DEVICE_COOKIE, client_ip, device_id_shape_ok
+from authsite.errors import ServiceUnavailable
 from authsite.logging import (
     log_context_begin,
     log_context_end,
@@ -94,7 +95,9 @@ request_finished.connect(log_context_end, dispatch_uid="authsite.logging.log_con
 class ApiErrorMiddleware:
     """Envelope for exceptions raised under ``/api/`` outside DRF's handler
     (middleware, URL resolution, a plain Django view), and a 503 page for
-    database or cache outages everywhere."""
+    database or cache outages everywhere — and for a ``ServiceUnavailable``
+    a page's service raised (the password-hashing bulkhead's
+    ``PasswordHashingBusy``: ``authsite/hashers.py``)."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -112,6 +115,17 @@ class ApiErrorMiddleware:
                 return json_error("service_unavailable", message, 503, retry_after=5)
             response = HttpResponse(message, status=503, content_type="text/plain; charset=utf-8")
             response["Retry-After"] = "5"
+            return response
+        if isinstance(exception, ServiceUnavailable):
+            retry_after = max(1, int(exception.retry_after or 5))
+            if is_api_request(request):
+                return json_error(
+                    exception.code, exception.message, exception.status, retry_after=retry_after
+                )
+            response = HttpResponse(
+                exception.message, status=503, content_type="text/plain; charset=utf-8"
+            )
+            response["Retry-After"] = str(retry_after)
             return response
         return None
 

@@ -193,6 +193,12 @@ def _int_between(name: str, default: int, low: int, high: int, unit: str = "") -
 ARGON2_TIME_COST = _int_between("ARGON2_TIME_COST", 2, 1, 50)
 ARGON2_MEMORY_COST = _int_between("ARGON2_MEMORY_COST", 102400, 7168, 4 * 1024 * 1024, " KiB")
 ARGON2_PARALLELISM = _int_between("ARGON2_PARALLELISM", 1, 1, 64)
+# The password-hashing bulkhead (authsite/hashers.py; README, "gunicorn"), per
+# worker process: hashes at once, hashes waiting beyond which a sign-in is
+# answered 503 service_unavailable with Retry-After (seconds).
+PASSWORD_HASH_CONCURRENCY = _int_between("PASSWORD_HASH_CONCURRENCY", 1, 1, 64)
+PASSWORD_HASH_QUEUE = _int_between("PASSWORD_HASH_QUEUE", 2, 0, 1000)
+PASSWORD_HASH_RETRY_AFTER = _int_between("PASSWORD_HASH_RETRY_AFTER", 2, 1, 3600, " s")
 PASSWORD_REQUIRE_COMPLEXITY = env.bool("PASSWORD_REQUIRE_COMPLEXITY", default=True)
 PASSWORD_MAX_LENGTH = 1024
 AUTH_PASSWORD_VALIDATORS = [
