@@ -16,10 +16,10 @@ from authsite.api import OUTAGE_ERRORS, error_body, is_api_request, json_error
 logger = logging.getLogger("authsite.health")
 
 
-@never_cache
 @csrf_exempt
 def healthz(request: HttpRequest) -> JsonResponse:
-    """The process is up. Touches neither the database nor the cache."""
+    """The process is up. Touches neither the database nor the cache.
+    (Not cached: ``NoStoreMiddleware`` marks it, as every answer of ours.)"""
     return JsonResponse({"success": True, "message": "ok", "data": {"status": "ok"}})
 
 

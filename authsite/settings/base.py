@@ -314,6 +314,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["authsite.parsers.StrictJSONParser"],
+    # DRF's, with a shortcut for Accept: application/json, */* or none.
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "authsite.negotiation.JsonFirstContentNegotiation",
     "DEFAULT_SCHEMA_CLASS": "authsite.schema.AutoSchema",
     "EXCEPTION_HANDLER": "authsite.api.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",

@@ -40,3 +40,29 @@ def test_refresh_with_rotation_is_at_most_two_statements(
     )
     assert reused.status_code == 401
     assert reused.json()["code"] == "token_reused"
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"email": "alice@example.com"},
+        {"phone": "+919876543210", "verified": False},
+        {"email": "bob@example.com", "phone": "+919876543211", "username": "bob"},
+    ],
+)
+def test_me_answers_exactly_what_the_user_serializer_says(make_user, api_client, fields):
+    from accounts.api.serializers import UserSerializer
+    from accounts.services.tokens import session_open
+    from authsite.client import ClientInfo
+
+    user = make_user(**fields)
+    user.pending_email = "new@example.com" if "phone" in fields else None
+    user.save(update_fields=["pending_email"])
+    pair = session_open(user=user, client=ClientInfo())
+    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {pair.access}")
+    response = api_client.get("/api/v1/auth/me")
+    assert response.status_code == 200
+    expected = dict(UserSerializer(user).data)
+    answered = response.json()["data"]
+    assert answered == expected
+    assert list(answered) == list(expected)  # the same order too
