@@ -66,3 +66,61 @@ def test_me_answers_exactly_what_the_user_serializer_says(make_user, api_client,
     answered = response.json()["data"]
     assert answered == expected
     assert list(answered) == list(expected)  # the same order too
+
+
+def test_token_session_data_is_what_the_token_session_serializer_says(user):
+    from accounts.api.serializers import (
+        CodeLoginSessionSerializer,
+        TokenSessionSerializer,
+        token_session_data,
+    )
+    from accounts.services.tokens import session_open
+    from authsite.client import ClientInfo
+
+    pair = session_open(user=user, client=ClientInfo())
+    fields = {
+        "access": pair.access,
+        "refresh": pair.refresh,
+        "token_type": "Bearer",
+        "expires_at": pair.expires_at,
+        "refresh_expires_at": pair.refresh_expires_at,
+        "session_id": pair.session.pk,
+        "user": pair.session.user,
+    }
+    for built, expected in (
+        (token_session_data(pair), TokenSessionSerializer(fields).data),
+        (
+            token_session_data(pair, created=True),
+            CodeLoginSessionSerializer({**fields, "created": True}).data,
+        ),
+    ):
+        assert built == dict(expected)
+        assert list(built) == list(expected)
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "code"),
+    [
+        ({}, 400, "validation_error"),
+        ({"refresh": ""}, 400, "validation_error"),
+        ({"refresh": None}, 400, "validation_error"),
+        ({"refresh": "x" * 4097}, 400, "validation_error"),
+        ({"refresh": "a\u0000b"}, 400, "validation_error"),
+        ({"refresh": "not.a.token"}, 401, "token_invalid"),
+        ([], 400, "validation_error"),
+    ],
+)
+def test_refresh_input_is_checked_as_the_serializer_checks_it(api_client, body, status, code):
+    response = api_client.post("/api/v1/auth/token/refresh", body, format="json")
+    assert response.status_code == status, response.content
+    assert response.json()["code"] == code
+
+
+def test_a_refresh_token_with_spaces_around_it_still_refreshes(api_client, user):
+    first = assert_ok(
+        api_client.post(
+            "/api/v1/auth/login", {"email": user.email, "password": PASSWORD}, format="json"
+        )
+    )
+    padded = {"refresh": f"  {first['refresh']}\n"}
+    assert_ok(api_client.post("/api/v1/auth/token/refresh", padded, format="json"))
