@@ -18,7 +18,8 @@ The environment (or ``.env``) it reads, besides the site's own settings:
   gave the request (``X-Request-ID``).
 - ``PROMETHEUS_MULTIPROC_DIR``: where the workers keep their metrics so that
   ``/metrics`` adds them up. Cleared when the server starts; when unset, a
-  private temporary directory is made and removed when the server stops.
+  private temporary directory is made (in /dev/shm when there is one) and
+  removed when the server stops.
 """
 
 from __future__ import annotations
@@ -68,12 +69,20 @@ access_log_format = (
 # No control socket: several servers on one machine (tests, benchmarks) would
 # all claim the same $HOME/.gunicorn/gunicorn.ctl.
 control_socket_disable = True
+# Memory, not disk, for what changes on every request: a worker touches its
+# heartbeat file at every turn of its event loop, and the metrics are files
+# written through mmap. On a disk-backed /tmp each is a filesystem write.
+SHM = Path("/dev/shm")  # noqa: S108 - gunicorn and mkdtemp make private files in it
+if SHM.is_dir() and os.access(SHM, os.W_OK):
+    worker_tmp_dir = str(SHM)
 
 # --- metrics across workers ------------------------------------------------------------
 
 _created_metrics_dir: str | None = None
 if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-    _created_metrics_dir = tempfile.mkdtemp(prefix="authsite-metrics-")
+    _created_metrics_dir = tempfile.mkdtemp(
+        prefix="authsite-metrics-", dir=worker_tmp_dir if "worker_tmp_dir" in globals() else None
+    )
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = _created_metrics_dir
 METRICS_DIR = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
 

@@ -33,7 +33,7 @@ of ``hash_bulkhead``, a per-process bound:
 - at most ``PASSWORD_HASH_CONCURRENCY`` hashes run at once in a worker
   process (default 1: with gunicorn's default of one process per core, one
   hash per core);
-- at most ``PASSWORD_HASH_QUEUE`` more wait for a slot (default 2); the hash
+- at most ``PASSWORD_HASH_QUEUE`` more wait for a slot (default 4); the hash
   that finds the queue full is refused at once with ``PasswordHashingBusy``
   — 503 ``service_unavailable`` with ``Retry-After``
   (``PASSWORD_HASH_RETRY_AFTER`` seconds; the pages answer the 503 page) —

@@ -53,6 +53,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from authsite.testing.servers import GunicornServer, ServerError
+from bench import cpu
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "build" / "soak"
@@ -444,9 +445,18 @@ def main(argv: list[str] | None = None) -> int:
         except ServerError as exc:
             raise SoakError(f"{exc}; see {server.log}") from None
         log(f"   gunicorn on {HOST}:{server.port}; load running…")
-        began = time.perf_counter()
+        began, client_before, machine_before = time.perf_counter(), os.times(), cpu.snapshot()
         stats = asyncio.run(load(server.port, users, args.connections, args.seconds))
         elapsed = time.perf_counter() - began
+        client_after = os.times()
+        answered = sum(sum(c.values()) for c in stats.statuses.values())
+        machine = cpu.usage(
+            machine_before, cpu.snapshot(), server_pid=server.process.pid, requests=answered
+        )
+        # This process's own CPU (the clients), not the server's: they share the machine.
+        client_cores = (
+            client_after.user + client_after.system - client_before.user - client_before.system
+        ) / elapsed
         server.stop(timeout=30)
         tracebacks = server.log_text().count("Traceback")
         stored = stored_bios([user.id for user in users])
@@ -477,7 +487,15 @@ def main(argv: list[str] | None = None) -> int:
             f"{percentile(times, 0.5) * 1000:.0f} | {percentile(times, 0.99) * 1000:.0f} |"
         )
     log("")
-    log(f"requests answered: {total} in {elapsed:.1f} s ({total / elapsed:.0f}/s)")
+    log(
+        f"requests answered: {total} in {elapsed:.1f} s ({total / elapsed:.0f}/s); "
+        f"the clients used {client_cores:.2f} cores of the machine"
+    )
+    log(
+        f"server CPU: {machine['app_cores']:.2f} cores, {machine['app_ms_per_req']:.2f} ms per "
+        f"request; database and cache {machine['services_cores']:.2f} cores; other programs "
+        f"{machine['other_cores']:.2f} cores"
+    )
     log(f"5xx: {server_errors} (apart from the sign-in queue's)")
     log(
         f"sign-ins refused by the bounded hashing queue (503 service_unavailable, "
@@ -507,6 +525,8 @@ def main(argv: list[str] | None = None) -> int:
         "workers": args.workers,
         "requests": total,
         "requests_per_second": round(total / elapsed, 1),
+        "client_cores": round(client_cores, 2),
+        "machine": machine,
         "statuses": {op: dict(c) for op, c in stats.statuses.items()},
         "p50_ms": {op: round(percentile(t, 0.5) * 1000) for op, t in stats.latencies.items()},
         "p99_ms": {op: round(percentile(t, 0.99) * 1000) for op, t in stats.latencies.items()},

@@ -201,7 +201,7 @@ ARGON2_PARALLELISM = _int_between("ARGON2_PARALLELISM", 1, 1, 64)
 # worker process: hashes at once, hashes waiting beyond which a sign-in is
 # answered 503 service_unavailable with Retry-After (seconds).
 PASSWORD_HASH_CONCURRENCY = _int_between("PASSWORD_HASH_CONCURRENCY", 1, 1, 64)
-PASSWORD_HASH_QUEUE = _int_between("PASSWORD_HASH_QUEUE", 2, 0, 1000)
+PASSWORD_HASH_QUEUE = _int_between("PASSWORD_HASH_QUEUE", 4, 0, 1000)
 PASSWORD_HASH_RETRY_AFTER = _int_between("PASSWORD_HASH_RETRY_AFTER", 2, 1, 3600, " s")
 # How much lower the hashing threads' scheduling priority is (nice; 0: not lowered).
 PASSWORD_HASH_NICE = _int_between("PASSWORD_HASH_NICE", 10, 0, 19)

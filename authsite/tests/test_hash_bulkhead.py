@@ -201,3 +201,42 @@ def test_sign_in_works_again_once_the_queue_drains(user, api_client, bulkhead, p
         "/api/v1/auth/login", {"email": user.email, "password": PASSWORD}, format="json"
     )
     assert response.status_code == 200, response.content
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("PASSWORD_HASH_CONCURRENCY", "0"),
+        ("PASSWORD_HASH_QUEUE", "-1"),
+        ("PASSWORD_HASH_RETRY_AFTER", "0"),
+        ("PASSWORD_HASH_NICE", "20"),
+        ("PASSWORD_HASH_QUEUE", "many"),
+    ],
+)
+def test_start_up_refuses_a_bulkhead_setting_out_of_range_naming_it(name, value):
+    from authsite.tests.test_settings import _start
+
+    result = _start({"DEBUG": "true", name: value})
+    assert result.returncode != 0
+    assert name in result.stderr
+
+
+def test_the_defaults_leave_threads_for_token_calls(monkeypatch, tmp_path):
+    """gunicorn.conf.py serves with gthread workers whose threads outnumber
+    what sign-ins can hold, hashing and queued (README, "gunicorn")."""
+    import importlib.util
+
+    from django.conf import settings as django_settings
+
+    from authsite.settings import base
+
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    monkeypatch.delenv("GUNICORN_THREADS", raising=False)
+    spec = importlib.util.spec_from_file_location(
+        "authsite_gunicorn_conf_threads", django_settings.BASE_DIR / "gunicorn.conf.py"
+    )
+    config = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(config)
+    assert config.worker_class == "gthread"
+    held = base.PASSWORD_HASH_CONCURRENCY + base.PASSWORD_HASH_QUEUE
+    assert config.threads - held >= 3
