@@ -132,10 +132,6 @@ _db = DATABASES["default"]
 _db.setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
 _db["CONN_HEALTH_CHECKS"] = True
 if _db["ENGINE"] == "django.db.backends.mysql":
-    # Django's, with the health check's ping at most once a second per
-    # connection rather than on every request (authsite/backends/mysql/base.py).
-    _db["ENGINE"] = "authsite.backends.mysql"
-    _db["HEALTH_CHECK_INTERVAL"] = float(env.str("CONN_HEALTH_CHECK_INTERVAL", default="1"))
     _db.setdefault("OPTIONS", {})
     _db["OPTIONS"].setdefault("charset", "utf8mb4")
     _db["OPTIONS"].setdefault("init_command", "SET sql_mode='STRICT_TRANS_TABLES'")

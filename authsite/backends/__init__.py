@@ -1,2 +1,0 @@
-"""Database backends: Django's, with the connection health check made cheap
-(``mysql``; README, "Benchmark")."""
