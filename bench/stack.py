@@ -154,6 +154,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--profile", type=int, default=0, help="print the top N functions")
     parser.add_argument("--users", type=int, default=1000)
+    parser.add_argument(
+        "--every-middleware",
+        action="store_true",
+        help="also measure each endpoint with the browser's middleware on every request "
+        "(MIDDLEWARE without the pages-only block's two markers), round for round",
+    )
     parser.add_argument("--bare-child", action="store_true", help=argparse.SUPPRESS)
     opts = parser.parse_args(argv)
     if opts.bare_child:
@@ -173,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
     seed(["users", f"--count={opts.users}"], env)
     out = ROOT / "build" / "bench" / "pools"
     out.mkdir(parents=True, exist_ok=True)
-    count = opts.requests * (opts.rounds + 1) + 300
+    count = (opts.requests + 200) * (opts.rounds * (2 if opts.every_middleware else 1) + 1) + 300
     wanted = (
         set(opts.only.split(",")) if opts.only else {"bare", "healthz", "me", "profile", "refresh"}
     )
@@ -229,8 +235,38 @@ def main(argv: list[str] | None = None) -> int:
             "refresh", "POST", "/api/v1/auth/token/refresh", lambda: ({}, next(refresh).encode())
         ),
     ]
+    every = None
+    if opts.every_middleware:
+        from django.conf import settings
+        from django.core.handlers.wsgi import WSGIHandler
+        from django.test import override_settings
+
+        markers = {
+            "authsite.middleware.PagesOnlyMiddleware",
+            "authsite.middleware.PagesOnlyEndMiddleware",
+        }
+        with override_settings(MIDDLEWARE=[m for m in settings.MIDDLEWARE if m not in markers]):
+            every = WSGIHandler()  # its chain is built here, with that list
     for endpoint in endpoints:
         if endpoint.key not in wanted:
+            continue
+        if every is not None:
+            # Alternate the two handlers round by round, so that the machine's
+            # drift weighs on both alike.
+            ours, theirs = [], []
+            for _ in range(opts.rounds):
+                ours.append(measure(application, endpoint, opts.requests, 1)["min_ms"])
+                theirs.append(measure(every, endpoint, opts.requests, 1)["min_ms"])
+            results[endpoint.key] = {
+                "cpu_ms": statistics.median(ours),
+                "min_ms": min(ours),
+                "rounds": ours,
+            }
+            results[endpoint.key + "+all"] = {
+                "cpu_ms": statistics.median(theirs),
+                "min_ms": min(theirs),
+                "rounds": theirs,
+            }
             continue
         results[endpoint.key] = measure(application, endpoint, opts.requests, opts.rounds)
         if opts.profile:
@@ -245,7 +281,7 @@ def main(argv: list[str] | None = None) -> int:
         ratio = f"   {result['min_ms'] / base:5.2f} x /healthz" if base else ""
         spread = ", ".join(f"{r:.3f}" for r in result["rounds"])
         print(
-            f"  {key:8} {result['cpu_ms']:.3f} ms  {result['min_ms']:.3f} ms{ratio}   "
+            f"  {key:12} {result['cpu_ms']:.3f} ms  {result['min_ms']:.3f} ms{ratio}   "
             f"(rounds: {spread})"
         )
     return 0
