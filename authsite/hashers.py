@@ -46,8 +46,8 @@ process) whose scheduling priority is lowered by ``PASSWORD_HASH_NICE``
 (default 10; 0 leaves it as it is): when token calls want the CPU they get
 it first, and the hashes use what they leave. Measured on the 2-core bench
 machine, a worker's Python code ran at 59 % of its speed beside a hash of
-equal priority and at 99 % beside a hash at nice 10 (README, "gunicorn").
-README, "gunicorn", says how to size workers, threads and these.
+equal priority and at 99 % beside a hash at nice 10. README, "gunicorn",
+says how to size workers, threads and these.
 
 A try refused this way was counted before its hash by the sign-in lockout
 (``accounts.services.lockout.signin_try`` counts tries before checking them,
@@ -71,6 +71,8 @@ from django.contrib.auth.hashers import Argon2PasswordHasher, PBKDF2PasswordHash
 from django.utils.translation import gettext_lazy as _
 
 from authsite.errors import ServiceUnavailable
+
+T = TypeVar("T")
 
 
 class PasswordHashingBusy(ServiceUnavailable):
@@ -138,9 +140,6 @@ class HashBulkhead:
                 if old is not None:
                     old.shutdown(wait=False)
             return self._pool
-
-
-T = TypeVar("T")
 
 
 def _lower_priority(nice: int) -> None:
