@@ -111,10 +111,12 @@ serve: setup
 clean:
 	rm -rf $(VENV) staticfiles build .pytest_cache .ruff_cache
 
-# Load benchmark (SPEC §13; README.md, "Benchmark"): gunicorn + wrk against a fresh database
-# (SQLite under build/bench/ by default; DATABASE_URL=mysql://root@127.0.0.1:3306/authsite_bench
-# for MariaDB), USERS seeded users. Needs Redis on 127.0.0.1:6379 (db 2) and wrk.
-.PHONY: bench
+# Load benchmark (SPEC §13, issue 21; README.md, "Benchmark"): the site and a bare Django app
+# under gunicorn (gunicorn.conf.py, as make serve) + wrk against a fresh database (SQLite under
+# build/bench/ by default; DATABASE_URL=mysql://root@127.0.0.1:3306/authsite_bench for MariaDB),
+# USERS seeded users. Needs Redis on 127.0.0.1:6379 (db 2; BENCH_CACHE_URL) and wrk.
+# `make bench-stack`: what a request costs inside Django, in-process (bench/stack.py).
+.PHONY: bench bench-stack
 USERS ?= 1000
 bench: setup
 	@command -v wrk >/dev/null 2>&1 || { \
@@ -129,9 +131,14 @@ bench: setup
 	}
 	$(PY) -m bench --users $(USERS) $(BENCH_ARGS)
 
+bench-stack: setup
+	$(PY) -m bench.stack --users $(USERS) $(BENCH_ARGS)
+
 # Sustained load (bench/soak.py): 200 connections for SOAK_SECONDS seconds on sign-in,
-# refresh, /auth/me and PATCH /profile against gunicorn (2 workers) + MariaDB + Redis,
-# then the count of 5xx answers and of lost writes (goal: 0 and 0; non-zero exit otherwise).
+# refresh, /auth/me and PATCH /profile against gunicorn (2 gthread workers, as make serve)
+# + MariaDB + Redis, then the count of 5xx answers and of lost writes (goal: 0 and 0;
+# non-zero exit otherwise; the bounded sign-in queue's 503s are counted apart) and the
+# token calls' p99.
 # A fresh database authsite_hard_soak on 127.0.0.1:3306 and Redis db 13, unless
 # SOAK_DATABASE_URL / SOAK_CACHE_URL say otherwise.
 SOAK_SECONDS ?= 60

@@ -4,7 +4,11 @@ integration tests all start gunicorn with ``-c gunicorn.conf.py``.
 Command-line flags win over this file (``make serve`` passes ``--bind``).
 The environment (or ``.env``) it reads, besides the site's own settings:
 
-- ``WEB_CONCURRENCY``: worker processes (default 2).
+- ``WEB_CONCURRENCY``: worker processes (default 2: one per core).
+- ``GUNICORN_THREADS``: threads per worker (default 8; gthread workers, or
+  sync workers with 1). A thread waiting for a password hash (the bulkhead of
+  ``authsite/hashers.py``) leaves the others to serve token calls; README,
+  "gunicorn", says how to size them.
 - ``GUNICORN_ACCESS_LOG``: where the access log goes ("-" = stdout, the
   default; a file path; empty = no access log).
 - ``LOG_FORMAT`` (text|json) and ``LOG_LEVEL``, as for the site: with json,
@@ -14,7 +18,8 @@ The environment (or ``.env``) it reads, besides the site's own settings:
   gave the request (``X-Request-ID``).
 - ``PROMETHEUS_MULTIPROC_DIR``: where the workers keep their metrics so that
   ``/metrics`` adds them up. Cleared when the server starts; when unset, a
-  private temporary directory is made and removed when the server stops.
+  private temporary directory is made (in /dev/shm when there is one) and
+  removed when the server stops.
 """
 
 from __future__ import annotations
@@ -47,7 +52,8 @@ if (ROOT / ".env").is_file():
 
 wsgi_app = "authsite.wsgi:application"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
-worker_class = "sync"
+threads = int(os.environ.get("GUNICORN_THREADS", "8"))
+worker_class = "gthread" if threads > 1 else "sync"
 timeout = 60
 graceful_timeout = 10
 errorlog = "-"
@@ -63,12 +69,20 @@ access_log_format = (
 # No control socket: several servers on one machine (tests, benchmarks) would
 # all claim the same $HOME/.gunicorn/gunicorn.ctl.
 control_socket_disable = True
+# Memory, not disk, for what changes on every request: a worker touches its
+# heartbeat file at every turn of its event loop, and the metrics are files
+# written through mmap. On a disk-backed /tmp each is a filesystem write.
+SHM = Path("/dev/shm")  # noqa: S108 - gunicorn and mkdtemp make private files in it
+if SHM.is_dir() and os.access(SHM, os.W_OK):
+    worker_tmp_dir = str(SHM)
 
 # --- metrics across workers ------------------------------------------------------------
 
 _created_metrics_dir: str | None = None
 if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-    _created_metrics_dir = tempfile.mkdtemp(prefix="authsite-metrics-")
+    _created_metrics_dir = tempfile.mkdtemp(
+        prefix="authsite-metrics-", dir=worker_tmp_dir if "worker_tmp_dir" in globals() else None
+    )
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = _created_metrics_dir
 METRICS_DIR = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
 

@@ -34,12 +34,14 @@ from authsite.errors import (
     OtpInvalid,
     ReauthenticationRequired,
     RetryLater,
+    ServiceUnavailable,
 )
 from authsite.ratelimits import rate_limited
 
 # Refusals a page never shows as a form error: ``Page.dispatch`` answers them
-# (the 429 page; the re-authentication page). Views re-raise them.
-PAGE_ERRORS = (RetryLater, ReauthenticationRequired)
+# (the 429 page; the re-authentication page), and ``ApiErrorMiddleware`` the
+# 503 page (a full password-hashing queue, authsite/hashers.py). Views re-raise them.
+PAGE_ERRORS = (RetryLater, ReauthenticationRequired, ServiceUnavailable)
 
 
 def wait_message(exc: RetryLater) -> str:

@@ -1,11 +1,14 @@
 import logging
 import secrets
+import threading
 import time
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import request_finished
 from django.http import HttpRequest, HttpResponse
 from django.utils.cache import add_never_cache_headers
+from django.utils.http import http_date
 from django.utils.translation import gettext as _
 
 from authsite import metrics
@@ -93,7 +96,9 @@ request_finished.connect(log_context_end, dispatch_uid="authsite.logging.log_con
 class ApiErrorMiddleware:
     """Envelope for exceptions raised under ``/api/`` outside DRF's handler
     (middleware, URL resolution, a plain Django view), and a 503 page for
-    database or cache outages everywhere."""
+    database or cache outages everywhere — and for a ``ServiceUnavailable``
+    a page's service raised (the password-hashing bulkhead's
+    ``PasswordHashingBusy``: ``authsite/hashers.py``)."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -112,6 +117,17 @@ class ApiErrorMiddleware:
             response = HttpResponse(message, status=503, content_type="text/plain; charset=utf-8")
             response["Retry-After"] = "5"
             return response
+        if isinstance(exception, ServiceUnavailable):
+            retry_after = max(1, int(exception.retry_after or 5))
+            if is_api_request(request):
+                return json_error(
+                    exception.code, exception.message, exception.status, retry_after=retry_after
+                )
+            response = HttpResponse(
+                exception.message, status=503, content_type="text/plain; charset=utf-8"
+            )
+            response["Retry-After"] = str(retry_after)
+            return response
         return None
 
 
@@ -128,8 +144,30 @@ class NoStoreMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
         if not response.has_header("Cache-Control"):
-            add_never_cache_headers(response)
+            if response.has_header("Expires"):
+                add_never_cache_headers(response)
+            else:
+                # What add_never_cache_headers writes, without parsing and
+                # rebuilding the header twice (README, "Benchmark").
+                response.headers["Expires"] = _http_date_now()
+                response.headers["Cache-Control"] = NEVER_CACHE
         return response
+
+
+# add_never_cache_headers' Cache-Control, and its Expires: now.
+NEVER_CACHE = "max-age=0, no-cache, no-store, must-revalidate, private"
+_http_date: tuple[int, str] = (0, "")
+
+
+def _http_date_now() -> str:
+    """``http_date(time.time())``, made once a second."""
+    global _http_date
+    now = int(time.time())
+    second, text = _http_date
+    if second != now:
+        text = http_date(now)
+        _http_date = (now, text)
+    return text
 
 
 class DeviceCookieMiddleware:
@@ -161,3 +199,67 @@ class DeviceCookieMiddleware:
                 samesite="Lax",
             )
         return response
+
+
+# --- the pages-only block of MIDDLEWARE --------------------------------------------------
+
+# Paths of the machine door: the JSON API and the probes. They skip the
+# pages-only block (below): no session, CSRF cookie, messages, user, web
+# session, second-factor policy, device cookie or locale.
+MACHINE_PATHS = QUIET_PATHS
+
+
+def is_machine_request(request: HttpRequest) -> bool:
+    """The JSON API (bearer tokens; DRF authenticates) and the probes."""
+    return is_api_request(request) or request.path in MACHINE_PATHS
+
+
+# How PagesOnlyMiddleware finds the end of its block: Django builds the chain
+# from the last entry of MIDDLEWARE to the first, in one thread, so the end of
+# the block is built just before its start.
+_block = threading.local()
+
+
+class PagesOnlyMiddleware:
+    """The start of the pages-only block of ``MIDDLEWARE``; ``PagesOnlyEndMiddleware``
+    is its end. A page request goes through every middleware between them; an
+    API request or a probe (``is_machine_request``) goes straight to the end,
+    so those middleware do no work for it (README, "Benchmark").
+
+    The block's middleware stay in ``MIDDLEWARE`` as Django loads them, so
+    Django's own checks see them (CSRF, and the admin's session, auth and
+    messages middleware) and their hooks are registered as usual. The one
+    hook among them, ``CsrfViewMiddleware.process_view``, still runs for
+    every request: it returns at once for the API's views and the probes,
+    which are all exempt (DRF's ``APIView`` and the probes are
+    ``csrf_exempt``; API clients authenticate with bearer tokens, never with
+    a cookie).
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        end = getattr(_block, "end", None)
+        _block.end = None
+        if end is None:
+            raise ImproperlyConfigured(
+                "authsite.middleware.PagesOnlyMiddleware needs "
+                "authsite.middleware.PagesOnlyEndMiddleware after it in MIDDLEWARE."
+            )
+        # The rest of the chain after the block's end (Django's wrapped handler).
+        self.skip_to = end.get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if is_machine_request(request):
+            return self.skip_to(request)
+        return self.get_response(request)
+
+
+class PagesOnlyEndMiddleware:
+    """The end of the pages-only block (see ``PagesOnlyMiddleware``)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        _block.end = self
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)

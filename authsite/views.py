@@ -22,10 +22,10 @@ from authsite.errors import NotFound, PermissionDenied, ServerError, ValidationF
 logger = logging.getLogger("authsite.health")
 
 
-@never_cache
 @csrf_exempt
 def healthz(request: HttpRequest) -> JsonResponse:
-    """The process is up. Touches neither the database nor the cache."""
+    """The process is up. Touches neither the database nor the cache.
+    (Not cached: ``NoStoreMiddleware`` marks it, as every answer of ours.)"""
     return JsonResponse({"success": True, "message": "ok", "data": {"status": "ok"}})
 
 

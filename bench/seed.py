@@ -9,7 +9,9 @@ Seeded users are deterministic apart from their random ids: user ``i`` has the
 email ``user<i>@bench.example`` and the phone ``+9170<i:08d>`` (a valid Indian
 mobile number), both verified, and the password ``BENCH_PASSWORD``. The driver
 builds the bodies that only need addresses itself; this module builds the
-pools that need the database or the keys (access and refresh tokens, codes).
+pools that need the database or the keys (access and refresh tokens, codes,
+second steps). ``mfa`` makes users of its own, with an authenticator app:
+``mfa<batch>-<i>@bench.example``.
 """
 
 from __future__ import annotations
@@ -265,6 +267,99 @@ def cmd_codes(args: argparse.Namespace) -> dict:
     return {"written": n, "seconds": round(time.perf_counter() - started, 2)}
 
 
+def _bulk_users(emails: list[str], *, mfa_enabled: bool) -> list[int]:
+    """Insert verified users (and their profiles) with these emails, one shared
+    production hash of ``BENCH_PASSWORD``; returns their ids in order."""
+    from django.contrib.auth.hashers import make_password
+    from django.utils import timezone
+
+    from accounts.models import User, new_user_id
+    from profiles.models import Profile
+
+    now = timezone.now()
+    encoded = make_password(BENCH_PASSWORD)
+    users = [
+        User(
+            id=new_user_id(),
+            email=email,
+            password=encoded,
+            email_verified_at=now,
+            date_joined=now,
+            mfa_enabled=mfa_enabled,
+        )
+        for email in emails
+    ]
+    User.objects.bulk_create(users, batch_size=1000)
+    Profile.objects.bulk_create(
+        [Profile(user_id=user.id, first_name="Bench") for user in users], batch_size=1000
+    )
+    return [user.id for user in users]
+
+
+def cmd_mfa(args: argparse.Namespace) -> dict:
+    """``count`` fresh users with an authenticator app (a confirmed TOTP factor,
+    its secret encrypted as the site stores it) and a set of recovery codes, each
+    with a second step waiting (``challenge_open``, as after a right password).
+    Writes one ``/auth/mfa/verify`` body per line: the ``mfa_token`` and the
+    app's code for the 30-second step at ``--at-offset`` seconds from now (a
+    code is accepted within one step either side, and once per step)."""
+    import pyotp
+    from django.db import transaction
+
+    from accounts.crypto import secret_encrypt
+    from accounts.models import Authenticator, RecoveryCode, User
+    from accounts.services import mfa
+    from authsite.hashers import RecoveryCodeHasher
+
+    started = time.perf_counter()
+    emails = [f"mfa{args.batch}-{i}@{EMAIL_DOMAIN}" for i in range(args.count)]
+    secrets_ = [pyotp.random_base32(length=32) for _ in emails]
+    # One salted hash for every recovery code: they are never used here.
+    recovery_hasher = RecoveryCodeHasher()
+    recovery_hash = recovery_hasher.encode("benchrecovery", recovery_hasher.salt())
+    lines = []
+    with transaction.atomic():
+        ids = _bulk_users(emails, mfa_enabled=True)
+        Authenticator.objects.bulk_create(
+            [
+                Authenticator(
+                    user_id=uid, kind=mfa.TOTP, secret=secret_encrypt(secret), confirmed=True
+                )
+                for uid, secret in zip(ids, secrets_, strict=True)
+            ],
+            batch_size=1000,
+        )
+        holders = Authenticator.objects.bulk_create(
+            [Authenticator(user_id=uid, kind=mfa.RECOVERY_CODES, confirmed=True) for uid in ids],
+            batch_size=1000,
+        )
+        holder_ids = [h.pk for h in holders]
+        if None in holder_ids:  # a database that does not return the new ids
+            holder_ids = list(
+                Authenticator.objects.filter(user_id__in=ids, kind=mfa.RECOVERY_CODES).values_list(
+                    "id", flat=True
+                )
+            )
+        RecoveryCode.objects.bulk_create(
+            [
+                RecoveryCode(authenticator_id=hid, code_hash=recovery_hash)
+                for hid in holder_ids
+                for _ in range(10)
+            ],
+            batch_size=5000,
+        )
+        users = User.objects.in_bulk(ids)
+        at = time.time() + args.at_offset
+        for uid, email, secret in zip(ids, emails, secrets_, strict=True):
+            token, _challenge = mfa.challenge_open(
+                user=users[uid], first_factor="password", identifier=email, created=False
+            )
+            code = pyotp.TOTP(secret).at(at)
+            lines.append(json.dumps({"mfa_token": token, "method": "totp", "code": code}))
+    n = _write_lines(args.out, lines)
+    return {"written": n, "seconds": round(time.perf_counter() - started, 2)}
+
+
 def cmd_hashtime(args: argparse.Namespace) -> dict:
     """The time of one password check with the production hasher (in-process)."""
     from django.contrib.auth.hashers import check_password, get_hasher, make_password
@@ -321,6 +416,11 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--seed", type=int, default=0)
         if name == "tokens":
             p.add_argument("--kind", choices=["access", "refresh"], required=True)
+    p = sub.add_parser("mfa")
+    p.add_argument("--count", type=int, required=True)
+    p.add_argument("--batch", type=int, required=True, help="a number no other batch used")
+    p.add_argument("--at-offset", type=float, default=5.0)
+    p.add_argument("--out", required=True)
     p = sub.add_parser("hashtime")
     p.add_argument("--rounds", type=int, default=9)
     sub.add_parser("counts")
@@ -331,6 +431,7 @@ def main(argv: list[str] | None = None) -> int:
         "users": cmd_users,
         "tokens": cmd_tokens,
         "codes": cmd_codes,
+        "mfa": cmd_mfa,
         "hashtime": cmd_hashtime,
         "counts": cmd_counts,
     }[args.command](args)

@@ -456,18 +456,41 @@ class CodeLoginSessionSerializer(TokenSessionSerializer):
     created = serializers.BooleanField(help_text="True when this code created the account.")
 
 
+def user_data(user) -> dict:
+    """``UserSerializer(user).data``, built directly: the user object is in
+    every answer of ``GET /auth/me`` and of every sign-in and refresh, and a
+    DRF serializer deep-copies its fields for every instance (issue 21;
+    README, "Benchmark"). The same keys in the same order and the same
+    values: ``accounts/tests/api/test_hot_path_budgets.py`` compares them."""
+    return {
+        "id": int(user.id),
+        "email": None if user.email is None else str(user.email),
+        "phone": None if user.phone is None else str(user.phone),
+        "username": None if user.username is None else str(user.username),
+        "email_verified": bool(user.email_verified),
+        "phone_verified": bool(user.phone_verified),
+        "pending_email": None if user.pending_email is None else str(user.pending_email),
+        "pending_phone": None if user.pending_phone is None else str(user.pending_phone),
+    }
+
+
+# Unbound fields of TokenSessionSerializer's types, for their formats.
+_DATETIME = serializers.DateTimeField()
+_UUID = serializers.UUIDField()
+
+
 def token_session_data(pair: TokenPair, **extra) -> dict:
-    data = TokenSessionSerializer(
-        {
-            "access": pair.access,
-            "refresh": pair.refresh,
-            "token_type": "Bearer",
-            "expires_at": pair.expires_at,
-            "refresh_expires_at": pair.refresh_expires_at,
-            "session_id": pair.session.pk,
-            "user": pair.session.user,
-        }
-    ).data
+    """``TokenSessionSerializer``'s answer for ``pair`` (plus ``extra``), built
+    directly as ``user_data`` is (the same test compares them)."""
+    data = {
+        "access": str(pair.access),
+        "refresh": str(pair.refresh),
+        "token_type": "Bearer",
+        "expires_at": _DATETIME.to_representation(pair.expires_at),
+        "refresh_expires_at": _DATETIME.to_representation(pair.refresh_expires_at),
+        "session_id": _UUID.to_representation(pair.session.pk),
+        "user": user_data(pair.session.user),
+    }
     data.update(extra)
     return data
 

@@ -79,6 +79,11 @@ INSTALLED_APPS = [
     "profiles",
 ]
 
+# Every request goes through the middleware outside the block; page requests
+# also through the pages-only block. API requests (/api/) and the probes
+# (/healthz, /readyz, /metrics) skip the block (authsite.middleware.PagesOnlyMiddleware):
+# they use no session, CSRF cookie, messages, user, device cookie or locale —
+# DRF authenticates API requests itself from their bearer token. README, "Benchmark".
 MIDDLEWARE = [
     "authsite.middleware.RequestIdMiddleware",  # first: every line and answer has the id
     "django.middleware.security.SecurityMiddleware",
@@ -86,15 +91,19 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "authsite.middleware.ApiErrorMiddleware",
     "authsite.middleware.NoStoreMiddleware",
+    "django.middleware.common.CommonMiddleware",  # Host validation, Content-Length
+    # --- pages only ---------------------------------------------------------------
+    "authsite.middleware.PagesOnlyMiddleware",
     "authsite.middleware.DeviceCookieMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
-    "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "accounts.middleware.WebSessionMiddleware",
     "accounts.middleware.MfaPolicyMiddleware",
+    "authsite.middleware.PagesOnlyEndMiddleware",
+    # --- every request ------------------------------------------------------------
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -186,6 +195,14 @@ def _int_between(name: str, default: int, low: int, high: int, unit: str = "") -
 ARGON2_TIME_COST = _int_between("ARGON2_TIME_COST", 2, 1, 50)
 ARGON2_MEMORY_COST = _int_between("ARGON2_MEMORY_COST", 102400, 7168, 4 * 1024 * 1024, " KiB")
 ARGON2_PARALLELISM = _int_between("ARGON2_PARALLELISM", 1, 1, 64)
+# The password-hashing bulkhead (authsite/hashers.py; README, "gunicorn"), per
+# worker process: hashes at once, hashes waiting beyond which a sign-in is
+# answered 503 service_unavailable with Retry-After (seconds).
+PASSWORD_HASH_CONCURRENCY = _int_between("PASSWORD_HASH_CONCURRENCY", 1, 1, 64)
+PASSWORD_HASH_QUEUE = _int_between("PASSWORD_HASH_QUEUE", 4, 0, 1000)
+PASSWORD_HASH_RETRY_AFTER = _int_between("PASSWORD_HASH_RETRY_AFTER", 2, 1, 3600, " s")
+# How much lower the hashing threads' scheduling priority is (nice; 0: not lowered).
+PASSWORD_HASH_NICE = _int_between("PASSWORD_HASH_NICE", 10, 0, 19)
 PASSWORD_REQUIRE_COMPLEXITY = env.bool("PASSWORD_REQUIRE_COMPLEXITY", default=True)
 PASSWORD_MAX_LENGTH = 1024
 AUTH_PASSWORD_VALIDATORS = [
@@ -327,6 +344,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["authsite.parsers.StrictJSONParser"],
+    # DRF's, with a shortcut for Accept: application/json, */* or none.
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "authsite.negotiation.JsonFirstContentNegotiation",
     "DEFAULT_SCHEMA_CLASS": "authsite.schema.AutoSchema",
     "EXCEPTION_HANDLER": "authsite.api.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",

@@ -48,6 +48,8 @@ class GunicornServer:
     ``env`` is the server's whole environment (nothing of the caller's leaks
     in unless it is passed); ``args`` are extra gunicorn flags, which win over
     the configuration file. stdout and stderr go to ``log`` (appended).
+    ``app`` is the WSGI application (``make bench`` also serves its bare
+    baseline, ``bench.bare:application``, with the same configuration).
     """
 
     def __init__(
@@ -60,6 +62,7 @@ class GunicornServer:
         host: str = HOST,
         args: Sequence[str] = (),
         gunicorn: Path | None = None,
+        app: str = "authsite.wsgi:application",
     ) -> None:
         self.env = dict(env)
         self.log = Path(log)
@@ -68,6 +71,7 @@ class GunicornServer:
         self.port = port or free_port(host)
         self.args = list(args)
         self.gunicorn = gunicorn or gunicorn_path()
+        self.app = app
         self.process: subprocess.Popen | None = None
 
     @property
@@ -80,7 +84,7 @@ class GunicornServer:
             str(self.gunicorn),
             "--config",
             str(CONFIG),
-            "authsite.wsgi:application",
+            self.app,
             f"--bind={self.host}:{self.port}",
             f"--workers={self.workers}",
             *self.args,
