@@ -59,9 +59,13 @@ def server(env, work_dir):
 @pytest.fixture(scope="module")
 def account(server, work_dir) -> str:
     api = server.api()
-    assert api.post("/api/v1/auth/signup", {"email": EMAIL, "password": PASSWORD}).status == 201
+    started = api.post("/api/v1/auth/signup", {"email": EMAIL, "password": PASSWORD})
+    assert started.status == 201, started
     code = Mailbox(work_dir / "mail").wait_for_code(EMAIL, count=1)
-    verified = api.post("/api/v1/auth/signup/verify", {"email": EMAIL, "otp": code})
+    verified = api.post(
+        "/api/v1/auth/signup/verify",
+        {"signup_token": started.data["signup_token"], "otp": code},
+    )
     assert verified.status == 200, verified
     return EMAIL
 
