@@ -28,9 +28,10 @@ from django.utils.translation import ngettext
 from accounts.admin_views import StaffAuthenticationForm
 from accounts.devices import device_describe
 from accounts.identifiers import normalize_email, normalize_phone, normalize_username
-from accounts.models import Authenticator, DeviceSession, SecurityEvent, User
+from accounts.models import Authenticator, DeviceSession, Passkey, SecurityEvent, User
 from accounts.services.account import account_remove, user_deactivate
 from accounts.services.mfa import factors_remove_by_staff
+from accounts.services.passkeys import KNOWN_AUTHENTICATORS, passkey_remove_by_staff
 from accounts.services.password import password_forgot, password_set_by_staff
 from accounts.services.tokens import session_revoke, sessions_revoke_all
 from accounts.services.users import user_create
@@ -92,6 +93,7 @@ class UserIdFilter(admin.SimpleListFilter):
 
     title = _("user")
     parameter_name = "user"
+    lookup = "user_id"
 
     def lookups(self, request, model_admin):
         value = self.value()
@@ -106,7 +108,11 @@ class UserIdFilter(admin.SimpleListFilter):
             return queryset
         if not value.isdigit():
             return queryset.none()
-        return queryset.filter(user_id=int(value))
+        return queryset.filter(**{self.lookup: int(value)})
+
+
+class PasskeyUserFilter(UserIdFilter):
+    lookup = "authenticator__user_id"
 
 
 def user_link(user: User | None) -> str:
@@ -332,23 +338,38 @@ class UserAdmin(PhoneSearchMixin, DjangoUserAdmin):
         notice to the user), not here."""
         if obj.pk is None:
             return "—"
-        factors = Authenticator.objects.filter(user=obj).exclude(
-            kind=Authenticator.Kind.TOTP, confirmed=False
+        factors = (
+            Authenticator.objects.filter(user=obj)
+            .exclude(kind=Authenticator.Kind.TOTP, confirmed=False)
+            .select_related("passkey")
+            .order_by("created_at", "id")
         )
-        rows = [
-            format_html(
-                "<li>{} — {} {}, {} {}</li>",
-                factor.get_kind_display(),
-                _("added"),
-                date_format(factor.created_at, "DATETIME_FORMAT"),
-                _("last used"),
-                date_format(factor.last_used_at, "DATETIME_FORMAT") if factor.last_used_at else "—",
+        rows = []
+        passkeys = 0
+        for factor in factors:
+            kind = factor.get_kind_display()
+            if factor.kind == Authenticator.Kind.WEBAUTHN:
+                passkeys += 1
+                kind = format_html("{} “{}”", kind, factor.name)
+            rows.append(
+                format_html(
+                    "<li>{} — {} {}, {} {}</li>",
+                    kind,
+                    _("added"),
+                    date_format(factor.created_at, "DATETIME_FORMAT"),
+                    _("last used"),
+                    date_format(factor.last_used_at, "DATETIME_FORMAT")
+                    if factor.last_used_at
+                    else "—",
+                )
             )
-            for factor in factors
-        ]
         if not rows:
             return _("None")
-        return format_html("<ul>{}</ul>", mark_safe("".join(rows)))  # noqa: S308 (escaped rows)
+        listed = format_html("<ul>{}</ul>", mark_safe("".join(rows)))  # noqa: S308 (escaped rows)
+        if not passkeys:
+            return listed
+        url = reverse("admin:accounts_passkey_changelist") + f"?user={obj.pk}"
+        return format_html('{}<a href="{}">{}</a>', listed, url, _("Passkeys (remove one)"))
 
     def get_inlines(self, request, obj):
         # The profile is created by the user-creation service, not the add form.
@@ -376,7 +397,8 @@ class UserAdmin(PhoneSearchMixin, DjangoUserAdmin):
     def get_deleted_objects(self, objs, request):
         deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
         removed_with_user = {
-            str(model._meta.verbose_name) for model in (Profile, DeviceSession, OneTimeCode)
+            str(model._meta.verbose_name)
+            for model in (Profile, DeviceSession, OneTimeCode, Passkey)
         }
         perms_needed = {p for p in perms_needed if str(p) not in removed_with_user}
         if any(obj.pk == request.user.pk for obj in objs):
@@ -641,3 +663,97 @@ class SecurityEventAdmin(PhoneSearchMixin, admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+# --- Passkeys -------------------------------------------------------------------------
+
+
+@admin.register(Passkey)
+class PasskeyAdmin(admin.ModelAdmin):
+    """A user's passkeys (SPEC §17): name, when added and last used, the
+    authenticator model (AAGUID). Never the credential or its key. Staff
+    remove one with the "Remove" action (account recovery: a lost phone),
+    which records an event and tells the owner; nothing else changes here."""
+
+    list_display = [
+        "name",
+        "user_display",
+        "created_at",
+        "last_used_at",
+        "aaguid",
+        "authenticator_name",
+        "backed_up",
+    ]
+    list_filter = [PasskeyUserFilter, "backed_up"]
+    list_select_related = ["authenticator__user"]
+    search_fields = ["authenticator__user__email", "authenticator__user__username", "aaguid"]
+    show_full_result_count = False
+    ordering = ["-authenticator__created_at"]
+    actions = ["remove"]
+    fields = readonly_fields = [
+        "name",
+        "user_display",
+        "created_at",
+        "last_used_at",
+        "aaguid",
+        "authenticator_name",
+        "backed_up",
+        "sign_count",
+        "transports",
+    ]
+
+    @admin.display(description=_("name"), ordering="authenticator__name")
+    def name(self, obj: Passkey) -> str:
+        return obj.authenticator.name
+
+    @admin.display(description=_("user"), ordering="authenticator__user")
+    def user_display(self, obj: Passkey) -> str:
+        return user_link(obj.authenticator.user)
+
+    @admin.display(description=_("added"), ordering="authenticator__created_at")
+    def created_at(self, obj: Passkey):
+        return obj.authenticator.created_at
+
+    @admin.display(description=_("last used"), ordering="authenticator__last_used_at")
+    def last_used_at(self, obj: Passkey):
+        return obj.authenticator.last_used_at
+
+    @admin.display(description=_("authenticator"))
+    def authenticator_name(self, obj: Passkey) -> str:
+        return KNOWN_AUTHENTICATORS.get(obj.aaguid) or "—"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        # Removal goes through the action: the service records the event and
+        # tells the owner; the stock delete page would do neither.
+        return False
+
+    def has_remove_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("accounts.delete_passkey")
+
+    @admin.action(description=_("Remove the selected passkeys"), permissions=["remove"])
+    def remove(self, request: HttpRequest, queryset: QuerySet[Passkey]) -> None:
+        removed = 0
+        for passkey in queryset.select_related("authenticator__user"):
+            if passkey_remove_by_staff(passkey_id=passkey.pk, client=STAFF_CLIENT):
+                self.log_change(
+                    request,
+                    passkey.authenticator.user,
+                    f"Removed the passkey {passkey.authenticator.name!r}.",
+                )
+                removed += 1
+        self.message_user(
+            request,
+            ngettext(
+                "%(count)d passkey removed; its owner was told.",
+                "%(count)d passkeys removed; their owners were told.",
+                removed,
+            )
+            % {"count": removed},
+            messages.SUCCESS,
+        )

@@ -342,6 +342,29 @@ def passkey_remove(
         )
 
 
+def passkey_remove_by_staff(*, passkey_id: int, client: ClientInfo | None = None) -> bool:
+    """Account recovery: staff remove one passkey (a lost phone, a shared
+    laptop). The owner gets an event and a notice naming it. Returns whether
+    it was there."""
+    with transaction.atomic():
+        factor = (
+            Authenticator.objects.select_for_update()
+            .select_related("user")
+            .filter(pk=passkey_id, kind=Authenticator.Kind.WEBAUTHN)
+            .first()
+        )
+        if factor is None:
+            return False
+        user, name = factor.user, factor.name
+        factor.delete()
+        mfa.sync_enabled(user)
+        event_record(kind=SecurityEvent.PASSKEY_REMOVED, user=user, client=client)
+        notify_account(
+            user=user, template="notice_passkey_removed_by_staff", context={"name": name}
+        )
+    return True
+
+
 # --- assertions: login, second step, re-authentication ------------------------------------------------
 
 
