@@ -438,6 +438,19 @@ class Bench:
         log(f"    made {info['written']} users with an authenticator app ({info['seconds']} s)")
         return path
 
+    def passkey_pool(self, phase: str, count: int) -> Path:
+        """Passkey logins of ``count`` fresh users, each with a passkey of the
+        software authenticator and a login challenge (``bench.seed passkeys``):
+        a challenge is single use, so every request has its own."""
+        path = self.pool_dir / f"passkeys-{phase}.jsonl"
+        self.mfa_batch += 1
+        info = seed(
+            ["passkeys", f"--count={count}", f"--batch={self.mfa_batch}", f"--out={path}"],
+            self.seed_env,
+        )
+        log(f"    made {info['written']} users with a passkey ({info['seconds']} s)")
+        return path
+
     # setup ------------------------------------------------------------------------------
 
     def define_endpoints(self) -> None:
@@ -526,6 +539,16 @@ class Bench:
                 "body",
                 mode="once",
                 pool=self.mfa_pool,
+                pool_cap=50_000,
+            ),
+            Endpoint(
+                "passkey_login",
+                "POST /api/v1/auth/passkeys/login",
+                "POST",
+                f"{api}/auth/passkeys/login",
+                "body",
+                mode="once",
+                pool=self.passkey_pool,
                 pool_cap=50_000,
             ),
             Endpoint(

@@ -11,7 +11,8 @@ mobile number), both verified, and the password ``BENCH_PASSWORD``. The driver
 builds the bodies that only need addresses itself; this module builds the
 pools that need the database or the keys (access and refresh tokens, codes,
 second steps). ``mfa`` makes users of its own, with an authenticator app:
-``mfa<batch>-<i>@bench.example``.
+``mfa<batch>-<i>@bench.example``; ``passkeys`` too, each with a passkey:
+``passkey<batch>-<i>@bench.example``.
 """
 
 from __future__ import annotations
@@ -360,6 +361,106 @@ def cmd_mfa(args: argparse.Namespace) -> dict:
     return {"written": n, "seconds": round(time.perf_counter() - started, 2)}
 
 
+def cmd_passkeys(args: argparse.Namespace) -> dict:
+    """``count`` fresh users, each with a passkey of the software authenticator
+    (``authsite.testing.webauthn``; its key made here, its public key stored as
+    a registration stores it), and a login challenge per user, kept on the
+    server as ``/auth/passkeys/login/options`` keeps one. Writes one
+    ``/auth/passkeys/login`` body per line: the assertion the authenticator
+    signs over that challenge, for the deployment's RP ID and first origin.
+    Challenges live ``CHALLENGE_TTL`` (five minutes) from now: the pool is
+    made just before its phase."""
+    import hashlib
+    import secrets
+    from datetime import timedelta
+
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from django.conf import settings
+    from django.db import transaction
+    from webauthn.helpers import bytes_to_base64url, encode_cbor
+
+    from accounts.models import Authenticator, Passkey, WebAuthnChallenge
+    from accounts.services.passkeys import CHALLENGE_TTL
+    from authsite import clock
+    from authsite.testing.webauthn import SoftAuthenticator, SoftCredential
+
+    started = time.perf_counter()
+    rp_id = settings.WEBAUTHN_RP_ID
+    authenticator = SoftAuthenticator(origin=settings.WEBAUTHN_ORIGINS[0])
+    emails = [f"passkey{args.batch}-{i}@{EMAIL_DOMAIN}" for i in range(args.count)]
+    lines = []
+    with transaction.atomic():
+        ids = _bulk_users(emails, mfa_enabled=True)
+        credentials = []
+        for uid in ids:
+            key = ec.generate_private_key(ec.SECP256R1())
+            credentials.append(
+                SoftCredential(
+                    credential_id=secrets.token_bytes(32),
+                    private_key=key,
+                    rp_id=rp_id,
+                    user_handle=uid.to_bytes(8, "big"),
+                )
+            )
+        factors = Authenticator.objects.bulk_create(
+            [
+                Authenticator(user_id=uid, kind=Authenticator.Kind.WEBAUTHN, name="Bench key")
+                for uid in ids
+            ],
+            batch_size=1000,
+        )
+        factor_ids = [f.pk for f in factors]
+        if None in factor_ids:  # a database that does not return the new ids
+            by_user = dict(
+                Authenticator.objects.filter(
+                    user_id__in=ids, kind=Authenticator.Kind.WEBAUTHN
+                ).values_list("user_id", "id")
+            )
+            factor_ids = [by_user[uid] for uid in ids]
+        Authenticator.objects.filter(pk__in=factor_ids).update(confirmed=True)
+        rows = []
+        for factor_id, credential in zip(factor_ids, credentials, strict=True):
+            numbers = credential.private_key.public_key().public_numbers()
+            cose_key = {
+                1: 2,
+                3: -7,
+                -1: 1,
+                -2: numbers.x.to_bytes(32, "big"),
+                -3: numbers.y.to_bytes(32, "big"),
+            }
+            rows.append(
+                Passkey(
+                    authenticator_id=factor_id,
+                    credential_hash=hashlib.sha256(credential.credential_id).hexdigest(),
+                    credential_id=bytes_to_base64url(credential.credential_id),
+                    public_key=encode_cbor(cose_key),
+                    transports=["internal"],
+                )
+            )
+        Passkey.objects.bulk_create(rows, batch_size=1000)
+        now = clock.now()
+        challenges = [secrets.token_bytes(32) for _ in ids]
+        WebAuthnChallenge.objects.bulk_create(
+            [
+                WebAuthnChallenge(
+                    challenge_hash=hashlib.sha256(challenge).hexdigest(),
+                    ceremony=WebAuthnChallenge.Ceremony.LOGIN,
+                    created_at=now,
+                    expires_at=now + timedelta(seconds=CHALLENGE_TTL),
+                )
+                for challenge in challenges
+            ],
+            batch_size=1000,
+        )
+        for credential, challenge in zip(credentials, challenges, strict=True):
+            options = {"challenge": bytes_to_base64url(challenge), "rpId": rp_id}
+            lines.append(
+                json.dumps({"credential": authenticator.get(options, credential=credential)})
+            )
+    n = _write_lines(args.out, lines)
+    return {"written": n, "seconds": round(time.perf_counter() - started, 2)}
+
+
 def cmd_hashtime(args: argparse.Namespace) -> dict:
     """The time of one password check with the production hasher (in-process)."""
     from django.contrib.auth.hashers import check_password, get_hasher, make_password
@@ -421,6 +522,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--batch", type=int, required=True, help="a number no other batch used")
     p.add_argument("--at-offset", type=float, default=5.0)
     p.add_argument("--out", required=True)
+    p = sub.add_parser("passkeys")
+    p.add_argument("--count", type=int, required=True)
+    p.add_argument("--batch", type=int, required=True, help="a number no other batch used")
+    p.add_argument("--out", required=True)
     p = sub.add_parser("hashtime")
     p.add_argument("--rounds", type=int, default=9)
     sub.add_parser("counts")
@@ -432,6 +537,7 @@ def main(argv: list[str] | None = None) -> int:
         "tokens": cmd_tokens,
         "codes": cmd_codes,
         "mfa": cmd_mfa,
+        "passkeys": cmd_passkeys,
         "hashtime": cmd_hashtime,
         "counts": cmd_counts,
     }[args.command](args)
