@@ -1,6 +1,9 @@
 """System checks that keep development shortcuts out of production."""
 
+from pathlib import Path
+
 from django.conf import settings
+from django.core import checks
 from django.core.checks import Error, Tags, register
 
 SHARED_CACHE_BACKENDS = (
@@ -39,3 +42,21 @@ def shared_cache_in_production(app_configs, **kwargs):
             )
         ]
     return []
+
+
+@register(Tags.staticfiles, deploy=True)
+def static_files_collected(app_configs, **kwargs):
+    """DEBUG off serves hashed files from ``STATIC_ROOT``: without
+    ``collectstatic`` the pages render without their styles and script."""
+    if settings.DEBUG:
+        return []
+    manifest = Path(settings.STATIC_ROOT or "") / "staticfiles.json"
+    if manifest.exists():
+        return []
+    return [
+        checks.Warning(
+            f"collectstatic has not been run: {manifest} is missing.",
+            hint="Run `manage.py collectstatic --noinput` (make serve does) before serving.",
+            id="authsite.W001",
+        )
+    ]

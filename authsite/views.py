@@ -10,6 +10,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseServerError, Json
 from django.shortcuts import redirect, render
 from django.template import loader
 from django.urls import Resolver404, resolve
+from django.utils.html import escape
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views import defaults
@@ -77,14 +78,27 @@ def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     return defaults.page_not_found(request, exception)
 
 
+_PLAIN_500 = (
+    '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Server error</title>'
+    "</head><body><main><h1>Server error</h1><p>%(message)s</p></main></body></html>"
+)
+
+
 def server_error(request: HttpRequest) -> HttpResponse:
     if is_api_request(request):
         return json_error(ServerError())
     # The site's layout, rendered as Django's own handler does: without the
     # request's context processors (no session or database read here, which
     # may be what failed). The page then shows the signed-out menu.
-    template = loader.get_template("500.html")
-    return HttpResponseServerError(template.render({"SITE_NAME": settings.SITE_NAME}))
+    try:
+        template = loader.get_template("500.html")
+        return HttpResponseServerError(template.render({"SITE_NAME": settings.SITE_NAME}))
+    except Exception:  # the error page must not fail in turn: plain words then
+        logger.exception("The 500 page could not be rendered")
+        return HttpResponseServerError(
+            _PLAIN_500 % {"message": escape(_("Something went wrong on our side. Try again."))},
+            content_type="text/html; charset=utf-8",
+        )
 
 
 def permission_denied(request: HttpRequest, exception: Exception) -> HttpResponse:
