@@ -37,7 +37,18 @@ def _valid_ip(value: str) -> str | None:
         return None
 
 
+# Where RequestContextMiddleware keeps the request's client IP (gunicorn's
+# access log reads it from the same environ); computed once per request.
+CLIENT_IP_KEY = "authsite.client_ip"
+
+
 def client_ip(request: HttpRequest) -> str | None:
+    if CLIENT_IP_KEY in request.META:
+        return request.META[CLIENT_IP_KEY]
+    return client_ip_compute(request)
+
+
+def client_ip_compute(request: HttpRequest) -> str | None:
     remote = _valid_ip(request.META.get("REMOTE_ADDR", "") or "")
     hops = getattr(settings, "TRUSTED_PROXY_COUNT", 0)
     if hops <= 0:

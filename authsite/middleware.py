@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 
 from authsite import metrics
 from authsite.api import OUTAGE_ERRORS, is_api_request, json_error
-from authsite.client import DEVICE_COOKIE, client_ip, device_id_shape_ok
+from authsite.client import CLIENT_IP_KEY, DEVICE_COOKIE, client_ip_compute, device_id_shape_ok
 from authsite.errors import ServiceUnavailable
 from authsite.logging import (
     log_context_begin,
@@ -50,9 +50,10 @@ class RequestIdMiddleware:
         started = time.perf_counter()
         request_id = self.request_id(request)
         request.request_id = request_id
-        ip = client_ip(request)
-        # For gunicorn's access log (gunicorn.conf.py), which gets the same environ.
-        request.META["authsite.client_ip"] = ip
+        ip = client_ip_compute(request)
+        # For gunicorn's access log (gunicorn.conf.py), which gets the same environ,
+        # and for every later client_ip() of this request.
+        request.META[CLIENT_IP_KEY] = ip
         path = printable(request.path)
         # Ended by request_finished (below), once Django has logged the response too.
         log_context_begin(request_id=request_id, client_ip=ip, path=path, request=request)

@@ -16,6 +16,11 @@ api_v1 = [
 ]
 
 urlpatterns = [
+    # The API first: Django tries the patterns in order, and most requests are
+    # API calls (issue 21); none of the patterns overlap.
+    path("api/v1/", include(api_v1)),
+    # Last under /api/: whatever no route above matched is a JSON 404 (SPEC §19.1).
+    re_path(r"^api/", views.api_not_found, name="api_not_found"),
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),
@@ -26,9 +31,6 @@ urlpatterns = [
         wellknown.apple_app_site_association,
         name="apple_app_site_association",
     ),
-    path("api/v1/", include(api_v1)),
-    # Last under /api/: whatever no route above matched is a JSON 404 (SPEC §19.1).
-    re_path(r"^api/", views.api_not_found, name="api_not_found"),
     path("accounts/", include("accounts.urls")),
     path("profile/", include("profiles.urls")),
     # The admin's sign-in under the same rate limits and lockout as the API's.

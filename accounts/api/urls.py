@@ -5,16 +5,17 @@ from accounts.api import mfa, passkeys, views
 app_name = "accounts_api"
 
 urlpatterns = [
+    # The hot paths first: Django tries the patterns in order (issue 21).
+    path("auth/me", views.MeView.as_view(), name="me"),
+    path("auth/token/refresh", views.TokenRefreshView.as_view(), name="token_refresh"),
     path("auth/signup", views.SignupView.as_view(), name="signup"),
     path("auth/signup/verify", views.SignupVerifyView.as_view(), name="signup_verify"),
     path("auth/login", views.LoginView.as_view(), name="login"),
     path("auth/otp/request", views.CodeRequestView.as_view(), name="otp_request"),
     path("auth/otp/verify", views.CodeVerifyView.as_view(), name="otp_verify"),
     path("auth/otp/resend", views.CodeResendView.as_view(), name="otp_resend"),
-    path("auth/token/refresh", views.TokenRefreshView.as_view(), name="token_refresh"),
     path("auth/token/verify", views.TokenVerifyView.as_view(), name="token_verify"),
     path("auth/logout", views.LogoutView.as_view(), name="logout"),
-    path("auth/me", views.MeView.as_view(), name="me"),
     path("auth/sessions", views.SessionListView.as_view(), name="sessions"),
     path(
         "auth/sessions/<uuid:session_id>",
