@@ -54,6 +54,9 @@ def run_production(tmp_path: Path, args: list[str], **env_overrides: str):
 
 
 def test_deploy_check_passes_with_the_documented_environment(tmp_path):
+    # As the README's release steps: collectstatic, then the checks.
+    collected = run_production(tmp_path, ["manage.py", "collectstatic", "--noinput", "-v", "0"])
+    assert collected.returncode == 0, collected.stderr
     result = run_production(tmp_path, ["manage.py", "check", "--deploy", "--fail-level", "WARNING"])
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
@@ -68,6 +71,12 @@ def test_deploy_check_fails_with_debug_on(tmp_path):
     )
     assert result.returncode != 0
     assert "security.W018" in result.stdout + result.stderr  # DEBUG in deployment
+
+
+def test_deploy_check_warns_before_collectstatic(tmp_path):
+    result = run_production(tmp_path, ["manage.py", "check", "--deploy", "--fail-level", "WARNING"])
+    assert result.returncode != 0
+    assert "authsite.W001" in result.stdout + result.stderr
 
 
 @pytest.mark.parametrize("name", ["SECRET_KEY", "JWT_SIGNING_KEY"])
