@@ -21,7 +21,7 @@ from django.contrib.auth import logout as django_logout
 from django.http import HttpRequest, HttpResponse
 
 from accounts.models import DeviceSession, User
-from accounts.services import mfa, websessions
+from accounts.services import mfa, passkeys, websessions
 from accounts.services.signin import SignedIn, signin_finalise_django_login
 from authsite import clock
 from authsite.client import client_info
@@ -116,3 +116,33 @@ def trust_cookie_set(request: HttpRequest, response: HttpResponse, user: User) -
         httponly=True,
         samesite="Lax",
     )
+
+
+# --- the offer of a passkey after a password sign-in (SPEC §17) -------------------------------
+
+PASSKEY_OFFER_KEY = "_passkey_offer"
+
+
+def passkey_offer_mark(request: HttpRequest, user: User) -> None:
+    """After a password sign-in: offer a passkey on the next page, when due."""
+    if passkeys.passkey_offer_due(user):
+        request.session[PASSKEY_OFFER_KEY] = True
+
+
+def passkey_offer_unmark(request: HttpRequest) -> None:
+    request.session.pop(PASSKEY_OFFER_KEY, None)
+
+
+def passkey_offer(request: HttpRequest) -> dict:
+    """Context processor: ``passkey_offer`` is true on the one page after a
+    password sign-in that asked for it (then the offer is gone, as a message
+    is; "Not now" keeps it away for 30 days)."""
+    session = getattr(request, "session", None)
+    if session is None or PASSKEY_OFFER_KEY not in session:
+        return {"passkey_offer": False}
+    here = getattr(getattr(request, "resolver_match", None), "view_name", "")
+    if here == "accounts:passkeys" or not request.user.is_authenticated:
+        passkey_offer_unmark(request)
+        return {"passkey_offer": False}
+    passkey_offer_unmark(request)
+    return {"passkey_offer": True}

@@ -4,6 +4,7 @@ errors into form errors)."""
 
 from __future__ import annotations
 
+import json
 import re
 
 from django import forms
@@ -102,8 +103,8 @@ class CodeForm(forms.Form):
         return code_digits(self.cleaned_data["otp"])
 
 
-# Second factors a page can take (a passkey needs the passkey pages, SPEC §17).
-TOTP, RECOVERY_CODE, CODE = "totp", "recovery_code", "code"
+# Second factors a page can take (a passkey's comes from static/js/passkeys.js).
+TOTP, RECOVERY_CODE, CODE, WEBAUTHN = "totp", "recovery_code", "code", "webauthn"
 SECOND_FACTOR_LABELS = {
     TOTP: _("Code from your authenticator app"),
     RECOVERY_CODE: _("Recovery code"),
@@ -269,6 +270,13 @@ class LoginForm(forms.Form):
     )
     password = password_field(_("Password"), "current-password")
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if settings.WEBAUTHN_ENABLED:
+            # The browser offers this site's passkeys in the field's autofill
+            # (conditional mediation, static/js/passkeys.js).
+            self.fields["identifier"].widget.attrs["autocomplete"] = "username webauthn"
+
     def clean_identifier(self) -> Identifier:
         return parse_identifier(self.cleaned_data["identifier"])
 
@@ -341,3 +349,43 @@ class DeletePasswordForm(forms.Form):
 
 class ResendForm(forms.Form):
     flow = forms.ChoiceField(choices=[(flow, flow) for flow in FLOWS], widget=forms.HiddenInput)
+
+
+# --- passkeys (SPEC §17) --------------------------------------------------------------------
+
+CREDENTIAL_MAX = 64 * 1024
+
+
+class PasskeyForm(forms.Form):
+    """What static/js/passkeys.js posts: the browser's credential, as JSON."""
+
+    credential = forms.CharField(
+        widget=forms.HiddenInput,
+        max_length=CREDENTIAL_MAX,
+        error_messages={"required": _("Your browser sent no passkey. Try again.")},
+    )
+
+    def clean_credential(self) -> dict:
+        try:
+            value = json.loads(self.cleaned_data["credential"])
+        except ValueError:
+            value = None
+        if not isinstance(value, dict):
+            raise ValidationError(_("Your browser sent no passkey. Try again."))
+        return value
+
+
+class PasskeyAddForm(PasskeyForm):
+    name = forms.CharField(
+        label=_("Name for the new passkey"),
+        required=False,
+        max_length=64,
+        help_text=_("Optional: where it lives, for example “Work laptop”."),
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+
+
+class PasskeyRenameForm(forms.Form):
+    name = forms.CharField(
+        label=_("Name"), max_length=64, widget=forms.TextInput(attrs={"autocomplete": "off"})
+    )

@@ -52,6 +52,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     # Wrong passwords since the last right one, in the database so that a
     # cache flush does not reset it (SPEC §18.3).
     password_failures = models.PositiveIntegerField(default=0, editable=False)
+    # "Not now" to the offer of a passkey after a password sign-in: not
+    # offered again for 30 days (SPEC §17, accounts.services.passkeys).
+    passkey_offer_dismissed_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     objects = UserManager()
 

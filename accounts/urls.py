@@ -12,6 +12,17 @@ urlpatterns = [
     path("login/code/", views.LoginCodeView.as_view(), name="login_code"),
     path("login/code/verify/", views.LoginCodeVerifyView.as_view(), name="login_code_verify"),
     path("login/mfa/", views.LoginMfaView.as_view(), name="login_mfa"),
+    path(
+        "login/mfa/passkey/options/",
+        views.LoginMfaPasskeyOptionsView.as_view(),
+        name="login_mfa_passkey_options",
+    ),
+    path("login/passkey/", views.LoginPasskeyView.as_view(), name="login_passkey"),
+    path(
+        "login/passkey/options/",
+        views.LoginPasskeyOptionsView.as_view(),
+        name="login_passkey_options",
+    ),
     path("logout/", views.LogoutView.as_view(), name="logout"),
     path("password/forgot/", views.PasswordForgotView.as_view(), name="password_forgot"),
     path(
@@ -42,6 +53,22 @@ urlpatterns = [
     path("mfa/code/", views.MfaCodeFactorView.as_view(), name="mfa_code"),
     path("mfa/recovery-codes/", views.MfaRecoveryCodesView.as_view(), name="mfa_recovery_codes"),
     path("reauthenticate/", views.ReauthenticateView.as_view(), name="reauthenticate"),
+    path(
+        "reauthenticate/passkey/options/",
+        views.ReauthPasskeyOptionsView.as_view(),
+        name="reauth_passkey_options",
+    ),
+    path("passkeys/", views.PasskeysView.as_view(), name="passkeys"),
+    path(
+        "passkeys/options/",
+        views.PasskeyRegisterOptionsView.as_view(),
+        name="passkey_register_options",
+    ),
+    path(
+        "passkeys/offer/dismiss/",
+        views.PasskeyOfferDismissView.as_view(),
+        name="passkey_offer_dismiss",
+    ),
 ]
 
 urlpatterns += [

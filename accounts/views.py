@@ -24,7 +24,7 @@ from django.contrib.auth import logout as auth_logout
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.decorators import method_decorator
@@ -38,6 +38,8 @@ from accounts import forms, selectors
 from accounts.browser import (
     current_web_session,
     current_web_session_id,
+    passkey_offer_mark,
+    passkey_offer_unmark,
     trust_cookie_set,
     trust_token_read,
     web_login,
@@ -83,6 +85,7 @@ from accounts.pages import (
     add_service_errors,
     anonymous_only,
     code_refused,
+    reauthenticate_url,
     safe_next,
     second_step,
     wait_message,
@@ -91,11 +94,13 @@ from accounts.services import (
     account,
     contact,
     mfa,
+    passkeys,
     password,
     reauth,
     resend,
     signin,
     signup,
+    stepup,
     tokens,
 )
 from authsite import clock
@@ -110,6 +115,8 @@ from authsite.errors import (
     OtpCooldown,
     OtpLocked,
     OtpSendLimit,
+    ReauthenticationRequired,
+    RetryLater,
     TokenInvalid,
 )
 from authsite.ratelimits import rate_limited, ratelimit_hit
@@ -265,12 +272,25 @@ class SignupVerifyView(AnonymousCodePage):
 # --- sign-in -------------------------------------------------------------------------------
 
 
+def login_page(request: HttpRequest, form, passkey_error: str = "") -> HttpResponse:
+    """The sign-in page: the password form, and the passkey button and
+    autofill when passkeys are on."""
+    next_url = safe_next(request, request.POST.get("next") or request.GET.get("next"))
+    context = {
+        "form": form,
+        "next": next_url or "",
+        "passkeys": settings.WEBAUTHN_ENABLED,
+        "passkey_form": forms.PasskeyForm(),
+        "passkey_error": passkey_error,
+    }
+    return render(request, "accounts/login.html", context)
+
+
 class LoginView(Page):
     template_name = "accounts/login.html"
 
     def _render(self, request: HttpRequest, form) -> HttpResponse:
-        next_url = safe_next(request, request.POST.get("next") or request.GET.get("next"))
-        return render(request, self.template_name, {"form": form, "next": next_url or ""})
+        return login_page(request, form)
 
     @anonymous_only
     def get(self, request: HttpRequest) -> HttpResponse:
@@ -296,9 +316,11 @@ class LoginView(Page):
                     trust_token=trust_token_read(request),
                 )
             except MfaRequired as exc:
-                return second_step(
+                away = second_step(
                     request, exc, next_url=safe_next(request, request.POST.get("next"))
                 )
+                flow_update(request, MFA_FLOW, offer_passkey=True)  # a password sign-in
+                return away
             except AccountNotVerified as exc:
                 unverified = self._unverified(request, identifier, exc)
                 if unverified is not None:
@@ -318,6 +340,7 @@ class LoginView(Page):
                 form.add_error(None, exc.message)
             else:
                 web_login(request, signed_in)
+                passkey_offer_mark(request, signed_in.user)
                 messages.success(request, _("Signed in."))
                 next_url = safe_next(request, request.POST.get("next"))
                 return redirect(next_url or settings.LOGIN_REDIRECT_URL)
@@ -948,8 +971,10 @@ def _first_error(exc: AuthsiteError) -> str:
 # --- the second step of sign-in (SPEC §16.1, §16.3) ------------------------------------------
 
 # The second factors the pages take, in the order a page offers them first.
-PAGE_METHODS = (forms.TOTP, forms.CODE, forms.RECOVERY_CODE)
+# A passkey first: it is phishing-resistant, and one touch.
+PAGE_METHODS = (forms.WEBAUTHN, forms.TOTP, forms.CODE, forms.RECOVERY_CODE)
 METHOD_LINKS = {
+    forms.WEBAUTHN: _("Use a passkey"),
     forms.TOTP: _("Use your authenticator app"),
     forms.RECOVERY_CODE: _("Use a recovery code"),
     forms.CODE: _("Get a code by SMS or email"),
@@ -1004,7 +1029,9 @@ class LoginMfaView(Page):
             ),
         )
 
-    def _form(self, method: str, data=None) -> forms.SecondFactorForm:
+    def _form(self, method: str, data=None) -> forms.SecondFactorForm | forms.PasskeyForm:
+        if method == forms.WEBAUTHN:
+            return forms.PasskeyForm(data)
         return forms.SecondFactorForm(data, method=method, trust_days=settings.MFA_TRUST_DAYS)
 
     def _render(self, request, state, method, form) -> HttpResponse:
@@ -1059,7 +1086,8 @@ class LoginMfaView(Page):
                 signed_in = signin.signin_mfa(
                     mfa_token=state["mfa_token"],
                     method=method,
-                    code=form.cleaned_data["otp"],
+                    code=form.cleaned_data.get("otp"),
+                    credential=form.cleaned_data.get("credential"),
                     client=client_info(request),
                     kind=signin.WEB,
                 )
@@ -1074,6 +1102,8 @@ class LoginMfaView(Page):
             else:
                 flow_end(request, MFA_FLOW)
                 web_login(request, signed_in)
+                if state.get("offer_passkey"):
+                    passkey_offer_mark(request, signed_in.user)
                 messages.success(request, _("Signed in."))
                 next_url = safe_next(request, state.get("next"))
                 response = redirect(next_url or settings.LOGIN_REDIRECT_URL)
@@ -1322,6 +1352,7 @@ class MfaRecoveryCodesView(StepUpPage):
 
 REAUTH_FLOW = "reauth"
 PASSWORD = "password"
+SECOND_FACTORS = (forms.WEBAUTHN, forms.TOTP, forms.RECOVERY_CODE)
 
 
 @method_decorator(never_cache, name="dispatch")
@@ -1336,7 +1367,7 @@ class ReauthenticateView(SignedInPage):
         user = request.user
         methods = [PASSWORD] if user.has_usable_password() else []
         factors = mfa.mfa_methods(user)
-        methods += [m for m in (forms.TOTP, forms.RECOVERY_CODE) if m in factors]
+        methods += [m for m in (forms.WEBAUTHN, forms.TOTP, forms.RECOVERY_CODE) if m in factors]
         methods.append(forms.CODE)  # a code to the primary address
         return methods
 
@@ -1347,11 +1378,14 @@ class ReauthenticateView(SignedInPage):
     def _form(self, method: str, data=None):
         if method == PASSWORD:
             return forms.ReauthPasswordForm(data)
+        if method == forms.WEBAUTHN:
+            return forms.PasskeyForm(data)
         return forms.SecondFactorForm(data, method=method)
 
     def _render(self, request, method: str, next_url: str, form, **extra: Any) -> HttpResponse:
         links = {
             PASSWORD: _("Use your password"),
+            forms.WEBAUTHN: _("Use a passkey"),
             forms.TOTP: _("Use your authenticator app"),
             forms.RECOVERY_CODE: _("Use a recovery code"),
             forms.CODE: _("Get a code by email or SMS"),
@@ -1399,7 +1433,8 @@ class ReauthenticateView(SignedInPage):
                     client=client_info(request),
                     password=data.get("password"),
                     code=data.get("otp"),
-                    method=method if method in (forms.TOTP, forms.RECOVERY_CODE) else None,
+                    method=method if method in SECOND_FACTORS else None,
+                    credential=data.get("credential"),
                 )
             except PAGE_ERRORS:
                 raise
@@ -1438,3 +1473,196 @@ class ReauthenticateView(SignedInPage):
             )
         query = {"method": forms.CODE, **({"next": next_url} if next_url else {})}
         return redirect(f"{reverse('accounts:reauthenticate')}?{urlencode(query)}")
+
+
+# --- passkeys (SPEC §17) -----------------------------------------------------------------------
+#
+# static/js/passkeys.js asks one of the options views below for WebAuthn
+# options (a POST with the page's CSRF token; JSON back), hands them to the
+# browser, and posts what the browser made to the page's form as ``credential``.
+
+
+class PasskeyOptionsView(Page):
+    """``{"publicKey": options}`` for the page script, or ``{"error": …}``
+    with the refusal's status (401 with ``reauthenticate``: the URL that
+    confirms it is you first)."""
+
+    http_method_names = ["post"]
+    rate_actions: tuple[str, ...] = ("anon_ip",)
+
+    def options(self, request: HttpRequest) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        try:
+            for action in self.rate_actions:
+                ratelimit_hit(request=request, action=action)
+            return JsonResponse({"publicKey": self.options(request)})
+        except ReauthenticationRequired as exc:
+            back = safe_next(request, request.POST.get("next")) or reverse("accounts:passkeys")
+            return JsonResponse(
+                {"error": exc.message, "reauthenticate": reauthenticate_url(back)}, status=401
+            )
+        except RetryLater as exc:
+            response = JsonResponse({"error": wait_message(exc)}, status=429)
+            response["Retry-After"] = str(max(1, int(exc.retry_after or 60)))
+            return response
+        except AuthsiteError as exc:
+            return JsonResponse({"error": exc.message}, status=exc.status)
+
+
+class LoginPasskeyOptionsView(PasskeyOptionsView):
+    def options(self, request: HttpRequest) -> dict[str, Any]:
+        return signin.signin_passkey_options()
+
+
+class LoginPasskeyView(Page):
+    """Sign in with a passkey (the button, or the identifier field's
+    autofill): the passkey names the account and counts as both factors."""
+
+    http_method_names = ["post"]
+
+    @method_decorator(rate_limited("anon_ip", "login_ip"))
+    def post(self, request: HttpRequest) -> HttpResponse:
+        next_url = safe_next(request, request.POST.get("next"))
+        if request.user.is_authenticated:
+            # A stale tab: this browser is already signed in.
+            return redirect(next_url or settings.LOGIN_REDIRECT_URL)
+        form = forms.PasskeyForm(request.POST)
+        refused = _("Your browser sent no passkey. Try again.")
+        if form.is_valid():
+            try:
+                signed_in = signin.signin_passkey(
+                    credential=form.cleaned_data["credential"],
+                    client=client_info(request),
+                    kind=signin.WEB,
+                )
+            except PAGE_ERRORS:
+                raise
+            except (AccountInactive, AccountNotVerified) as exc:
+                refused = exc.message
+            except AuthsiteError:
+                refused = _(
+                    "That passkey did not work. Try again, or sign in with your password or a code."
+                )
+            else:
+                web_login(request, signed_in)
+                messages.success(request, _("Signed in."))
+                return redirect(next_url or settings.LOGIN_REDIRECT_URL)
+        return login_page(request, forms.LoginForm(), passkey_error=refused)
+
+
+class LoginMfaPasskeyOptionsView(PasskeyOptionsView):
+    """Request options for one of the account's passkeys, bound to the
+    second step this browser is at."""
+
+    rate_actions = ("anon_ip", "login_ip")
+
+    def options(self, request: HttpRequest) -> dict[str, Any]:
+        state = mfa_flow_get(request)
+        if state is None:
+            raise TokenInvalid(_("This sign-in has expired. Sign in again."))
+        return signin.signin_mfa_passkey_options(mfa_token=state["mfa_token"])
+
+
+class ReauthPasskeyOptionsView(LoginRequiredMixin, PasskeyOptionsView):
+    def options(self, request: HttpRequest) -> dict[str, Any]:
+        session = current_web_session(request)
+        if session is None:
+            raise TokenInvalid()
+        return reauth.reauth_passkey_options(user=request.user, session=session)
+
+
+class PasskeyRegisterOptionsView(LoginRequiredMixin, PasskeyOptionsView):
+    def options(self, request: HttpRequest) -> dict[str, Any]:
+        return passkeys.passkey_registration_options(
+            user=request.user, session=current_web_session(request)
+        )
+
+
+@method_decorator(never_cache, name="dispatch")
+class PasskeysView(SignedInPage):
+    """The account's passkeys: add one (after a recent authentication),
+    rename, remove."""
+
+    template_name = "accounts/passkeys.html"
+    reauth_return = "accounts:passkeys"
+
+    def _render(self, request: HttpRequest, add_form=None, status: int = 200) -> HttpResponse:
+        found = passkeys.passkeys_list(user=request.user)
+        context = {
+            "passkeys": [(p, forms.PasskeyRenameForm(initial={"name": p.name})) for p in found],
+            "enabled": settings.WEBAUTHN_ENABLED,
+            "recent": stepup.reauth_is_recent(session=current_web_session(request)),
+            "add_form": add_form or forms.PasskeyAddForm(),
+            "reauthenticate_url": reauthenticate_url(reverse("accounts:passkeys")),
+        }
+        return render(request, self.template_name, context, status=status)
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        return self._render(request)
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        action = request.POST.get("action")
+        if action == "add":
+            return self._add(request)
+        try:
+            passkey_id = int(request.POST.get("passkey_id", ""))
+        except ValueError:
+            return HttpResponseBadRequest(_("Choose a passkey."))
+        try:
+            if action == "remove":
+                passkeys.passkey_remove(
+                    user=request.user,
+                    session=current_web_session(request),
+                    passkey_id=passkey_id,
+                    client=client_info(request),
+                )
+                messages.success(request, _("The passkey was removed."))
+            elif action == "rename":
+                form = forms.PasskeyRenameForm(request.POST)
+                if not form.is_valid():
+                    messages.error(request, _("Give the passkey a name."))
+                    return redirect("accounts:passkeys")
+                passkeys.passkey_rename(
+                    user=request.user, passkey_id=passkey_id, name=form.cleaned_data["name"]
+                )
+                messages.success(request, _("The passkey was renamed."))
+            else:
+                return HttpResponseBadRequest(_("Unknown action."))
+        except NotFound:
+            messages.info(request, _("That passkey is no longer on your account."))
+        return redirect("accounts:passkeys")
+
+    def _add(self, request: HttpRequest) -> HttpResponse:
+        form = forms.PasskeyAddForm(request.POST)
+        if form.is_valid():
+            try:
+                _info, codes = passkeys.passkey_register(
+                    user=request.user,
+                    session=current_web_session(request),
+                    credential=form.cleaned_data["credential"],
+                    name=form.cleaned_data["name"],
+                    client=client_info(request),
+                )
+            except PAGE_ERRORS:
+                raise
+            except AuthsiteError as exc:
+                form.add_error(None, _first_error(exc))
+            else:
+                passkey_offer_unmark(request)
+                messages.success(request, _("The passkey was added."))
+                return _codes_made(request, codes, "accounts:passkeys")
+        return self._render(request, add_form=form)
+
+
+class PasskeyOfferDismissView(SignedInPage):
+    """ "Not now" to the offer of a passkey: not again for 30 days."""
+
+    http_method_names = ["post"]
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        passkeys.passkey_offer_dismiss(request.user)
+        passkey_offer_unmark(request)
+        messages.info(request, _("We will not ask again for 30 days."))
+        return redirect(safe_next(request, request.POST.get("next")) or settings.LOGIN_REDIRECT_URL)

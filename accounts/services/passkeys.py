@@ -365,6 +365,29 @@ def passkey_remove_by_staff(*, passkey_id: int, client: ClientInfo | None = None
     return True
 
 
+# --- the offer after a password sign-in --------------------------------------------------------
+
+OFFER_SNOOZE = timedelta(days=30)
+
+
+def passkey_offer_due(user: User) -> bool:
+    """Offer a passkey after a password sign-in: passkeys on, the account has
+    none, and no "not now" in the last 30 days."""
+    if not settings.WEBAUTHN_ENABLED:
+        return False
+    dismissed = user.passkey_offer_dismissed_at
+    if dismissed is not None and clock.now() - dismissed < OFFER_SNOOZE:
+        return False
+    return not Authenticator.objects.filter(user=user, kind=Authenticator.Kind.WEBAUTHN).exists()
+
+
+def passkey_offer_dismiss(user: User) -> None:
+    """ "Not now": no offer for 30 days."""
+    now = clock.now()
+    User.objects.filter(pk=user.pk).update(passkey_offer_dismissed_at=now)
+    user.passkey_offer_dismissed_at = now
+
+
 # --- assertions: login, second step, re-authentication ------------------------------------------------
 
 

@@ -121,6 +121,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "authsite.context_processors.site",
+                "accounts.browser.passkey_offer",
             ],
         },
     },

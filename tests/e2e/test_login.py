@@ -21,7 +21,7 @@ def test_a_wrong_password_is_refused(page, user):
     page.goto("/accounts/login/")
     page.get_by_label("Email, phone number or username").fill("alice@example.com")
     page.get_by_label("Password", exact=True).fill("Wrong-Horse-9-x")
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
     expect(
         page.get_by_text("The email, phone number, username or password is incorrect.")
     ).to_be_visible()

@@ -32,7 +32,7 @@ def first_step(page: Page, identifier: str) -> None:
     page.goto("/accounts/login/")
     page.get_by_label("Email, phone number or username").fill(identifier)
     page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
     expect(page.get_by_role("heading", name="One more step")).to_be_visible()
 
 

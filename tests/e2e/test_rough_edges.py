@@ -29,7 +29,7 @@ def test_a_sign_in_tab_left_open_goes_on_once_signed_in_in_another(new_context, 
 
     first.get_by_label("Email, phone number or username").fill("alice@example.com")
     first.get_by_label("Password", exact=True).fill(PASSWORD)
-    first.get_by_role("button", name="Sign in").click()
+    first.get_by_role("button", name="Sign in", exact=True).click()
     expect(first.get_by_text("You are already signed in.")).to_be_visible()
     expect(first.get_by_text("Signed in as alice@example.com")).to_be_visible()
 
@@ -142,7 +142,7 @@ def test_after_a_wrong_password_typing_goes_on_in_the_password_field(page, user)
     page.goto("/accounts/login/")
     page.get_by_label("Email, phone number or username").fill("alice@example.com")
     page.get_by_label("Password", exact=True).fill("Wrong-Horse-9-x")
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
     expect(page.get_by_text("or password is incorrect")).to_be_visible()
     assert focused_field(page) == "password"
     page.keyboard.type(PASSWORD)

@@ -99,7 +99,8 @@ def test_code_pages_without_their_flow_send_to_its_start(browser):
 
 def test_inputs_carry_the_autocomplete_hints(browser):
     login = browser.get("/accounts/login/").content.decode()
-    assert 'autocomplete="username"' in login
+    # "webauthn": the browser offers passkeys in the field's autofill (SPEC §17).
+    assert 'autocomplete="username webauthn"' in login
     assert 'autocomplete="current-password"' in login
     signup = browser.get("/accounts/signup/").content.decode()
     assert signup.count('autocomplete="new-password"') == 2
