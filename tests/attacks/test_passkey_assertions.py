@@ -1,0 +1,155 @@
+"""Passkey assertions taken and played again (SPEC §17): a signed assertion is
+worth one ceremony, for the thing that asked for it. An attacker who gets
+one (a logging proxy, a malicious extension, a second tab) replays it on the
+other door, races it, or moves it to a sign-in or a session of their own."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.db import connection
+from django.test import Client
+
+from accounts.models import DeviceSession, Passkey, SecurityEvent
+from authsite.testing.webauthn import SoftAuthenticator
+from tests.attacks.corpus import VICTIM_EMAIL, VICTIM_PASSWORD
+from tests.concurrency import run_concurrently
+
+ORIGIN = "https://auth.example.com"
+API = "/api/v1/auth"
+PAGES_LOGIN = "/accounts/login/passkey/"
+PAGES_OPTIONS = "/accounts/login/passkey/options/"
+MFA_PAGE = "/accounts/login/mfa/"
+MFA_OPTIONS = "/accounts/login/mfa/passkey/options/"
+
+
+@pytest.fixture(autouse=True)
+def relying_party(settings):
+    settings.WEBAUTHN_RP_ID = "auth.example.com"
+    settings.WEBAUTHN_ORIGINS = [ORIGIN]
+
+
+@pytest.fixture
+def victim_key(victim) -> SoftAuthenticator:
+    """The victim's phone, with a passkey registered through the API."""
+    key = SoftAuthenticator(origin=ORIGIN)
+    client = Client()
+    login = client.post(
+        f"{API}/login",
+        {"email": VICTIM_EMAIL, "password": VICTIM_PASSWORD},
+        content_type="application/json",
+    )
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {login.json()['data']['access']}"}
+    options = client.post(f"{API}/passkeys/register/options", **headers).json()["data"]
+    added = client.post(
+        f"{API}/passkeys/register",
+        {"credential": key.create(options)},
+        content_type="application/json",
+        **headers,
+    )
+    assert added.status_code == 201, added.content
+    return key
+
+
+def _page_assertion(key: SoftAuthenticator) -> str:
+    options = Client().post(PAGES_OPTIONS).json()["publicKey"]
+    return json.dumps(key.get(options))
+
+
+@pytest.mark.django_db
+def test_an_assertion_used_on_the_pages_does_not_open_a_token_session(victim, victim_key):
+    credential = _page_assertion(victim_key)
+    assert Client().post(PAGES_LOGIN, {"credential": credential}).status_code == 302
+    stolen = Client().post(
+        f"{API}/passkeys/login",
+        {"credential": json.loads(credential)},
+        content_type="application/json",
+    )
+    assert stolen.status_code == 400
+    assert stolen.json()["code"] == "passkey_invalid"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_one_assertion_raced_on_both_doors_signs_in_once(victim, victim_key):
+    credential = _page_assertion(victim_key)
+    before = DeviceSession.objects.filter(user=victim).count()
+    flip = iter(range(100))
+
+    def play():
+        if next(flip) % 2:
+            return Client().post(PAGES_LOGIN, {"credential": credential})
+        return Client().post(
+            f"{API}/passkeys/login",
+            {"credential": json.loads(credential)},
+            content_type="application/json",
+        )
+
+    results = run_concurrently(play, count=10)
+    statuses = [getattr(r, "status_code", r) for r in results]
+    # 200 from the API and 302 from the pages open a session; a refusal is the
+    # API's 400 or the login page again (200 with no session: counted below).
+    opened = DeviceSession.objects.filter(user=victim).count() - before
+    assert opened <= 1, statuses
+    refused = {400, 200, 302}
+    if connection.vendor == "sqlite":
+        refused.add(503)  # SQLite's one writer: "database table is locked"
+    assert set(statuses) <= refused, statuses
+    if connection.vendor == "mysql":
+        assert opened == 1, statuses
+
+
+@pytest.mark.django_db
+def test_a_second_step_assertion_finishes_only_its_own_sign_in(victim, victim_key):
+    """The attacker knows the password and starts a sign-in of their own; the
+    victim's assertion for the victim's second step does not finish it."""
+    victim_browser, attacker_browser = Client(), Client()
+    for browser in (victim_browser, attacker_browser):
+        response = browser.post(
+            "/accounts/login/", {"identifier": VICTIM_EMAIL, "password": VICTIM_PASSWORD}
+        )
+        assert response["Location"] == MFA_PAGE
+    options = victim_browser.post(MFA_OPTIONS).json()["publicKey"]
+    credential = json.dumps(victim_key.get(options))
+    response = attacker_browser.post(MFA_PAGE, {"method": "webauthn", "credential": credential})
+    assert response.status_code == 200
+    assert "_auth_user_id" not in attacker_browser.session
+    # ...and the victim's own sign-in is not spent by the attempt.
+    response = victim_browser.post(MFA_PAGE, {"method": "webauthn", "credential": credential})
+    assert response.status_code == 302
+    assert victim_browser.session["_auth_user_id"] == str(victim.pk)
+
+
+@pytest.mark.django_db
+def test_a_reauthentication_assertion_confirms_only_its_own_session(victim, victim_key):
+    sessions = []
+    for _ in range(2):
+        browser = Client()
+        browser.post("/accounts/login/passkey/", {"credential": _page_assertion(victim_key)})
+        sessions.append(browser)
+    mine, theirs = sessions
+    options = mine.post("/accounts/reauthenticate/passkey/options/").json()["publicKey"]
+    credential = json.dumps(victim_key.get(options))
+    response = theirs.post(
+        "/accounts/reauthenticate/", {"method": "webauthn", "credential": credential}
+    )
+    assert response.status_code == 200  # the page again, with the refusal
+    assert 'role="alert"' in response.content.decode()
+    assert (
+        mine.post(
+            "/accounts/reauthenticate/", {"method": "webauthn", "credential": credential}
+        ).status_code
+        == 302
+    )
+
+
+@pytest.mark.django_db
+def test_a_cloned_passkey_whose_counter_went_back_is_refused(victim, victim_key):
+    """The real authenticator has signed 50 times; a copy of its key made
+    earlier still counts from where it was copied."""
+    Passkey.objects.filter(authenticator__user=victim).update(sign_count=50)
+    browser = Client()
+    response = browser.post(PAGES_LOGIN, {"credential": _page_assertion(victim_key)})
+    assert response.status_code == 200
+    assert "_auth_user_id" not in browser.session
+    assert SecurityEvent.objects.filter(user=victim, kind=SecurityEvent.PASSKEY_CLONED).exists()
