@@ -383,3 +383,16 @@ def test_the_offer_follows_a_second_step_after_a_password(user, signed_in, clock
     response = browser.post(MFA_LOGIN, {"method": "totp", "otp": totp_now(secret)})
     assert response.status_code == 302
     assert OFFER in page_text(browser.get(response["Location"]))
+
+
+def test_a_passkey_sign_in_on_the_pages_stays_within_its_query_budget(
+    user, with_passkey, authenticator, make_browser, django_assert_max_num_queries
+):
+    """The API's passkey login takes at most 8 (accounts/tests/api); a page's,
+    from a browser never seen before, also records the new device (4) and
+    makes the Django session (6 with its savepoints)."""
+    browser = make_browser()
+    credential = json.dumps(authenticator.get(options(browser, LOGIN_OPTIONS)))
+    with django_assert_max_num_queries(18):
+        response = browser.post(LOGIN_PASSKEY, {"credential": credential})
+    assert response.status_code == 302
