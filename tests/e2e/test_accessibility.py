@@ -19,13 +19,15 @@ from __future__ import annotations
 
 import re
 import time
+from datetime import timedelta
 
 import pyotp
 import pytest
 from axe_playwright_python.sync_playwright import Axe
+from django.utils import timezone
 from playwright.sync_api import Page, expect
 
-from accounts.models import SecurityEvent
+from accounts.models import DeviceSession, SecurityEvent
 from accounts.tests.helpers import last_code_for, wrong_code
 from tests.e2e.journeys import NEW_PASSWORD, PASSWORD, sign_in
 
@@ -119,7 +121,7 @@ def test_every_page_signed_out(scanner, user, make_user):
     scan("sign-in")
     page.get_by_label("Email, phone number or username").fill("alice@example.com")
     fill_password(page, "Password", "Wrong-Horse-9-x")
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
     expect(page.get_by_text("or password is incorrect")).to_be_visible()
     scan("sign-in, wrong password")
 
@@ -158,7 +160,7 @@ def test_every_page_signed_out(scanner, user, make_user):
     page.goto("/accounts/login/")
     page.get_by_label("Email, phone number or username").fill("bob@example.com")
     fill_password(page, "Password", PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
     expect(page.get_by_role("heading", name="One more step")).to_be_visible()
     scan("second step")
     page.get_by_role("button", name="Send me a code").click()
@@ -173,7 +175,7 @@ def test_every_page_signed_out(scanner, user, make_user):
     page.context.clear_cookies()
     page.get_by_label("Email, phone number or username").fill("alice@example.com")
     fill_password(page, "Password", NEW_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
     expect(page.get_by_role("heading", name="This form has expired")).to_be_visible()
     scan("expired form")
     scanner.assert_clean()
@@ -240,7 +242,7 @@ def test_every_page_signed_in(scanner, user, make_user):
     page.goto("/accounts/login/")
     page.get_by_label("Email, phone number or username").fill("alice@example.com")
     fill_password(page, "Password", PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
     expect(page.get_by_label("Code from your authenticator app")).to_be_visible()
     scan("second step, authenticator app")
     page.get_by_role("link", name="Use a recovery code").click()
@@ -270,6 +272,66 @@ def test_every_page_signed_in(scanner, user, make_user):
     scan("delete, wait for a code")
     codes.goto("/accounts/password/change/")
     scan("change password, no password")
+    scanner.assert_clean()
+
+
+def test_the_passkey_pages(scanner, user, virtual_authenticator):
+    """/accounts/passkeys/ (none, one, renamed, not recent), the offer after a
+    password sign-in, a passkey as the second step and to confirm it is you,
+    and a passkey the browser refused, with the sign-in page's button."""
+    page, scan = scanner.page, scanner
+    authenticator = virtual_authenticator(page)
+    sign_in(page, "alice@example.com")
+    expect(page.get_by_role("button", name="Not now")).to_be_visible()
+    scan("home, the offer of a passkey")
+    page.get_by_role("button", name="Not now").click()
+    expect(page.get_by_text("We will not ask again for 30 days.")).to_be_visible()
+    scan("home, the offer put off")
+
+    page.goto("/accounts/passkeys/")
+    scan("passkeys, none")
+    page.get_by_label("Name for the new passkey").fill("My laptop")
+    page.get_by_role("button", name="Add a passkey").click()
+    expect(page.get_by_role("heading", name=re.compile("Recovery codes"))).to_be_visible()
+    scan("recovery codes, after a passkey")
+    page.goto("/accounts/passkeys/")
+    expect(page.locator("li.passkey")).to_have_count(1)
+    scan("passkeys, one")
+    page.get_by_label("Name", exact=True).fill("Work laptop")
+    page.get_by_role("button", name="Rename").click()
+    expect(page.get_by_text("The passkey was renamed.")).to_be_visible()
+    scan("passkeys, renamed")
+    DeviceSession.objects.filter(user=user).update(
+        authenticated_at=timezone.now() - timedelta(hours=1)
+    )
+    page.reload()
+    expect(page.get_by_role("link", name="Confirm it is you to add a passkey")).to_be_visible()
+    scan("passkeys, confirm it is you first")
+    page.goto("/accounts/reauthenticate/?method=webauthn&next=/accounts/passkeys/")
+    expect(page.get_by_role("button", name="Use your passkey")).to_be_visible()
+    scan("confirm it is you, by passkey")
+
+    # The second step by passkey (the sign-in page's autofill left unpicked),
+    # then a browser that no longer holds it: the refusal on the page.
+    page.get_by_role("button", name="Sign out").first.click()
+    authenticator.waiting_for_touch()
+    page.goto("/accounts/login/")
+    expect(page.get_by_role("button", name="Sign in with a passkey")).to_be_visible()
+    page.get_by_label("Email, phone number or username").fill("alice@example.com")
+    fill_password(page, "Password", PASSWORD)
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    expect(page.get_by_role("button", name="Use your passkey")).to_be_visible()
+    scan("second step, passkey")
+    authenticator.forget()
+    authenticator.waiting_for_touch(False)
+    page.get_by_role("button", name="Use your passkey").click()
+    expect(page.get_by_role("alert")).to_be_visible()
+    scan("second step, passkey refused")
+    page.context.clear_cookies()
+    page.goto("/accounts/login/")
+    page.get_by_role("button", name="Sign in with a passkey").click()
+    expect(page.get_by_role("alert")).to_be_visible()
+    scan("sign-in, passkey refused")
     scanner.assert_clean()
 
 
