@@ -368,7 +368,7 @@ class PasskeyForm(forms.Form):
     def clean_credential(self) -> dict:
         try:
             value = json.loads(self.cleaned_data["credential"])
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested too deep to read
             value = None
         if not isinstance(value, dict):
             raise ValidationError(_("Your browser sent no passkey. Try again."))

@@ -32,6 +32,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils.translation import gettext as _
 from webauthn import (
     generate_authentication_options,
@@ -44,7 +45,6 @@ from webauthn.helpers import (
     base64url_to_bytes,
     bytes_to_base64url,
     parse_authentication_credential_json,
-    parse_authenticator_data,
     parse_client_data_json,
     parse_registration_credential_json,
 )
@@ -92,6 +92,9 @@ KNOWN_AUTHENTICATORS = {
     "53414d53-554e-4700-0000-000000000000": "Samsung Pass",
 }
 NAME_MAX = 64
+# What a malformed credential raises on its way through the parsers: JSON
+# nested thousands deep is a RecursionError, not a ValueError.
+MALFORMED = (WebAuthnException, ValueError, KeyError, TypeError, RecursionError)
 
 
 def _hash(value: bytes) -> str:
@@ -148,7 +151,7 @@ def _challenge_spend(
 def _signed_challenge(client_data_json: bytes) -> bytes:
     try:
         return parse_client_data_json(client_data_json).challenge
-    except (WebAuthnException, ValueError, KeyError, TypeError):
+    except MALFORMED:
         raise PasskeyInvalid() from None
 
 
@@ -169,7 +172,7 @@ def _parse(credential: Any, parser):
         raise PasskeyInvalid()
     try:
         return parser(raw)
-    except (WebAuthnException, ValueError, KeyError, TypeError, AttributeError):
+    except (*MALFORMED, AttributeError):
         raise PasskeyInvalid() from None
 
 
@@ -279,7 +282,7 @@ def passkey_register(
             expected_origin=list(settings.WEBAUTHN_ORIGINS),
             require_user_verification=False,
         )
-    except (WebAuthnException, ValueError, KeyError, TypeError):
+    except MALFORMED:
         raise PasskeyInvalid() from None
     credential_id = bytes_to_base64url(verified.credential_id)
     aaguid = verified.aaguid or ""
@@ -319,9 +322,11 @@ def passkey_rename(*, user: User, passkey_id: int, name: str) -> PasskeyInfo:
     updated = Authenticator.objects.filter(
         pk=passkey_id, user=user, kind=Authenticator.Kind.WEBAUTHN
     ).update(name=label)
-    if not updated:
+    found = Passkey.objects.select_related("authenticator").filter(authenticator_id=passkey_id)
+    passkey = found.first() if updated else None
+    if passkey is None:  # not the account's, or removed meanwhile
         raise NotFound()
-    return _info(Passkey.objects.select_related("authenticator").get(authenticator_id=passkey_id))
+    return _info(passkey)
 
 
 def passkey_remove(
@@ -363,6 +368,16 @@ def passkey_remove_by_staff(*, passkey_id: int, client: ClientInfo | None = None
             user=user, template="notice_passkey_removed_by_staff", context={"name": name}
         )
     return True
+
+
+def passkey_challenges_purge() -> int:
+    """Delete the challenges that can no longer be used (spent or expired);
+    returns how many. Every options call makes one, the login page's
+    autofill on every view."""
+    deleted, _by_model = WebAuthnChallenge.objects.filter(
+        Q(expires_at__lte=clock.now()) | Q(used_at__isnull=False)
+    ).delete()
+    return deleted
 
 
 # --- the offer after a password sign-in --------------------------------------------------------
@@ -445,25 +460,24 @@ def passkey_assert(
     if handle is not None and handle != _user_handle(owner):
         raise PasskeyInvalid()
     try:
-        claimed = parse_authenticator_data(parsed.response.authenticator_data).sign_count
-    except (WebAuthnException, ValueError, TypeError):
-        raise PasskeyInvalid() from None
-    if (claimed or passkey.sign_count) and claimed <= passkey.sign_count:
-        # A counter that went backwards: the credential may have been cloned.
-        event_record(kind=SecurityEvent.PASSKEY_CLONED, user=owner, client=client)
-        raise PasskeyInvalid()
-    try:
+        # The counter is checked below, once the signature is known to be the
+        # passkey's: an unsigned claim must not put an event on the account.
         verified = verify_authentication_response(
             credential=parsed,
             expected_challenge=challenge,
             expected_rp_id=settings.WEBAUTHN_RP_ID,
             expected_origin=list(settings.WEBAUTHN_ORIGINS),
             credential_public_key=bytes(passkey.public_key),
-            credential_current_sign_count=passkey.sign_count,
+            credential_current_sign_count=0,
             require_user_verification=ceremony == Ceremony.LOGIN,
         )
-    except (WebAuthnException, ValueError, KeyError, TypeError):
+    except MALFORMED:
         raise PasskeyInvalid() from None
+    claimed = verified.new_sign_count
+    if (claimed or passkey.sign_count) and claimed <= passkey.sign_count:
+        # A signed counter that went backwards: the key may have been cloned.
+        event_record(kind=SecurityEvent.PASSKEY_CLONED, user=owner, client=client)
+        raise PasskeyInvalid()
     now = clock.now()
     # The counter moves forward only (a concurrent use of the same
     # assertion already failed on its spent challenge).

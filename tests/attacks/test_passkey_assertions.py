@@ -5,6 +5,7 @@ other door, races it, or moves it to a sign-in or a session of their own."""
 
 from __future__ import annotations
 
+import base64
 import json
 
 import pytest
@@ -153,3 +154,45 @@ def test_a_cloned_passkey_whose_counter_went_back_is_refused(victim, victim_key)
     assert response.status_code == 200
     assert "_auth_user_id" not in browser.session
     assert SecurityEvent.objects.filter(user=victim, kind=SecurityEvent.PASSKEY_CLONED).exists()
+
+
+def _nested_client_data(credential: dict) -> dict:
+    deep = base64.urlsafe_b64encode(b"[" * 5000).rstrip(b"=").decode()
+    return {**credential, "response": {**credential["response"], "clientDataJSON": deep}}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("where", ["whole", "client_data"])
+def test_json_nested_too_deep_is_refused_not_a_500(victim, victim_key, where):
+    """Found by review: Python's JSON reader gives up on thousands of nested
+    brackets with a RecursionError, which is not a ValueError."""
+    honest = victim_key.get(Client().post(PAGES_OPTIONS).json()["publicKey"])
+    bad = "[" * 5000 if where == "whole" else json.dumps(_nested_client_data(honest))
+    browser = Client(raise_request_exception=False)
+    response = browser.post(PAGES_LOGIN, {"credential": bad})
+    assert response.status_code == 200
+    assert "_auth_user_id" not in browser.session
+    if where == "client_data":
+        api = Client(raise_request_exception=False).post(
+            f"{API}/passkeys/login",
+            {"credential": _nested_client_data(honest)},
+            content_type="application/json",
+        )
+        assert api.status_code == 400
+        assert api.json()["code"] == "passkey_invalid"
+
+
+@pytest.mark.django_db
+def test_an_unsigned_counter_claim_puts_no_event_on_the_account(victim, victim_key):
+    """Found by review: the credential id is no secret (the second step lists
+    it after a right password). A made-up assertion with that id and a
+    counter below the stored one, signed by nobody, must not record a
+    'cloned passkey' event on the owner's account."""
+    Passkey.objects.filter(authenticator__user=victim).update(sign_count=50)
+    forged = victim_key.get(Client().post(PAGES_OPTIONS).json()["publicKey"], sign_count=3)
+    forged["response"]["signature"] = base64.urlsafe_b64encode(b"0" * 70).rstrip(b"=").decode()
+    browser = Client()
+    response = browser.post(PAGES_LOGIN, {"credential": json.dumps(forged)})
+    assert response.status_code == 200
+    assert "_auth_user_id" not in browser.session
+    assert not SecurityEvent.objects.filter(user=victim, kind=SecurityEvent.PASSKEY_CLONED).exists()
