@@ -206,9 +206,13 @@ def password_min_length() -> int:
 
 
 def otp_field(**kwargs) -> serializers.CharField:
+    # Held to its pattern (trimmed first, as every text field): a code that
+    # cannot be one is a validation_error, even where the code is optional and
+    # a recent authentication would do without it (DELETE /auth/account).
     return _documented(
         StrictCharField,
         {"type": "string", "pattern": OTP_PATTERN, "description": "The one-time code (digits)."},
+        validators=[RegexValidator(r"\A[0-9]{6,12}\Z", _("Enter the code's 6 to 12 digits."))],
         **kwargs,
     )
 
