@@ -14,6 +14,21 @@ from authsite import clock as clock_module
 STRONG_PASSWORD = "Correct-Horse-9-Battery"
 
 
+def pytest_sessionfinish(session, exitstatus):
+    """Django deletes a file test database but not SQLite's WAL files beside
+    it (authsite/settings/test.py puts the SQLite test database in a file)."""
+    from pathlib import Path
+
+    from django.conf import settings
+
+    if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3":
+        return
+    name = settings.DATABASES["default"].get("TEST", {}).get("NAME")
+    for suffix in ("-wal", "-shm"):
+        if name and not Path(name).exists():
+            Path(f"{name}{suffix}").unlink(missing_ok=True)
+
+
 class _CommitAtRequestEnd:
     """Run the request's ``transaction.on_commit`` callbacks when it returns.
 

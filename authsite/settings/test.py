@@ -5,6 +5,7 @@ SQLite (the default) and on MariaDB (``.ci/run`` sets it).
 """
 
 import os
+import tempfile
 
 os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production-0123456789abcdef")
 os.environ.setdefault("JWT_SIGNING_KEY", "test-jwt-signing-key-not-for-production-0123456789")
@@ -16,7 +17,7 @@ os.environ.setdefault("OTP_DELIVERY_MODE", "sync")
 os.environ.setdefault("SITE_DOMAIN", "testserver")
 
 from .base import *  # noqa: F403
-from .base import PASSWORD_HASHERS
+from .base import DATABASES, PASSWORD_HASHERS
 
 # Argon2id with small cost parameters: the same hasher class and code path as
 # production, without spending 100 MiB and a tenth of a second on every hash.
@@ -47,3 +48,19 @@ STORAGES = {
 # closed local port. Only its own tests turn it on, against a local stub.
 PASSWORD_BREACH_CHECK = "off"
 PASSWORD_BREACH_API_URL = "http://127.0.0.1:9"
+
+# SQLite: the test database is a file in the temporary directory, not
+# Django's default in-memory database in shared-cache mode. There a second
+# connection that meets another's write lock fails at once with "database
+# table is locked" (SQLITE_LOCKED does not wait for the busy timeout), so the
+# tests that race threads flaked on SQLite. A file has production's WAL
+# journal, IMMEDIATE transactions and busy timeout: races are decided as in
+# production. Without fsync (synchronous=OFF): a test database need not
+# survive a power cut.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["TEST"] = {
+        "NAME": os.path.join(tempfile.gettempdir(), f"authsite-test-{os.getpid()}.sqlite3")
+    }
+    DATABASES["default"]["OPTIONS"]["init_command"] = (
+        "PRAGMA journal_mode=WAL; PRAGMA synchronous=OFF;"
+    )
