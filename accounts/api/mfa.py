@@ -81,9 +81,9 @@ class MfaVerifyInputSerializer(serializers.Serializer):
             Variant("Passkey", ("method", "credential"), ("code",), {"method": [mfa.WEBAUTHN]}),
         ),
     )
-    mfa_token = serializers.CharField(max_length=128)
+    mfa_token = s.StrictCharField(max_length=128)
     method = serializers.ChoiceField(choices=[(m, m) for m in mfa.METHODS])
-    code = serializers.CharField(
+    code = s.StrictCharField(
         max_length=64,
         required=False,
         allow_blank=True,
@@ -96,7 +96,7 @@ class MfaVerifyInputSerializer(serializers.Serializer):
 
 
 class MfaChallengeInputSerializer(serializers.Serializer):
-    mfa_token = serializers.CharField(max_length=128)
+    mfa_token = s.StrictCharField(max_length=128)
     method = serializers.ChoiceField(choices=[("code", "code"), ("webauthn", "webauthn")])
 
 
@@ -157,7 +157,7 @@ class ReauthInputSerializer(serializers.Serializer):
     )
 
     password = s.password_field(required=False, allow_blank=True)
-    code = serializers.CharField(max_length=64, required=False, allow_blank=True)
+    code = s.StrictCharField(max_length=64, required=False, allow_blank=True)
     method = s.BlankableChoiceField(
         choices=[("totp", "totp"), ("recovery_code", "recovery_code"), ("webauthn", "webauthn")],
         required=False,

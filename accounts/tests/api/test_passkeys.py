@@ -308,3 +308,19 @@ def test_a_credential_that_is_not_an_object_is_a_field_error(api_client, credent
     body = response.json()
     assert body["code"] == "validation_error"
     assert set(body["errors"]) == {"credential"}
+
+
+def test_lengths_count_as_sent_as_the_schema_counts_them(registered, api_client):
+    """Found by the schema fuzz: DRF counted a name's length after trimming,
+    the schema's maxLength before — 64 characters and padding got through."""
+    client, added = registered
+    padded = "n" * 64 + "\u00a0\u00a0"
+    assert_error(
+        client.patch(f"{API}/passkeys/{added['id']}", {"name": padded}, format="json"),
+        400,
+        "validation_error",
+    )
+    assert_ok(client.patch(f"{API}/passkeys/{added['id']}", {"name": "n" * 64}, format="json"))
+    # The unused identifier of the login options has no limit to disagree about.
+    long = " " * 300 + "x" * 300
+    assert_ok(api_client.post(f"{API}/passkeys/login/options", {"identifier": long}, format="json"))
