@@ -13,6 +13,17 @@ from authsite import clock as clock_module
 
 STRONG_PASSWORD = "Correct-Horse-9-Battery"
 
+# Passkey tests' relying party: the software authenticator
+# (authsite/testing/webauthn.py) signs for this origin.
+PASSKEY_ORIGIN = "https://auth.example.com"
+
+
+@pytest.fixture
+def relying_party(settings):
+    """Passkeys for auth.example.com: its web origin and an Android app's."""
+    settings.WEBAUTHN_RP_ID = "auth.example.com"
+    settings.WEBAUTHN_ORIGINS = [PASSKEY_ORIGIN, "android:apk-key-hash:abc123"]
+
 
 def pytest_sessionfinish(session, exitstatus):
     """Django deletes a file test database but not SQLite's WAL files beside

@@ -13,21 +13,17 @@ from django.test import Client
 
 from accounts.models import DeviceSession, Passkey, SecurityEvent
 from authsite.testing.webauthn import SoftAuthenticator
+from conftest import PASSKEY_ORIGIN as ORIGIN
 from tests.attacks.corpus import VICTIM_EMAIL, VICTIM_PASSWORD
 from tests.concurrency import run_concurrently
 
-ORIGIN = "https://auth.example.com"
 API = "/api/v1/auth"
 PAGES_LOGIN = "/accounts/login/passkey/"
 PAGES_OPTIONS = "/accounts/login/passkey/options/"
 MFA_PAGE = "/accounts/login/mfa/"
 MFA_OPTIONS = "/accounts/login/mfa/passkey/options/"
 
-
-@pytest.fixture(autouse=True)
-def relying_party(settings):
-    settings.WEBAUTHN_RP_ID = "auth.example.com"
-    settings.WEBAUTHN_ORIGINS = [ORIGIN]
+pytestmark = pytest.mark.usefixtures("relying_party")
 
 
 @pytest.fixture

@@ -9,20 +9,15 @@ from django.urls import reverse
 
 from accounts.models import Authenticator, Passkey, SecurityEvent
 from accounts.tests.admin.support import action, changelist_queries, page_messages
-from accounts.tests.api.test_passkeys import ORIGIN, register, signed_in
+from accounts.tests.api.test_passkeys import register, signed_in
 from accounts.tests.helpers import assert_error
 from authsite.testing.webauthn import SoftAuthenticator
+from conftest import PASSKEY_ORIGIN as ORIGIN
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("relying_party")]
 
 CHANGELIST = reverse("admin:accounts_passkey_changelist")
 API = "/api/v1/auth"
-
-
-@pytest.fixture(autouse=True)
-def relying_party(settings):
-    settings.WEBAUTHN_RP_ID = "auth.example.com"
-    settings.WEBAUTHN_ORIGINS = [ORIGIN]
 
 
 @pytest.fixture

@@ -10,18 +10,12 @@ from django.conf import settings
 from accounts.models import Passkey, SecurityEvent, WebAuthnChallenge
 from accounts.tests.helpers import assert_error, assert_ok
 from authsite.testing.webauthn import SoftAuthenticator
+from conftest import PASSKEY_ORIGIN as ORIGIN
 from conftest import STRONG_PASSWORD, CommitAPIClient
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("relying_party")]
 
 API = "/api/v1/auth"
-ORIGIN = "https://auth.example.com"
-
-
-@pytest.fixture(autouse=True)
-def relying_party(settings):
-    settings.WEBAUTHN_RP_ID = "auth.example.com"
-    settings.WEBAUTHN_ORIGINS = [ORIGIN, "android:apk-key-hash:abc123"]
 
 
 def signed_in(user) -> CommitAPIClient:

@@ -16,11 +16,11 @@ from accounts.models import Authenticator, DeviceSession, Passkey, SecurityEvent
 from accounts.tests.views.pages import LOGIN, page_text, sign_in, unlabeled_controls
 from accounts.tests.views.test_mfa import enable_totp, totp_now
 from authsite.testing.webauthn import SoftAuthenticator
+from conftest import PASSKEY_ORIGIN as ORIGIN
 from conftest import STRONG_PASSWORD, CommitClient
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("relying_party")]
 
-ORIGIN = "https://auth.example.com"
 PASSKEYS = "/accounts/passkeys/"
 REGISTER_OPTIONS = "/accounts/passkeys/options/"
 LOGIN_PASSKEY = "/accounts/login/passkey/"
@@ -31,12 +31,6 @@ REAUTH = "/accounts/reauthenticate/"
 REAUTH_OPTIONS = "/accounts/reauthenticate/passkey/options/"
 DISMISS = "/accounts/passkeys/offer/dismiss/"
 OFFER = "data-passkey-offer"
-
-
-@pytest.fixture(autouse=True)
-def relying_party(settings):
-    settings.WEBAUTHN_RP_ID = "auth.example.com"
-    settings.WEBAUTHN_ORIGINS = [ORIGIN]
 
 
 @pytest.fixture
