@@ -55,9 +55,12 @@ class StrictCharField(serializers.CharField):
     def to_internal_value(self, data):
         if not isinstance(data, str):
             self.fail("invalid")
-        # The length as sent, as the schema's maxLength counts it; DRF's own
-        # check comes after trimming, and would let a padded value through.
-        if self.max_length is not None and len(data) > self.max_length:
+        # The length as sent, as the schema's maxLength (made from max_length)
+        # counts it; DRF's own check comes after trimming, and would let a
+        # padded value through. A field with a schema of its own (``style``,
+        # authsite.schema) states its limits there, counted after trimming.
+        documented = "openapi" in (self.style or {})
+        if self.max_length is not None and not documented and len(data) > self.max_length:
             self.fail("max_length", max_length=self.max_length)
         return super().to_internal_value(data)
 

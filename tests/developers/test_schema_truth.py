@@ -15,6 +15,7 @@ from django.test import override_settings
 from drf_spectacular.generators import SchemaGenerator
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from rest_framework import serializers
 
 from accounts.api import serializers as s
 from accounts.identifiers import looks_like_phone, normalize_username
@@ -301,3 +302,15 @@ def test_patterns_spell_out_white_space(document):
     assert {chr(c) for c in range(0x3001) if chr(c).isspace()} == {
         chr(c) for c in range(0x3001) if re.fullmatch(WS, chr(c))
     }
+
+
+def test_lengths_are_counted_where_the_schema_counts_them():
+    """A maxLength made from ``max_length`` counts the value as sent; a field
+    with a schema of its own (a code: whitespace around it allowed, no
+    maxLength) is trimmed first. Found by the schemathesis CLI and the fuzz."""
+    padded_code = "804435" + "\u2006\u1680\f\u2028\u0085 " * 3
+    assert s.otp_field(max_length=16).run_validation(padded_code) == "804435"
+    name = s.StrictCharField(max_length=8)
+    assert name.run_validation(" abcdefgh ".strip()) == "abcdefgh"
+    with pytest.raises(serializers.ValidationError):
+        name.run_validation(" abcdefgh ")
