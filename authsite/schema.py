@@ -88,10 +88,13 @@ WS_CHARS = _class_body(_SPACES)
 WS_CHARS_PRINTABLE = _class_body([c for c in _SPACES if ord(c) > 0x1F and c != "\x7f"])
 WS = f"[{WS_CHARS}]"
 # "Given": a string holding something other than white space (the API trims
-# every text field and takes an empty one for a field left out). "Blank": the
-# opposite, what a field of another combination may hold.
-GIVEN = f"[^{WS_CHARS}]"
+# every text field and takes an empty one for a field left out), and no NUL
+# (DRF refuses it in any text field). "Blank": the opposite, what a field of
+# another combination may hold. "Text": any string without a NUL.
+GIVEN = f"^[^\\u0000]*[^\\u0000{WS_CHARS}][^\\u0000]*$"
 BLANK = f"^{WS}*$"
+TEXT = "^[^\\u0000]*$"
+_STATED = frozenset({"pattern", "format", "enum", "oneOf", "$ref"})
 
 
 # --- one-of rules of request bodies -----------------------------------------------------
@@ -220,6 +223,22 @@ class AutoSchema(SpectacularAutoSchema):
 
     def _map_serializer(self, serializer, direction, bypass_extensions=False):
         schema = super()._map_serializer(serializer, direction, bypass_extensions)
+        if direction == "request":
+            # A plain text field (no schema of its own, no pattern or format)
+            # says what DRF refuses in it: a NUL anywhere, and, unless it may
+            # be blank, white space alone (trimmed to "", "may not be blank").
+            properties = schema.get("properties", {})
+            for name, field in getattr(serializer, "fields", {}).items():
+                prop = properties.get(name)
+                plain = (
+                    isinstance(field, serializers.CharField)
+                    and (getattr(field, "style", None) or {}).get("openapi") is None
+                    and isinstance(prop, dict)
+                    and prop.get("type") == "string"
+                    and not (_STATED & prop.keys())
+                )
+                if plain:
+                    prop["pattern"] = TEXT if field.allow_blank else GIVEN
         variants = getattr(serializer, "schema_variants", None)
         if variants is not None and direction == "request":
             schema[VARIANTS_KEY] = {
@@ -362,6 +381,8 @@ def _given_schema(schema: dict[str, Any]) -> dict[str, Any]:
         else:
             out["oneOf"] = rest
     if out.get("type") == "string" and "enum" not in out:
+        if out.get("pattern") == TEXT:
+            out["pattern"] = GIVEN
         out.setdefault("pattern", GIVEN)
     out.pop("nullable", None)
     return out
