@@ -22,7 +22,7 @@ from django.http import HttpRequest, HttpResponse
 
 from accounts.models import DeviceSession, User
 from accounts.services import mfa, passkeys, websessions
-from accounts.services.signin import SignedIn, signin_finalise_django_login
+from accounts.services.signin import PASSWORD, SignedIn, signin_finalise_django_login
 from authsite import clock
 from authsite.client import client_info
 
@@ -50,6 +50,9 @@ def web_login(request: HttpRequest, signed_in: SignedIn) -> None:
     setattr(request, SIGNED_IN_BY_PIPELINE, True)
     django_login(request, signed_in.user, backend=settings.AUTHENTICATION_BACKENDS[0])
     _bind(request, signed_in.session)
+    if signed_in.method == PASSWORD:
+        # A password sign-in (with or without a second step): offer a passkey.
+        passkey_offer_mark(request, signed_in.user)
 
 
 def django_login_finalised(request: HttpRequest | None, user: User) -> None:

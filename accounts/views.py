@@ -25,7 +25,7 @@ from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect, render, resolve_url
 from django.urls import reverse
 from django.utils.decorators import method_decorator
 from django.utils.http import urlencode
@@ -38,7 +38,6 @@ from accounts import forms, selectors
 from accounts.browser import (
     current_web_session,
     current_web_session_id,
-    passkey_offer_mark,
     passkey_offer_unmark,
     trust_cookie_set,
     trust_token_read,
@@ -316,11 +315,9 @@ class LoginView(Page):
                     trust_token=trust_token_read(request),
                 )
             except MfaRequired as exc:
-                away = second_step(
+                return second_step(
                     request, exc, next_url=safe_next(request, request.POST.get("next"))
                 )
-                flow_update(request, MFA_FLOW, offer_passkey=True)  # a password sign-in
-                return away
             except AccountNotVerified as exc:
                 unverified = self._unverified(request, identifier, exc)
                 if unverified is not None:
@@ -340,7 +337,6 @@ class LoginView(Page):
                 form.add_error(None, exc.message)
             else:
                 web_login(request, signed_in)
-                passkey_offer_mark(request, signed_in.user)
                 messages.success(request, _("Signed in."))
                 next_url = safe_next(request, request.POST.get("next"))
                 return redirect(next_url or settings.LOGIN_REDIRECT_URL)
@@ -1102,8 +1098,6 @@ class LoginMfaView(Page):
             else:
                 flow_end(request, MFA_FLOW)
                 web_login(request, signed_in)
-                if state.get("offer_passkey"):
-                    passkey_offer_mark(request, signed_in.user)
                 messages.success(request, _("Signed in."))
                 next_url = safe_next(request, state.get("next"))
                 response = redirect(next_url or settings.LOGIN_REDIRECT_URL)
@@ -1511,6 +1505,16 @@ class PasskeyOptionsView(Page):
             return JsonResponse({"error": exc.message}, status=exc.status)
 
 
+class JsonLoginRequired(LoginRequiredMixin):
+    """Signed out, an options view answers JSON the script can read (and
+    follow), not the sign-in page."""
+
+    def handle_no_permission(self):
+        return JsonResponse(
+            {"error": _("Sign in first."), "signin": resolve_url(settings.LOGIN_URL)}, status=401
+        )
+
+
 class LoginPasskeyOptionsView(PasskeyOptionsView):
     def options(self, request: HttpRequest) -> dict[str, Any]:
         return signin.signin_passkey_options()
@@ -1565,7 +1569,7 @@ class LoginMfaPasskeyOptionsView(PasskeyOptionsView):
         return signin.signin_mfa_passkey_options(mfa_token=state["mfa_token"])
 
 
-class ReauthPasskeyOptionsView(LoginRequiredMixin, PasskeyOptionsView):
+class ReauthPasskeyOptionsView(JsonLoginRequired, PasskeyOptionsView):
     def options(self, request: HttpRequest) -> dict[str, Any]:
         session = current_web_session(request)
         if session is None:
@@ -1573,7 +1577,7 @@ class ReauthPasskeyOptionsView(LoginRequiredMixin, PasskeyOptionsView):
         return reauth.reauth_passkey_options(user=request.user, session=session)
 
 
-class PasskeyRegisterOptionsView(LoginRequiredMixin, PasskeyOptionsView):
+class PasskeyRegisterOptionsView(JsonLoginRequired, PasskeyOptionsView):
     def options(self, request: HttpRequest) -> dict[str, Any]:
         return passkeys.passkey_registration_options(
             user=request.user, session=current_web_session(request)

@@ -3,7 +3,8 @@
  *
  * - its <button data-passkey-start> (hidden until the browser can do
  *   WebAuthn) asks data-options-url for options (a POST with the form's CSRF
- *   token; JSON {"publicKey": …}, or {"error": …, "reauthenticate": url}),
+ *   token; JSON {"publicKey": …}, or {"error": …} with "reauthenticate" or
+ *   "signin": the page to go to first),
  *   hands them to navigator.credentials, and posts what the browser made as
  *   the form's "credential" field;
  * - with data-autofill, on load, a conditional request: the browser offers
@@ -98,6 +99,7 @@
       return response.json().then(function (data) {
         if (response.ok && data.publicKey) return data.publicKey;
         if (data.reauthenticate) window.location.assign(data.reauthenticate);
+        else if (data.signin) window.location.assign(data.signin);
         var error = new Error(data.error || "");
         error.name = "Refused";
         throw error;

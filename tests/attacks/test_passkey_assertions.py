@@ -187,3 +187,25 @@ def test_an_unsigned_counter_claim_puts_no_event_on_the_account(victim, victim_k
     assert response.status_code == 200
     assert "_auth_user_id" not in browser.session
     assert not SecurityEvent.objects.filter(user=victim, kind=SecurityEvent.PASSKEY_CLONED).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_one_registration_raced_from_two_tabs_adds_one_passkey(victim):
+    """The same registration answer posted twice at once (two tabs, a double
+    click, a replay): one passkey, the other refused, on both databases."""
+    browser = Client()
+    browser.post("/accounts/login/", {"identifier": VICTIM_EMAIL, "password": VICTIM_PASSWORD})
+    options = browser.post("/accounts/passkeys/options/").json()["publicKey"]
+    key = SoftAuthenticator(origin=ORIGIN)
+    credential = json.dumps(key.create(options))
+    cookies = browser.cookies
+
+    def add():
+        tab = Client()
+        tab.cookies = cookies
+        return tab.post("/accounts/passkeys/", {"action": "add", "credential": credential})
+
+    results = run_concurrently(add, count=6)
+    statuses = [getattr(r, "status_code", r) for r in results]
+    assert Passkey.objects.filter(authenticator__user=victim).count() == 1, statuses
+    assert set(statuses) <= {200, 302}, statuses

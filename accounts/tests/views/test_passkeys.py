@@ -13,6 +13,7 @@ from django.conf import settings
 from django.shortcuts import resolve_url
 
 from accounts.models import Authenticator, DeviceSession, Passkey, SecurityEvent, User
+from accounts.tests.helpers import last_code_for
 from accounts.tests.views.pages import LOGIN, page_text, sign_in, unlabeled_controls
 from accounts.tests.views.test_mfa import enable_totp, totp_now
 from authsite.testing.webauthn import SoftAuthenticator
@@ -390,3 +391,25 @@ def test_a_passkey_sign_in_on_the_pages_stays_within_its_query_budget(
     with django_assert_max_num_queries(18):
         response = browser.post(LOGIN_PASSKEY, {"credential": credential})
     assert response.status_code == 302
+
+
+@pytest.mark.parametrize("url", [REGISTER_OPTIONS, REAUTH_OPTIONS])
+def test_signed_out_the_options_answer_json_the_script_can_follow(browser, url):
+    response = browser.post(url)
+    assert response.status_code == 401
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["signin"] == LOGIN
+    assert response.json()["error"]
+
+
+def test_no_offer_after_a_code_sign_in(user, make_browser):
+    """The offer follows a password sign-in only (the pipeline's first factor
+    says which it was)."""
+    browser = make_browser()
+    response = browser.post("/accounts/login/code/", {"identifier": user.email})
+    assert response.status_code == 302
+    code = last_code_for(user.email)
+    response = browser.post("/accounts/login/code/verify/", {"otp": code})
+    assert response.status_code == 302, page_text(response)[:1500]
+    assert browser.session["_auth_user_id"] == str(user.pk)
+    assert OFFER not in page_text(browser.get(response["Location"]))
