@@ -49,11 +49,14 @@ machine, a worker's Python code ran at 59 % of its speed beside a hash of
 equal priority and at 99 % beside a hash at nice 10. README, "gunicorn",
 says how to size workers, threads and these.
 
-A try refused this way was counted before its hash by the sign-in lockout
-(``accounts.services.lockout.signin_try`` counts tries before checking them,
-so that concurrent guesses cannot outrun the count): the bulkhead never lets
-more guesses through, and a client told to come back is told so before any
-password is checked.
+A password sign-in takes its slot (``HashBulkhead.reserved``) *before* the
+sign-in lockout counts its try (``accounts.services.lockout.signin_try``
+counts tries before checking them, so that concurrent guesses cannot outrun
+the count). A try refused here checked no password and is not counted: were
+it counted, anyone able to make the server busy would lock the owners of the
+accounts out as they retried with their right passwords (found by ``make
+soak``; ``tests/attacks/test_bulkhead_lockout.py``). Each refusal is counted
+in the metric ``authsite_password_hash_refusals_total``.
 """
 
 from __future__ import annotations
@@ -70,6 +73,7 @@ from django.conf import settings
 from django.contrib.auth.hashers import Argon2PasswordHasher, PBKDF2PasswordHasher
 from django.utils.translation import gettext_lazy as _
 
+from authsite import metrics
 from authsite.errors import ServiceUnavailable
 
 T = TypeVar("T")
@@ -93,6 +97,7 @@ class HashBulkhead:
         self._free = threading.Condition(threading.Lock())
         self.running = 0
         self.waiting = 0
+        self._held = threading.local()  # a slot this thread took with reserved()
         self._pool: ThreadPoolExecutor | None = None
         self._pool_size = 0
 
@@ -102,6 +107,7 @@ class HashBulkhead:
         with self._free:
             if self.running >= concurrency:
                 if self.waiting >= settings.PASSWORD_HASH_QUEUE:
+                    metrics.password_hash_refused()
                     raise PasswordHashingBusy(retry_after=settings.PASSWORD_HASH_RETRY_AFTER)
                 self.waiting += 1
                 try:
@@ -117,8 +123,29 @@ class HashBulkhead:
                 self.running -= 1
                 self._free.notify()
 
+    @contextmanager
+    def reserved(self) -> Iterator[None]:
+        """Take a slot now, before the work that leads to a hash, and keep it
+        for every hash this thread runs inside the block (``run`` uses it
+        instead of taking another). A sign-in reserves its slot before the
+        lockout counts its try: a try refused here was never counted, so a
+        busy server does not lock anyone out (``tests/attacks/
+        test_bulkhead_lockout.py``). Nested reservations share the first."""
+        if getattr(self._held, "slot", False):
+            yield
+            return
+        with self.slot():
+            self._held.slot = True
+            try:
+                yield
+            finally:
+                self._held.slot = False
+
     def run(self, work: Callable[[], T]) -> T:
-        """``work()`` in a slot, on one of the hashing threads (lower priority)."""
+        """``work()`` in a slot (the thread's reserved one, else a new one), on
+        one of the hashing threads (lower priority)."""
+        if getattr(self._held, "slot", False):
+            return self._executor().submit(work).result()
         with self.slot():
             return self._executor().submit(work).result()
 

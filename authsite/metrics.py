@@ -85,6 +85,11 @@ RATE_LIMIT_REFUSALS = Counter(
     "Requests refused by a per-IP rate limit, by action.",
     ["action"],
 )
+PASSWORD_HASH_REFUSALS = Counter(
+    "authsite_password_hash_refusals",
+    "Password hashes refused because the bulkhead's queue was full (503 "
+    "service_unavailable with Retry-After): sign-ins, sign-ups, password changes.",
+)
 REQUEST_SECONDS = Histogram(
     "authsite_http_request_duration_seconds",
     "Time to answer a request, by view name (not path), HTTP method and status class.",
@@ -195,6 +200,10 @@ def lockout_recorded() -> None:
 
 def rate_limit_refused(*, action: str) -> None:
     RATE_LIMIT_REFUSALS.labels(_label(action)).inc()
+
+
+def password_hash_refused() -> None:
+    PASSWORD_HASH_REFUSALS.inc()
 
 
 def request_observed(*, request: HttpRequest, status: int, seconds: float) -> None:

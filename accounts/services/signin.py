@@ -67,6 +67,7 @@ from authsite.errors import (
     RateLimited,
     TokenInvalid,
 )
+from authsite.hashers import hash_bulkhead
 from otp import services as otp
 from otp.destinations import mask_destination
 
@@ -144,22 +145,25 @@ def password_first_factor(
     # count alone answers 429, and on the account, whose lock stops every
     # real check while it lasts.
     keys = [lockout_key(user=None, identifier=identifier.value)]
-    signin_try(key=keys[0], counted=user is None)
-    account_open = True
-    if user is not None:
-        keys.append(lockout_key(user=user))
-        account_open = signin_is_open(key=keys[1])
-    # After SIGNIN_MAX_CONSECUTIVE_FAILURES wrong passwords in a row the
-    # password stops working until it is reset (SPEC §18.3): it is then not
-    # checked at all, and the answer stays that of a wrong password.
-    blocked = user is not None and password_blocked(user)
-    if user is not None and account_open and not blocked and user.has_usable_password():
-        valid = user.check_password(password)  # upgrades an old hash on success
-    elif user is None and attempt is not None:
-        valid = check_password(password, attempt.password)
-    else:
-        _dummy_check(password)
-        valid = False
+    # The hash's slot first (authsite/hashers.py): a try a busy server refuses
+    # (503) checks no password and so is not counted.
+    with hash_bulkhead.reserved():
+        signin_try(key=keys[0], counted=user is None)
+        account_open = True
+        if user is not None:
+            keys.append(lockout_key(user=user))
+            account_open = signin_is_open(key=keys[1])
+        # After SIGNIN_MAX_CONSECUTIVE_FAILURES wrong passwords in a row the
+        # password stops working until it is reset (SPEC §18.3): it is then not
+        # checked at all, and the answer stays that of a wrong password.
+        blocked = user is not None and password_blocked(user)
+        if user is not None and account_open and not blocked and user.has_usable_password():
+            valid = user.check_password(password)  # upgrades an old hash on success
+        elif user is None and attempt is not None:
+            valid = check_password(password, attempt.password)
+        else:
+            _dummy_check(password)
+            valid = False
     password_failure_counted(
         user=user if account_open and not blocked else None, valid=valid, client=client
     )
@@ -523,7 +527,8 @@ def signin_password_unreadable(*, raw: str, password: str, client: ClientInfo) -
     counts like an unknown identifier, so its answers follow the same
     sequence. The event names no identifier: junk in that field may be a
     password typed in the wrong box."""
-    signin_try(key=lockout_key(user=None, identifier=raw.strip().lower()[:254]))
-    _dummy_check(password)
+    with hash_bulkhead.reserved():
+        signin_try(key=lockout_key(user=None, identifier=raw.strip().lower()[:254]))
+        _dummy_check(password)
     event_record(kind=SecurityEvent.LOGIN_FAILURE, user=None, identifier="", client=client)
     raise InvalidCredentials()

@@ -8,22 +8,14 @@ it took (timing belongs in ``make bench`` / ``make soak``)."""
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
 from django.contrib.auth.hashers import make_password
 
 from authsite.hashers import Argon2idPasswordHasher, PasswordHashingBusy, hash_bulkhead
+from authsite.testing.bulkhead import bulkhead_full, wait_for
 
 PASSWORD = "Correct-Horse-9-Battery"
-
-
-def wait_for(condition, what: str, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"gave up waiting for {what}")
-        time.sleep(0.005)
 
 
 @pytest.fixture
@@ -93,43 +85,6 @@ def test_a_hash_that_fails_gives_its_slot_back(bulkhead):
     with pytest.raises(ZeroDivisionError), bulkhead.slot():
         1 / 0  # noqa: B018
     assert bulkhead.running == 0
-
-
-class bulkhead_full:
-    """Every slot of the bulkhead taken and its queue full (by threads) inside
-    the block; everything released, and every thread finished, at its end."""
-
-    def __init__(self, bulkhead):
-        self.bulkhead = bulkhead
-        self.release = threading.Event()
-        self.threads: list[threading.Thread] = []
-
-    def _hold(self):
-        with self.bulkhead.slot():
-            self.release.wait(timeout=30)
-
-    def __enter__(self):
-        from django.conf import settings
-
-        for _ in range(settings.PASSWORD_HASH_CONCURRENCY):
-            self._start(self._hold)
-        wait_for(lambda: self.bulkhead.running == settings.PASSWORD_HASH_CONCURRENCY, "holders")
-        for _ in range(settings.PASSWORD_HASH_QUEUE):
-            self._start(self._hold)
-        wait_for(lambda: self.bulkhead.waiting == settings.PASSWORD_HASH_QUEUE, "a full queue")
-        return self.bulkhead
-
-    def _start(self, target):
-        thread = threading.Thread(target=target)
-        thread.start()
-        self.threads.append(thread)
-
-    def __exit__(self, *exc_info):
-        self.release.set()
-        for thread in self.threads:
-            thread.join(timeout=30)
-        assert not any(thread.is_alive() for thread in self.threads)
-        return False
 
 
 def test_the_production_hasher_hashes_and_checks_inside_a_slot(bulkhead, production_hasher):

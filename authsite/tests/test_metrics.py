@@ -114,6 +114,7 @@ def test_metrics_with_the_token_are_the_prometheus_text_format(client, metrics_o
         "authsite_token_reuse_detections",
         "authsite_signin_lockouts",
         "authsite_rate_limit_refusals",
+        "authsite_password_hash_refusals",
         "authsite_http_request_duration_seconds",
     } <= names
     assert client.post("/metrics", HTTP_AUTHORIZATION=f"Bearer {TOKEN}").status_code == 405
@@ -245,3 +246,17 @@ def test_label_values_outside_the_vocabulary_become_other(client, metrics_on):
     metrics.signin_recorded(method="password", outcome="x" * 200)
     assert delta("authsite_rate_limit_refusals_total", action="other") == 1
     assert delta("authsite_signins_total", method="password", outcome="other") == 1
+
+
+def test_sign_ins_the_bulkhead_refuses_are_counted(client, api_client, metrics_on, settings, user):
+    from authsite.hashers import hash_bulkhead
+    from authsite.testing.bulkhead import bulkhead_full
+
+    settings.PASSWORD_HASHERS = ["authsite.hashers.Argon2idPasswordHasher"]
+    settings.ARGON2_TIME_COST, settings.ARGON2_MEMORY_COST = 1, 256
+    settings.PASSWORD_HASH_CONCURRENCY, settings.PASSWORD_HASH_QUEUE = 1, 0
+    delta = Delta(client)
+    with bulkhead_full(hash_bulkhead):
+        for _ in range(2):
+            assert_error(login(api_client, user.email, PASSWORD), 503, "service_unavailable")
+    assert delta("authsite_password_hash_refusals_total") == 2
