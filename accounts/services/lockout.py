@@ -42,6 +42,7 @@ from accounts.services.notices import notify_account
 from authsite import clock, metrics
 from authsite.client import ClientInfo
 from authsite.errors import RateLimited
+from authsite.hashers import hash_bulkhead
 
 
 def lockout_key(*, user: User | None, identifier: str | None = None) -> str:
@@ -178,11 +179,14 @@ def password_confirm(*, user: User, password: str) -> bool:
     holder of the token knows them all already), so that a lock reached here
     also answers 429 to the account's sign-in."""
     keys = _account_keys(user)
-    for index, key in enumerate(keys):
-        signin_try(key=key, counted=index == 0)
-    if password_blocked(user):
-        return False
-    valid = user.check_password(password)
+    # The hash's slot before the count, as for a sign-in: a try a busy server
+    # refuses checks no password and is not counted (authsite/hashers.py).
+    with hash_bulkhead.reserved():
+        for index, key in enumerate(keys):
+            signin_try(key=key, counted=index == 0)
+        if password_blocked(user):
+            return False
+        valid = user.check_password(password)
     password_failure_counted(user=user, valid=valid, client=None)
     if valid:
         signin_clear(keys=keys)

@@ -84,3 +84,20 @@ def test_tries_the_bulkhead_lets_through_still_count(api_client, settings, busy_
     with busy_server():
         assert _login(api_client, VICTIM_PASSWORD, email=VICTIM_EMAIL).status_code in (429, 503)
     assert _login(api_client, VICTIM_PASSWORD, email=VICTIM_EMAIL).status_code == 429
+
+
+def test_password_confirmations_refused_by_a_busy_server_do_not_lock_the_account(
+    api_client, settings, busy_server, victim
+):
+    """The endpoints that ask for the current password share the sign-in
+    lockout; their refused tries are not counted either."""
+    signed_in = _login(api_client, VICTIM_PASSWORD, email=VICTIM_EMAIL)
+    assert signed_in.status_code == 200, signed_in.content
+    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {signed_in.json()['data']['access']}")
+    change = {"current_password": VICTIM_PASSWORD, "new_password": "Brand-New-Horse-8-x"}
+    with busy_server():
+        for _ in range(settings.LOGIN_FAILURE_LIMIT + 2):
+            refused = api_client.post("/api/v1/auth/password/change", change, format="json")
+            assert refused.status_code == 503, refused.content
+    api_client.credentials()
+    assert _login(api_client, VICTIM_PASSWORD, email=VICTIM_EMAIL).status_code == 200
