@@ -1233,13 +1233,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument(
         "--ratio-rounds",
         type=int,
-        default=int(env.get("BENCH_RATIO_ROUNDS", 5)),
+        default=int(env.get("BENCH_RATIO_ROUNDS", 7)),
         help="rounds of issue 21's adjacent runs (bare, /healthz, /auth/me, refresh); 0: none",
     )
     p.add_argument(
         "--ratio-seconds",
         type=int,
-        default=int(env.get("BENCH_RATIO_SECONDS", 4)),
+        default=int(env.get("BENCH_RATIO_SECONDS", 5)),
         help="seconds of each run of those rounds",
     )
     p.add_argument(
