@@ -823,26 +823,7 @@ class EventNotMeView(SignedInPage):
             )
         except NotFound:
             raise Http404 from None
-        web_logout(request)
-        flow_start(
-            request,
-            "reset",
-            identifier=reset.identifier,
-            channel=reset.channel,
-            destination=reset.destination,
-            resend_in=reset.resend_in,
-            verified=False,
-            own_address=True,
-        )
-        messages.warning(
-            request,
-            _(
-                "Every session of your account has been signed out. We sent a "
-                "password-reset code to %(destination)s: enter it to choose a new password."
-            )
-            % {"destination": reset.destination},
-        )
-        return redirect("accounts:password_forgot_verify")
+        return _signed_out_to_reset(request, reset)
 
 
 class AccountDeleteView(SignedInPage):
@@ -933,27 +914,34 @@ class NewDeviceNotMeView(Page):
         reset = account.new_device_not_me(token=token, client=client_info(request))
         if reset is None:
             return render(request, self.template_name, {"valid": False}, status=400)
-        if request.user.is_authenticated:
-            web_logout(request)
-        flow_start(
-            request,
-            "reset",
-            identifier=reset.identifier,
-            channel=reset.channel,
-            destination=reset.destination,
-            resend_in=reset.resend_in,
-            verified=False,
-            own_address=True,
+        return _signed_out_to_reset(request, reset)
+
+
+def _signed_out_to_reset(request: HttpRequest, reset: account.ResetStarted) -> HttpResponse:
+    """After "this wasn't me" (an event, a new-device notice): the service has
+    signed every session out and sent a reset code; this browser is signed
+    out too and lands on the reset flow's code step."""
+    if request.user.is_authenticated:
+        web_logout(request)
+    flow_start(
+        request,
+        "reset",
+        identifier=reset.identifier,
+        channel=reset.channel,
+        destination=reset.destination,
+        resend_in=reset.resend_in,
+        verified=False,
+        own_address=True,
+    )
+    messages.warning(
+        request,
+        _(
+            "Every session of your account has been signed out. We sent a "
+            "password-reset code to %(destination)s: enter it to choose a new password."
         )
-        messages.warning(
-            request,
-            _(
-                "Every session of your account has been signed out. We sent a "
-                "password-reset code to %(destination)s: enter it to choose a new password."
-            )
-            % {"destination": reset.destination},
-        )
-        return redirect("accounts:password_forgot_verify")
+        % {"destination": reset.destination},
+    )
+    return redirect("accounts:password_forgot_verify")
 
 
 def _first_error(exc: AuthsiteError) -> str:
