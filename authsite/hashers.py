@@ -49,14 +49,21 @@ machine, a worker's Python code ran at 59 % of its speed beside a hash of
 equal priority and at 99 % beside a hash at nice 10. README, "gunicorn",
 says how to size workers, threads and these.
 
-A password sign-in takes its slot (``HashBulkhead.reserved``) *before* the
-sign-in lockout counts its try (``accounts.services.lockout.signin_try``
-counts tries before checking them, so that concurrent guesses cannot outrun
-the count). A try refused here checked no password and is not counted: were
-it counted, anyone able to make the server busy would lock the owners of the
-accounts out as they retried with their right passwords (found by ``make
-soak``; ``tests/attacks/test_bulkhead_lockout.py``). Each refusal is counted
-in the metric ``authsite_password_hash_refusals_total``.
+The sign-in lockout counts every try before its password is checked
+(``accounts.services.lockout.signin_try``), so that concurrent guesses cannot
+outrun the count. A try the bulkhead refuses checks no password, and must not
+be counted: were it counted, anyone able to make the server busy would lock
+the owners of accounts out as they retried with their right passwords (found
+by ``make soak``; ``tests/attacks/test_bulkhead_lockout.py``). So a password
+check under the lockout (a sign-in, a current-password confirmation) is
+answered 429 at once if its key is locked; otherwise it takes its slot first
+(``HashBulkhead.reserved``), then is counted, then checked, in that slot.
+The slot is never held across a database write: an old hash is remade after
+the slot is left (``accounts.services.lockout.password_matches``), and new
+passwords are hashed before their transaction begins — on SQLite a writer
+waiting for a slot and a slot holder waiting for the write lock would wait
+for each other. The reservation is taken whatever the configured hasher.
+Each refusal is counted in the metric ``authsite_password_hash_refusals_total``.
 """
 
 from __future__ import annotations
@@ -103,6 +110,9 @@ class HashBulkhead:
 
     @contextmanager
     def slot(self) -> Iterator[None]:
+        if getattr(self._held, "slot", False):  # this thread's reserved slot
+            yield
+            return
         concurrency = max(1, settings.PASSWORD_HASH_CONCURRENCY)
         with self._free:
             if self.running >= concurrency:
@@ -144,8 +154,6 @@ class HashBulkhead:
     def run(self, work: Callable[[], T]) -> T:
         """``work()`` in a slot (the thread's reserved one, else a new one), on
         one of the hashing threads (lower priority)."""
-        if getattr(self._held, "slot", False):
-            return self._executor().submit(work).result()
         with self.slot():
             return self._executor().submit(work).result()
 

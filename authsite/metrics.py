@@ -87,8 +87,8 @@ RATE_LIMIT_REFUSALS = Counter(
 )
 PASSWORD_HASH_REFUSALS = Counter(
     "authsite_password_hash_refusals",
-    "Password hashes refused because the bulkhead's queue was full (503 "
-    "service_unavailable with Retry-After): sign-ins, sign-ups, password changes.",
+    "Password checks and hashes refused because the bulkhead's queue was full "
+    "(503 service_unavailable with Retry-After): sign-ins, sign-ups, password changes.",
 )
 REQUEST_SECONDS = Histogram(
     "authsite_http_request_duration_seconds",

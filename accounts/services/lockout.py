@@ -33,6 +33,7 @@ import hashlib
 import math
 
 from django.conf import settings
+from django.contrib.auth.hashers import check_password
 from django.core.cache import cache
 from django.db.models import F
 
@@ -42,7 +43,7 @@ from accounts.services.notices import notify_account
 from authsite import clock, metrics
 from authsite.client import ClientInfo
 from authsite.errors import RateLimited
-from authsite.hashers import hash_bulkhead
+from authsite.hashers import PasswordHashingBusy, hash_bulkhead
 
 
 def lockout_key(*, user: User | None, identifier: str | None = None) -> str:
@@ -109,6 +110,15 @@ def signin_try(*, key: str, counted: bool = True) -> None:
     cache.touch(count_key, lock_seconds + window)
     if counted:
         metrics.lockout_recorded()
+
+
+def signin_refuse_if_locked(*, key: str) -> None:
+    """Raise ``RateLimited`` if ``key`` is locked, counting nothing: a try on
+    a locked key is answered at once, before it waits for a hash slot
+    (``authsite/hashers.py``), where it would take a place in the queue."""
+    wait = _locked_for(cache.get(_cache_keys(key)[1]))
+    if wait is not None:
+        raise RateLimited(retry_after=wait)
 
 
 def signin_is_open(*, key: str, counted: bool = True) -> bool:
@@ -179,6 +189,8 @@ def password_confirm(*, user: User, password: str) -> bool:
     holder of the token knows them all already), so that a lock reached here
     also answers 429 to the account's sign-in."""
     keys = _account_keys(user)
+    for key in keys:
+        signin_refuse_if_locked(key=key)
     # The hash's slot before the count, as for a sign-in: a try a busy server
     # refuses checks no password and is not counted (authsite/hashers.py).
     with hash_bulkhead.reserved():
@@ -186,8 +198,34 @@ def password_confirm(*, user: User, password: str) -> bool:
             signin_try(key=key, counted=index == 0)
         if password_blocked(user):
             return False
-        valid = user.check_password(password)
+        valid, upgrade = password_matches(user, password)
     password_failure_counted(user=user, valid=valid, client=None)
     if valid:
         signin_clear(keys=keys)
+        if upgrade:
+            password_upgrade(user, password)
     return valid
+
+
+def password_matches(user: User, password: str) -> tuple[bool, bool]:
+    """Whether ``password`` is the user's, and whether its hash should be
+    remade with the current parameters (Django's ``must_update``). Unlike
+    ``User.check_password`` it does not remake it: callers check inside their
+    hash slot and upgrade after leaving it (``password_upgrade``), so that no
+    slot is held across a database write — on SQLite a sign-in holding the
+    slot and waiting for the write lock, and a sign-up holding the lock and
+    waiting for the slot, would wait for each other."""
+    stale: list[str] = []
+    return check_password(password, user.password, setter=stale.append), bool(stale)
+
+
+def password_upgrade(user: User, password: str) -> None:
+    """Remake a right password's hash with the current parameters, as
+    ``User.check_password`` does. When the bulkhead is full it is left for the
+    next sign-in: the sign-in itself has succeeded."""
+    try:
+        user.set_password(password)
+    except PasswordHashingBusy:
+        return
+    user._password = None  # an upgrade, not a new password (no password_changed)
+    user.save(update_fields=["password"])

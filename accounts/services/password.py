@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+from django.contrib.auth.hashers import make_password
 from django.contrib.auth.password_validation import (
     get_default_password_validators,
     validate_password,
@@ -50,10 +51,21 @@ def password_validate(
         raise ValidationFailed(errors={field: [str(m) for m in exc.messages]}) from None
 
 
-def _password_set(user: User, new_password: str) -> None:
-    """A new password: it unblocks a password blocked by too many wrong tries
-    (SPEC §18.3) and ends "trusted browser" cookies (§16.5)."""
-    user.set_password(new_password)
+def _password_hash(new_password: str) -> str:
+    """A new password's hash, made before any transaction and before anything
+    is spent: a hash takes a quarter of a second and may wait for (or be
+    refused by) the bulkhead (``authsite/hashers.py``). A write lock held
+    meanwhile would stall every other write — on SQLite the whole database —
+    and a refusal after a reset code was spent would lose the code."""
+    return make_password(new_password)
+
+
+def _password_set(user: User, new_password: str, encoded: str) -> None:
+    """A new password (``encoded`` by ``_password_hash``): it unblocks a
+    password blocked by too many wrong tries (SPEC §18.3) and ends "trusted
+    browser" cookies (§16.5)."""
+    user.password = encoded
+    user._password = new_password  # as set_password: the validators hear of it after save
     user.password_failures = 0
     user.security_version += 1
 
@@ -107,6 +119,7 @@ def password_reset(
     )
     if user is not None and user.is_active:
         password_validate(user=user, password=new_password)
+    encoded = _password_hash(new_password) if user is not None and user.is_active else ""
     code_consume_recorded(
         purpose=otp.PASSWORD_RESET, identifier=identifier, code=code, user=user, client=client
     )
@@ -114,7 +127,7 @@ def password_reset(
         raise OtpInvalid()
     now = clock.now()
     with transaction.atomic():
-        _password_set(user, new_password)
+        _password_set(user, new_password, encoded)
         fields = ["password", "password_failures", "security_version"]
         if identifier.kind == PHONE and user.phone_verified_at is None:
             user.phone_verified_at = now
@@ -155,8 +168,9 @@ def password_change(
     if current_password == new_password:
         raise PasswordUnchanged(errors={"new_password": [str(PasswordUnchanged.default_message)]})
     password_validate(user=user, password=new_password)
+    encoded = _password_hash(new_password)
     with transaction.atomic():
-        _password_set(user, new_password)
+        _password_set(user, new_password, encoded)
         user.save(update_fields=["password", "password_failures", "security_version"])
         sessions_revoke_all(
             user=user,
@@ -178,8 +192,9 @@ def password_set_by_staff(*, user: User, new_password: str, client: ClientInfo) 
     rule 6): every session of the user ends — staff changing their own
     password sign in again — the event is recorded, the account's addresses
     get a notice, and the sign-in failure count is cleared."""
+    encoded = _password_hash(new_password)
     with transaction.atomic():
-        _password_set(user, new_password)
+        _password_set(user, new_password, encoded)
         user.save(update_fields=["password", "password_failures", "security_version"])
         sessions_revoke_all(user=user, client=client, reason="password_changed", record=False)
         event_record(kind=SecurityEvent.PASSWORD_CHANGED, user=user, client=client)

@@ -42,9 +42,12 @@ from accounts.services.lockout import (
     lockout_key,
     password_blocked,
     password_failure_counted,
+    password_matches,
+    password_upgrade,
     signin_clear,
     signin_clear_account,
     signin_is_open,
+    signin_refuse_if_locked,
     signin_try,
 )
 from accounts.services.newdevice import device_seen
@@ -145,8 +148,11 @@ def password_first_factor(
     # count alone answers 429, and on the account, whose lock stops every
     # real check while it lasts.
     keys = [lockout_key(user=None, identifier=identifier.value)]
-    # The hash's slot first (authsite/hashers.py): a try a busy server refuses
-    # (503) checks no password and so is not counted.
+    # A locked identifier is answered at once; otherwise the hash's slot
+    # first (authsite/hashers.py): a try a busy server refuses (503) checks
+    # no password and so is not counted.
+    signin_refuse_if_locked(key=keys[0])
+    upgrade = False
     with hash_bulkhead.reserved():
         signin_try(key=keys[0], counted=user is None)
         account_open = True
@@ -158,7 +164,7 @@ def password_first_factor(
         # checked at all, and the answer stays that of a wrong password.
         blocked = user is not None and password_blocked(user)
         if user is not None and account_open and not blocked and user.has_usable_password():
-            valid = user.check_password(password)  # upgrades an old hash on success
+            valid, upgrade = password_matches(user, password)
         elif user is None and attempt is not None:
             valid = check_password(password, attempt.password)
         else:
@@ -175,6 +181,9 @@ def password_first_factor(
         )
         raise InvalidCredentials()
     signin_clear(keys=keys)
+    if upgrade:
+        assert user is not None
+        password_upgrade(user, password)  # outside the slot (password_matches)
     if user is None:
         assert attempt is not None  # only a candidate can match
         raise AccountNotVerified(
@@ -527,8 +536,10 @@ def signin_password_unreadable(*, raw: str, password: str, client: ClientInfo) -
     counts like an unknown identifier, so its answers follow the same
     sequence. The event names no identifier: junk in that field may be a
     password typed in the wrong box."""
+    key = lockout_key(user=None, identifier=raw.strip().lower()[:254])
+    signin_refuse_if_locked(key=key)
     with hash_bulkhead.reserved():
-        signin_try(key=lockout_key(user=None, identifier=raw.strip().lower()[:254]))
+        signin_try(key=key)
         _dummy_check(password)
     event_record(kind=SecurityEvent.LOGIN_FAILURE, user=None, identifier="", client=client)
     raise InvalidCredentials()

@@ -163,6 +163,9 @@ def signup_start(
     except ValidationError as exc:
         raise _field_errors("password", exc) from None
 
+    # Hashed before the transaction: a hash takes a quarter of a second and may
+    # wait for the bulkhead (authsite/hashers.py); no write lock is held meanwhile.
+    encoded = make_password(password)
     token, token_hash = _new_token()
     now = clock.now()
     with transaction.atomic():
@@ -170,7 +173,7 @@ def signup_start(
             token_hash=token_hash,
             email=email_value,
             phone=phone_value,
-            password=make_password(password),
+            password=encoded,
             username=username_value,
             profile=_jsonable(clean_profile),
             blocked=holder is not None,

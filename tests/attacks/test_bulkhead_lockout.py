@@ -76,13 +76,17 @@ def test_refused_tries_under_a_lookalike_or_unknown_identifier_are_not_counted_e
     assert _login(api_client, WRONG, email="nobody@example.com").status_code == 401
 
 
-def test_tries_the_bulkhead_lets_through_still_count(api_client, settings, busy_server, victim):
+def test_checked_tries_still_count_and_a_locked_identifier_is_answered_429_when_busy(
+    api_client, settings, busy_server, victim
+):
     """The fix does not open a door for guesses: wrong passwords that were
-    checked lock the account as before, busy server or not."""
+    checked lock the account as before. A try on the locked identifier is
+    answered 429 at once, busy server or not: it does not wait for (or take)
+    a place in the hashing queue that real sign-ins need."""
     for _ in range(settings.LOGIN_FAILURE_LIMIT):
         assert _login(api_client, WRONG, email=VICTIM_EMAIL).status_code == 401
     with busy_server():
-        assert _login(api_client, VICTIM_PASSWORD, email=VICTIM_EMAIL).status_code in (429, 503)
+        assert _login(api_client, VICTIM_PASSWORD, email=VICTIM_EMAIL).status_code == 429
     assert _login(api_client, VICTIM_PASSWORD, email=VICTIM_EMAIL).status_code == 429
 
 
@@ -101,3 +105,97 @@ def test_password_confirmations_refused_by_a_busy_server_do_not_lock_the_account
             assert refused.status_code == 503, refused.content
     api_client.credentials()
     assert _login(api_client, VICTIM_PASSWORD, email=VICTIM_EMAIL).status_code == 200
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_right_password_with_an_old_hash_does_not_wait_for_a_writer_waiting_for_its_slot(
+    make_user, settings, monkeypatch
+):
+    """Found in review of the fix: the slot was held across the save that
+    remakes an old hash after a right password. On SQLite a writer holding
+    the database's write lock while waiting for a hash slot (a sign-up used to
+    hash inside its transaction) and that sign-in waited for each other until
+    the lock timed out: the sign-in failed after 20 s, its try counted. The
+    slot now covers the count and the check only, and new passwords are hashed
+    before their transaction begins."""
+    import threading
+    import time
+
+    from django.contrib.auth.hashers import PBKDF2PasswordHasher, make_password
+    from django.db import connection, transaction
+
+    from accounts.identifiers import EMAIL, Identifier
+    from accounts.models import User
+    from accounts.services import signin
+    from authsite.client import ClientInfo
+
+    settings.PASSWORD_HASHERS = [
+        "authsite.hashers.Argon2idPasswordHasher",
+        "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    ]
+    settings.ARGON2_TIME_COST, settings.ARGON2_MEMORY_COST, settings.ARGON2_PARALLELISM = 1, 256, 1
+    settings.PASSWORD_HASH_CONCURRENCY, settings.PASSWORD_HASH_QUEUE = 1, 1
+    user = make_user(email=VICTIM_EMAIL, password=VICTIM_PASSWORD)
+    old = PBKDF2PasswordHasher().encode(VICTIM_PASSWORD, "saltsalt", 1000)
+    User.objects.filter(pk=user.pk).update(password=old)
+    checking = threading.Event()
+    real_verify = PBKDF2PasswordHasher.verify
+
+    def slow_verify(self, password, encoded):
+        checking.set()  # the sign-in holds its slot now
+        time.sleep(0.5)  # long enough for the writer to take the lock and wait
+        return real_verify(self, password, encoded)
+
+    monkeypatch.setattr(PBKDF2PasswordHasher, "verify", slow_verify)
+    outcome: dict[str, object] = {}
+
+    def sign_in():
+        try:
+            signin.password_first_factor(
+                identifier=Identifier(EMAIL, VICTIM_EMAIL),
+                password=VICTIM_PASSWORD,
+                client=ClientInfo(ip="198.51.100.1"),
+            )
+            outcome["sign_in"] = "ok"
+        except Exception as exc:
+            outcome["sign_in"] = repr(exc)
+        finally:
+            connection.close()
+
+    def writer():
+        checking.wait(timeout=10)
+        try:
+            with transaction.atomic():  # the write lock first, then a hash
+                User.objects.filter(pk=0).update(password_failures=0)
+                make_password("Another-Horse-2-y")
+            outcome["writer"] = "ok"
+        except Exception as exc:
+            outcome["writer"] = repr(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=sign_in), threading.Thread(target=writer)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert outcome == {"sign_in": "ok", "writer": "ok"}
+    upgraded = User.objects.get(pk=user.pk).password
+    assert upgraded.startswith("argon2$") and upgraded != old  # the old hash was remade
+
+
+def test_a_reset_refused_by_a_busy_server_keeps_its_code(api_client, busy_server, victim):
+    """The new password is hashed before the reset code is spent: a reset the
+    bulkhead refuses (503) loses nothing, and the same code works after."""
+    from accounts.tests.helpers import last_code_for
+
+    forgot = api_client.post("/api/v1/auth/password/forgot", {"email": VICTIM_EMAIL}, format="json")
+    assert forgot.status_code == 200, forgot.content
+    code = last_code_for(VICTIM_EMAIL)
+    body = {"email": VICTIM_EMAIL, "otp": code, "new_password": "Brand-New-Horse-8-x"}
+    with busy_server():
+        refused = api_client.post("/api/v1/auth/password/reset", body, format="json")
+        assert refused.status_code == 503, refused.content
+    response = api_client.post("/api/v1/auth/password/reset", body, format="json")
+    assert response.status_code == 200, response.content
+    assert _login(api_client, "Brand-New-Horse-8-x", email=VICTIM_EMAIL).status_code == 200
