@@ -33,7 +33,7 @@ import hashlib
 import math
 
 from django.conf import settings
-from django.contrib.auth.hashers import check_password
+from django.contrib.auth.hashers import check_password, make_password
 from django.core.cache import cache
 from django.db.models import F
 
@@ -221,11 +221,16 @@ def password_matches(user: User, password: str) -> tuple[bool, bool]:
 
 def password_upgrade(user: User, password: str) -> None:
     """Remake a right password's hash with the current parameters, as
-    ``User.check_password`` does. When the bulkhead is full it is left for the
-    next sign-in: the sign-in itself has succeeded."""
+    ``User.check_password`` does — but only over the hash that was checked:
+    a password changed or reset meanwhile (the upgrade may wait for a slot)
+    is never overwritten with the old one. When the bulkhead is full the
+    upgrade is left for the next sign-in: the sign-in itself has succeeded.
+    Not a new password, so no ``password_changed`` and no new
+    ``security_version``."""
+    checked = user.password
     try:
-        user.set_password(password)
+        encoded = make_password(password)
     except PasswordHashingBusy:
         return
-    user._password = None  # an upgrade, not a new password (no password_changed)
-    user.save(update_fields=["password"])
+    if User.objects.filter(pk=user.pk, password=checked).update(password=encoded):
+        user.password = encoded

@@ -199,3 +199,52 @@ def test_a_reset_refused_by_a_busy_server_keeps_its_code(api_client, busy_server
     response = api_client.post("/api/v1/auth/password/reset", body, format="json")
     assert response.status_code == 200, response.content
     assert _login(api_client, "Brand-New-Horse-8-x", email=VICTIM_EMAIL).status_code == 200
+
+
+def test_an_old_hash_upgrade_never_brings_back_a_password_changed_meanwhile(make_user, settings):
+    """The owner changes a stolen password while the thief signs in with the
+    old one, whose hash has old parameters. The check passes before the
+    change; the upgrade (after the slot, so it may wait for another) must not
+    write the old password's new hash over the new password."""
+    from django.contrib.auth.hashers import PBKDF2PasswordHasher, check_password, make_password
+
+    from accounts.models import User
+    from accounts.services.lockout import password_matches, password_upgrade
+
+    settings.PASSWORD_HASHERS = [
+        "authsite.settings.test.FastArgon2PasswordHasher",
+        "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    ]
+    user = make_user(email=VICTIM_EMAIL, password=VICTIM_PASSWORD)
+    User.objects.filter(pk=user.pk).update(
+        password=PBKDF2PasswordHasher().encode(VICTIM_PASSWORD, "saltsalt", 1000)
+    )
+    thief_view = User.objects.get(pk=user.pk)
+    assert password_matches(thief_view, VICTIM_PASSWORD) == (True, True)
+    User.objects.filter(pk=user.pk).update(password=make_password("Owners-New-Horse-9"))
+    password_upgrade(thief_view, VICTIM_PASSWORD)
+    stored = User.objects.get(pk=user.pk).password
+    assert check_password("Owners-New-Horse-9", stored)
+    assert not check_password(VICTIM_PASSWORD, stored)
+
+
+def test_an_old_hash_is_upgraded_when_nothing_changed_meanwhile(make_user, settings):
+    from django.contrib.auth.hashers import PBKDF2PasswordHasher
+
+    from accounts.models import User
+    from accounts.services.lockout import password_matches, password_upgrade
+
+    settings.PASSWORD_HASHERS = [
+        "authsite.settings.test.FastArgon2PasswordHasher",
+        "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    ]
+    user = make_user(email=VICTIM_EMAIL, password=VICTIM_PASSWORD)
+    User.objects.filter(pk=user.pk).update(
+        password=PBKDF2PasswordHasher().encode(VICTIM_PASSWORD, "saltsalt", 1000)
+    )
+    user.refresh_from_db()
+    assert password_matches(user, VICTIM_PASSWORD) == (True, True)
+    password_upgrade(user, VICTIM_PASSWORD)
+    stored = User.objects.get(pk=user.pk).password
+    assert stored.startswith("argon2$") and stored == user.password
+    assert password_matches(user, VICTIM_PASSWORD) == (True, False)
