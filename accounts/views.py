@@ -15,6 +15,7 @@ stays on the code page, whose button shows the seconds left.
 from __future__ import annotations
 
 import math
+import secrets
 from typing import Any
 from urllib.parse import quote
 
@@ -1503,9 +1504,25 @@ class JsonLoginRequired(LoginRequiredMixin):
         )
 
 
+# The browser's own binding for its passkey sign-in challenges, kept in its
+# Django session (made by the first options request of a signed-out visit).
+PASSKEY_LOGIN_BINDING = "passkey_login_binding"
+
+
+def passkey_login_binding(request: HttpRequest, *, create: bool) -> str:
+    """What this browser's passkey sign-in challenges are bound to: an
+    assertion posted from another browser (or to the API) finds no challenge.
+    Without ``create`` a browser that never asked for options gets a binding
+    no challenge has."""
+    value = request.session.get(PASSKEY_LOGIN_BINDING, "")
+    if not value and create:
+        value = request.session[PASSKEY_LOGIN_BINDING] = secrets.token_urlsafe(24)
+    return f"web-login:{value}"
+
+
 class LoginPasskeyOptionsView(PasskeyOptionsView):
     def options(self, request: HttpRequest) -> dict[str, Any]:
-        return signin.signin_passkey_options()
+        return signin.signin_passkey_options(bound_to=passkey_login_binding(request, create=True))
 
 
 class LoginPasskeyView(Page):
@@ -1528,6 +1545,7 @@ class LoginPasskeyView(Page):
                     credential=form.cleaned_data["credential"],
                     client=client_info(request),
                     kind=signin.WEB,
+                    bound_to=passkey_login_binding(request, create=False),
                 )
             except PAGE_ERRORS:
                 raise

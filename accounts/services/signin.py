@@ -370,21 +370,27 @@ def signin_signup(
 
 
 @metrics.signin_counted(PASSKEY)
-def signin_passkey(*, credential: Any, client: ClientInfo, kind: str) -> SignedIn:
+def signin_passkey(
+    *, credential: Any, client: ClientInfo, kind: str, bound_to: str = ""
+) -> SignedIn:
     """Sign in with a passkey (SPEC §17): no identifier, the passkey names the
     account; with user verification it is both factors, so the second step
-    does not apply."""
+    does not apply. ``bound_to``: what the challenge was bound to when its
+    options were made (``signin_passkey_options``)."""
     passkey = passkeys.passkey_assert(
-        credential=credential, ceremony=passkeys.Ceremony.LOGIN, client=client
+        credential=credential, ceremony=passkeys.Ceremony.LOGIN, client=client, bound_to=bound_to
     )
     user = passkey.authenticator.user
     factor = FirstFactor(user=user, method=PASSKEY, identifier=None, second_factor_done=True)
     return signin_complete(factor, client=client, kind=kind)
 
 
-def signin_passkey_options() -> dict[str, Any]:
-    """Request options for a discoverable passkey login (no identifier)."""
-    return passkeys.passkey_request_options(ceremony=passkeys.Ceremony.LOGIN)
+def signin_passkey_options(*, bound_to: str = "") -> dict[str, Any]:
+    """Request options for a discoverable passkey login (no identifier). The
+    pages bind the challenge to the browser that asks (``bound_to``), so that
+    an assertion sent from another browser finds no challenge; the API's
+    clients have no such session, and theirs are unbound."""
+    return passkeys.passkey_request_options(ceremony=passkeys.Ceremony.LOGIN, bound_to=bound_to)
 
 
 def signin_authenticate(

@@ -11,7 +11,7 @@ import json
 import pytest
 from django.test import Client
 
-from accounts.models import DeviceSession, Passkey, SecurityEvent
+from accounts.models import DeviceSession, Passkey, SecurityEvent, WebAuthnChallenge
 from authsite.testing.webauthn import SoftAuthenticator
 from conftest import PASSKEY_ORIGIN as ORIGIN
 from tests.attacks.corpus import VICTIM_EMAIL, VICTIM_PASSWORD
@@ -48,15 +48,18 @@ def victim_key(victim) -> SoftAuthenticator:
     return key
 
 
-def _page_assertion(key: SoftAuthenticator) -> str:
-    options = Client().post(PAGES_OPTIONS).json()["publicKey"]
+def _page_assertion(key: SoftAuthenticator, browser: Client) -> str:
+    """An assertion for a sign-in from ``browser``: its challenge is bound to
+    the browser that asked for the options."""
+    options = browser.post(PAGES_OPTIONS).json()["publicKey"]
     return json.dumps(key.get(options))
 
 
 @pytest.mark.django_db
 def test_an_assertion_used_on_the_pages_does_not_open_a_token_session(victim, victim_key):
-    credential = _page_assertion(victim_key)
-    assert Client().post(PAGES_LOGIN, {"credential": credential}).status_code == 302
+    browser = Client()
+    credential = _page_assertion(victim_key, browser)
+    assert browser.post(PAGES_LOGIN, {"credential": credential}).status_code == 302
     stolen = Client().post(
         f"{API}/passkeys/login",
         {"credential": json.loads(credential)},
@@ -68,13 +71,21 @@ def test_an_assertion_used_on_the_pages_does_not_open_a_token_session(victim, vi
 
 @pytest.mark.django_db(transaction=True)
 def test_one_assertion_raced_on_both_doors_signs_in_once(victim, victim_key):
-    credential = _page_assertion(victim_key)
+    """Sent at once from tabs of the browser that asked for it (its session
+    cookie) and to the API."""
+    browser = Client()
+    credential = _page_assertion(victim_key, browser)
     before = DeviceSession.objects.filter(user=victim).count()
     flip = iter(range(100))
 
+    def tab() -> Client:
+        other = Client()
+        other.cookies = browser.cookies  # same browser, another tab
+        return other
+
     def play():
         if next(flip) % 2:
-            return Client().post(PAGES_LOGIN, {"credential": credential})
+            return tab().post(PAGES_LOGIN, {"credential": credential})
         return Client().post(
             f"{API}/passkeys/login",
             {"credential": json.loads(credential)},
@@ -117,7 +128,10 @@ def test_a_reauthentication_assertion_confirms_only_its_own_session(victim, vict
     sessions = []
     for _ in range(2):
         browser = Client()
-        browser.post("/accounts/login/passkey/", {"credential": _page_assertion(victim_key)})
+        browser.post(
+            "/accounts/login/passkey/", {"credential": _page_assertion(victim_key, browser)}
+        )
+        assert "_auth_user_id" in browser.session
         sessions.append(browser)
     mine, theirs = sessions
     options = mine.post("/accounts/reauthenticate/passkey/options/").json()["publicKey"]
@@ -141,7 +155,7 @@ def test_a_cloned_passkey_whose_counter_went_back_is_refused(victim, victim_key)
     earlier still counts from where it was copied."""
     Passkey.objects.filter(authenticator__user=victim).update(sign_count=50)
     browser = Client()
-    response = browser.post(PAGES_LOGIN, {"credential": _page_assertion(victim_key)})
+    response = browser.post(PAGES_LOGIN, {"credential": _page_assertion(victim_key, browser)})
     assert response.status_code == 200
     assert "_auth_user_id" not in browser.session
     assert SecurityEvent.objects.filter(user=victim, kind=SecurityEvent.PASSKEY_CLONED).exists()
@@ -157,9 +171,9 @@ def _nested_client_data(credential: dict) -> dict:
 def test_json_nested_too_deep_is_refused_not_a_500(victim, victim_key, where):
     """Found by review: Python's JSON reader gives up on thousands of nested
     brackets with a RecursionError, which is not a ValueError."""
-    honest = victim_key.get(Client().post(PAGES_OPTIONS).json()["publicKey"])
-    bad = "[" * 5000 if where == "whole" else json.dumps(_nested_client_data(honest))
     browser = Client(raise_request_exception=False)
+    honest = victim_key.get(browser.post(PAGES_OPTIONS).json()["publicKey"])
+    bad = "[" * 5000 if where == "whole" else json.dumps(_nested_client_data(honest))
     response = browser.post(PAGES_LOGIN, {"credential": bad})
     assert response.status_code == 200
     assert "_auth_user_id" not in browser.session
@@ -180,12 +194,14 @@ def test_an_unsigned_counter_claim_puts_no_event_on_the_account(victim, victim_k
     counter below the stored one, signed by nobody, must not record a
     'cloned passkey' event on the owner's account."""
     Passkey.objects.filter(authenticator__user=victim).update(sign_count=50)
-    forged = victim_key.get(Client().post(PAGES_OPTIONS).json()["publicKey"], sign_count=3)
-    forged["response"]["signature"] = base64.urlsafe_b64encode(b"0" * 70).rstrip(b"=").decode()
     browser = Client()
+    forged = victim_key.get(browser.post(PAGES_OPTIONS).json()["publicKey"], sign_count=3)
+    forged["response"]["signature"] = base64.urlsafe_b64encode(b"0" * 70).rstrip(b"=").decode()
     response = browser.post(PAGES_LOGIN, {"credential": json.dumps(forged)})
     assert response.status_code == 200
     assert "_auth_user_id" not in browser.session
+    # The challenge was found and spent: the signature is what refused it.
+    assert not WebAuthnChallenge.objects.filter(used_at__isnull=True).exists()
     assert not SecurityEvent.objects.filter(user=victim, kind=SecurityEvent.PASSKEY_CLONED).exists()
 
 
@@ -209,3 +225,39 @@ def test_one_registration_raced_from_two_tabs_adds_one_passkey(victim):
     statuses = [getattr(r, "status_code", r) for r in results]
     assert Passkey.objects.filter(authenticator__user=victim).count() == 1, statuses
     assert set(statuses) <= {200, 302}, statuses
+
+
+@pytest.mark.django_db
+def test_an_assertion_for_one_browser_does_not_sign_in_another(victim, victim_key):
+    """The pages' passkey challenges are bound to the browser that asked for
+    them: an assertion taken from the victim's browser (a malicious extension,
+    a script on a compromised page) and sent from the attacker's finds no
+    challenge, and leaves the victim's sign-in unspent."""
+    victims_browser, attackers_browser = Client(), Client()
+    credential = _page_assertion(victim_key, victims_browser)
+    attackers_browser.post(PAGES_OPTIONS)  # a binding of the attacker's own
+    response = attackers_browser.post(PAGES_LOGIN, {"credential": credential})
+    assert response.status_code == 200
+    assert "_auth_user_id" not in attackers_browser.session
+    api = Client().post(
+        f"{API}/passkeys/login",
+        {"credential": json.loads(credential)},
+        content_type="application/json",
+    )
+    assert api.status_code == 400 and api.json()["code"] == "passkey_invalid"
+    assert victims_browser.post(PAGES_LOGIN, {"credential": credential}).status_code == 302
+    assert victims_browser.session["_auth_user_id"] == str(victim.pk)
+
+
+@pytest.mark.django_db
+def test_api_passkey_options_do_not_sign_in_on_the_pages(victim, victim_key):
+    options = (
+        Client()
+        .post(f"{API}/passkeys/login/options", {}, content_type="application/json")
+        .json()["data"]
+    )
+    browser = Client()
+    browser.post(PAGES_OPTIONS)
+    response = browser.post(PAGES_LOGIN, {"credential": json.dumps(victim_key.get(options))})
+    assert response.status_code == 200
+    assert "_auth_user_id" not in browser.session
