@@ -671,6 +671,7 @@ class ContactView(SignedInPage):
             except AuthsiteError as exc:
                 add_service_errors(form, exc, ADDRESS_ALIASES)
             else:
+                _session_follows_password(request)
                 flow_start(
                     request,
                     "contact",
@@ -916,6 +917,15 @@ class NewDeviceNotMeView(Page):
         if reset is None:
             return render(request, self.template_name, {"valid": False}, status=400)
         return _signed_out_to_reset(request, reset)
+
+
+def _session_follows_password(request: HttpRequest) -> None:
+    """After this browser confirmed the current password: a right password
+    whose hash had old costs was just remade (``lockout.password_upgrade``),
+    and Django's session check is a digest of the stored hash, so without
+    this the browser that confirmed it would be signed out at its next page.
+    Also gives the session a new key."""
+    update_session_auth_hash(request, request.user)
 
 
 def _signed_out_to_reset(request: HttpRequest, reset: account.ResetStarted) -> HttpResponse:
@@ -1428,7 +1438,7 @@ class ReauthenticateView(SignedInPage):
                     add_service_errors(form, exc)
             else:
                 flow_end(request, REAUTH_FLOW)
-                request.session.cycle_key()
+                _session_follows_password(request)  # and a new session key
                 messages.success(request, _("Thank you. You can go on."))
                 return redirect(next_url or settings.LOGIN_REDIRECT_URL)
         return self._render(request, method, next_url, form, **extra)
