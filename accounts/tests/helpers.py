@@ -80,3 +80,26 @@ def with_second_factor(user):
     User.objects.filter(pk=user.pk).update(mfa_enabled=True)
     user.mfa_enabled = True
     return user
+
+
+def give_old_password_hash(user, password: str, settings, *, browser=None) -> str:
+    """Store ``password`` for ``user`` as a hash with old parameters (PBKDF2,
+    still accepted), as after the Argon2 costs changed: the next right
+    password remakes it. With ``browser``, that browser's session is made as
+    if it had signed in while the old hash was stored. Returns the old hash."""
+    from django.contrib.auth import HASH_SESSION_KEY
+    from django.contrib.auth.hashers import PBKDF2PasswordHasher
+
+    from accounts.models import User
+
+    pbkdf2 = "django.contrib.auth.hashers.PBKDF2PasswordHasher"
+    if pbkdf2 not in settings.PASSWORD_HASHERS:
+        settings.PASSWORD_HASHERS = [*settings.PASSWORD_HASHERS, pbkdf2]
+    old = PBKDF2PasswordHasher().encode(password, "saltsalt", 1000)
+    User.objects.filter(pk=user.pk).update(password=old)
+    user.refresh_from_db()
+    if browser is not None:
+        session = browser.session
+        session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+        session.save()
+    return old

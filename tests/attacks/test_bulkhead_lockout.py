@@ -206,19 +206,14 @@ def test_an_old_hash_upgrade_never_brings_back_a_password_changed_meanwhile(make
     old one, whose hash has old parameters. The check passes before the
     change; the upgrade (after the slot, so it may wait for another) must not
     write the old password's new hash over the new password."""
-    from django.contrib.auth.hashers import PBKDF2PasswordHasher, check_password, make_password
+    from django.contrib.auth.hashers import check_password, make_password
 
     from accounts.models import User
     from accounts.services.lockout import password_matches, password_upgrade
+    from accounts.tests.helpers import give_old_password_hash
 
-    settings.PASSWORD_HASHERS = [
-        "authsite.settings.test.FastArgon2PasswordHasher",
-        "django.contrib.auth.hashers.PBKDF2PasswordHasher",
-    ]
     user = make_user(email=VICTIM_EMAIL, password=VICTIM_PASSWORD)
-    User.objects.filter(pk=user.pk).update(
-        password=PBKDF2PasswordHasher().encode(VICTIM_PASSWORD, "saltsalt", 1000)
-    )
+    give_old_password_hash(user, VICTIM_PASSWORD, settings)
     thief_view = User.objects.get(pk=user.pk)
     assert password_matches(thief_view, VICTIM_PASSWORD) == (True, True)
     User.objects.filter(pk=user.pk).update(password=make_password("Owners-New-Horse-9"))
@@ -229,20 +224,12 @@ def test_an_old_hash_upgrade_never_brings_back_a_password_changed_meanwhile(make
 
 
 def test_an_old_hash_is_upgraded_when_nothing_changed_meanwhile(make_user, settings):
-    from django.contrib.auth.hashers import PBKDF2PasswordHasher
-
     from accounts.models import User
     from accounts.services.lockout import password_matches, password_upgrade
+    from accounts.tests.helpers import give_old_password_hash
 
-    settings.PASSWORD_HASHERS = [
-        "authsite.settings.test.FastArgon2PasswordHasher",
-        "django.contrib.auth.hashers.PBKDF2PasswordHasher",
-    ]
     user = make_user(email=VICTIM_EMAIL, password=VICTIM_PASSWORD)
-    User.objects.filter(pk=user.pk).update(
-        password=PBKDF2PasswordHasher().encode(VICTIM_PASSWORD, "saltsalt", 1000)
-    )
-    user.refresh_from_db()
+    give_old_password_hash(user, VICTIM_PASSWORD, settings)
     assert password_matches(user, VICTIM_PASSWORD) == (True, True)
     password_upgrade(user, VICTIM_PASSWORD)
     stored = User.objects.get(pk=user.pk).password

@@ -58,30 +58,13 @@ def test_the_same_address_is_an_error_beside_the_field(signed_in, user):
 
 
 def test_a_password_whose_hash_is_upgraded_keeps_this_browser_signed_in(signed_in, user, settings):
-    from django.contrib.auth.hashers import PBKDF2PasswordHasher
-
     from accounts.models import User
+    from accounts.tests.helpers import give_old_password_hash
 
-    settings.PASSWORD_HASHERS = [
-        *settings.PASSWORD_HASHERS,
-        PBKDF2PasswordHasher.__module__ + ".PBKDF2PasswordHasher",
-    ]
-    old = PBKDF2PasswordHasher().encode(STRONG_PASSWORD, "saltsalt", 1000)
-    User.objects.filter(pk=user.pk).update(password=old)
-    _signed_in_before_the_cost_change(signed_in, user)
+    old = give_old_password_hash(user, STRONG_PASSWORD, settings, browser=signed_in)
     response = signed_in.post(
         CONTACT, {"identifier": "new@example.com", "password": STRONG_PASSWORD}
     )
     assert response["Location"] == VERIFY
     assert User.objects.get(pk=user.pk).password != old  # upgraded
     assert signed_in.get(VERIFY).status_code == 200
-
-
-def _signed_in_before_the_cost_change(browser, user) -> None:
-    """The browser's session as made while the old hash was stored."""
-    from django.contrib.auth import HASH_SESSION_KEY
-
-    user.refresh_from_db()
-    session = browser.session
-    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
-    session.save()

@@ -736,29 +736,12 @@ def test_confirming_with_a_password_whose_hash_is_upgraded_keeps_this_browser_si
     """Found in review: the right password remakes an old hash (new Argon2
     costs), and Django's session check is a digest of the hash, so the browser
     that had just confirmed it was you was signed out at its next page."""
-    from django.contrib.auth.hashers import PBKDF2PasswordHasher
-
     from accounts.models import User
+    from accounts.tests.helpers import give_old_password_hash
 
-    settings.PASSWORD_HASHERS = [
-        *settings.PASSWORD_HASHERS,
-        PBKDF2PasswordHasher.__module__ + ".PBKDF2PasswordHasher",
-    ]
-    old = PBKDF2PasswordHasher().encode(STRONG_PASSWORD, "saltsalt", 1000)
-    User.objects.filter(pk=user.pk).update(password=old)
-    _signed_in_before_the_cost_change(signed_in, user)
+    old = give_old_password_hash(user, STRONG_PASSWORD, settings, browser=signed_in)
     clock.advance(settings.REAUTH_WINDOW + 1)
     response = signed_in.post(REAUTH, {"password": STRONG_PASSWORD, "next": TOTP})
     assert response["Location"] == TOTP
     assert User.objects.get(pk=user.pk).password != old  # upgraded
     assert signed_in.get(TOTP).status_code == 200
-
-
-def _signed_in_before_the_cost_change(browser, user) -> None:
-    """The browser's session as made while the old hash was stored."""
-    from django.contrib.auth import HASH_SESSION_KEY
-
-    user.refresh_from_db()
-    session = browser.session
-    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
-    session.save()
