@@ -94,6 +94,10 @@ class FirstFactor:
     created: bool = False  # the account was made by this sign-in
     # A passkey with user verification is both factors at once (SPEC §15.3).
     second_factor_done: bool = False
+    # The stored hash a password was checked against (after any upgrade), or
+    # None when no password was checked: the sign-in opens a session only if
+    # it is still the account's (_finalise).
+    password_hash: str | None = None
 
 
 @dataclass(frozen=True)
@@ -189,7 +193,9 @@ def password_first_factor(
         raise AccountNotVerified(
             data={**verification_data(attempt), "signup_token": signup_token_renew(attempt=attempt)}
         )
-    return FirstFactor(user=user, method=PASSWORD, identifier=identifier.value)
+    return FirstFactor(
+        user=user, method=PASSWORD, identifier=identifier.value, password_hash=user.password
+    )
 
 
 def code_first_factor(*, identifier: Identifier, code: str, client: ClientInfo) -> FirstFactor:
@@ -284,12 +290,31 @@ def second_factor(factor: FirstFactor, *, trust_token: str | None = None) -> Non
     raise MfaRequired(data=mfa.challenge_data(token, challenge))
 
 
-@transaction.atomic(savepoint=False)
 def _finalise(factor: FirstFactor, *, client: ClientInfo, kind: str) -> SignedIn:
+    signed_in = _finalise_atomic(factor, client=client, kind=kind)
+    if signed_in is None:
+        # The password was changed after it was checked: it is wrong now.
+        raise InvalidCredentials()
+    return signed_in
+
+
+@transaction.atomic(savepoint=False)
+def _finalise_atomic(factor: FirstFactor, *, client: ClientInfo, kind: str) -> SignedIn | None:
+    """The last stage: the sign-in is recorded and its session opened, in one
+    transaction — or, when the checked password is no longer the account's,
+    nothing is written and None comes back (raised outside the block, so that
+    an enclosing transaction is not broken)."""
     user = factor.user
     now = clock.now()
     first_sign_in = user.last_login is None
-    User.objects.filter(pk=user.pk).update(last_login=now)
+    rows = User.objects.filter(pk=user.pk)
+    if factor.password_hash is not None:
+        # The password that was checked must still be the account's: a reset
+        # or change that landed after the check (an old hash's upgrade may
+        # have waited for a hashing slot meanwhile) wins over this sign-in.
+        rows = rows.filter(password=factor.password_hash)
+    if not rows.update(last_login=now):
+        return None
     user.last_login = now
     # One event per sign-in; a passkey's says so.
     success_kind = (

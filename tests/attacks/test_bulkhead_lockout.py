@@ -235,3 +235,30 @@ def test_an_old_hash_is_upgraded_when_nothing_changed_meanwhile(make_user, setti
     stored = User.objects.get(pk=user.pk).password
     assert stored.startswith("argon2$") and stored == user.password
     assert password_matches(user, VICTIM_PASSWORD) == (True, False)
+
+
+def test_a_reset_landing_after_the_check_stops_the_sign_in_with_the_old_password(
+    api_client, make_user, monkeypatch
+):
+    """The thief's sign-in with the stolen password passes its check; before
+    it opens a session the owner resets the password and every session is
+    revoked. The sign-in must not then open a session with the old password
+    (the window is widest when an old hash's upgrade waits for a slot)."""
+    from django.contrib.auth.hashers import make_password
+
+    from accounts.models import DeviceSession, User
+    from accounts.services import signin
+
+    user = make_user(email=VICTIM_EMAIL, password=VICTIM_PASSWORD)
+    check = signin.password_matches
+
+    def check_then_owner_resets(who, password):
+        result = check(who, password)
+        User.objects.filter(pk=user.pk).update(password=make_password("Owners-New-Horse-9"))
+        return result
+
+    monkeypatch.setattr(signin, "password_matches", check_then_owner_resets)
+    response = _login(api_client, VICTIM_PASSWORD, email=VICTIM_EMAIL)
+    assert response.status_code == 401, response.content
+    assert response.json()["code"] == "invalid_credentials"
+    assert not DeviceSession.objects.filter(user=user).exists()

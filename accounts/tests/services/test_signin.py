@@ -98,7 +98,9 @@ def _failures() -> list[SecurityEvent]:
 
 def test_the_right_password_proves_the_account(user):
     factor = password_first_factor(identifier=email(user.email), password=RIGHT, client=CLIENT)
-    assert factor == FirstFactor(user=user, method=PASSWORD, identifier=user.email)
+    assert factor == FirstFactor(
+        user=user, method=PASSWORD, identifier=user.email, password_hash=user.password
+    )
     assert factor.created is False
     # The first factor records nothing: the last stage records the sign-in.
     assert event_kinds() == []
