@@ -40,7 +40,7 @@ from rest_framework_simplejwt.exceptions import TokenBackendError
 from rest_framework_simplejwt.state import token_backend
 from rest_framework_simplejwt.tokens import RefreshToken, Token
 
-from accounts.models import DeviceSession, SecurityEvent, User
+from accounts.models import DeviceSession, MfaChallenge, SecurityEvent, User
 from accounts.services.events import event_record
 from authsite import clock, metrics
 from authsite.client import ClientInfo
@@ -449,11 +449,16 @@ def sessions_revoke_all(
     reason: str = "revoked",
     record: bool = True,
 ) -> int:
-    """Revoke every live session of the user (API and web), optionally but one."""
+    """Revoke every live session of the user (API and web), optionally but one,
+    and end the sign-ins waiting at their second step: what their first factor
+    proved (a password since reset, say) must not open a session afterwards
+    (``tests/attacks/test_pending_second_step.py``)."""
+    now = clock.now()
     sessions = DeviceSession.objects.filter(user=user, revoked_at__isnull=True)
     if except_session_id is not None:
         sessions = sessions.filter(~Q(pk=except_session_id))
-    count = sessions.update(revoked_at=clock.now(), revoked_reason=reason)
+    count = sessions.update(revoked_at=now, revoked_reason=reason)
+    MfaChallenge.objects.filter(user=user, used_at__isnull=True).update(used_at=now)
     if count and record:
         kind = SecurityEvent.LOGOUT if reason == "logout" else SecurityEvent.SESSION_REVOKED
         event_record(kind=kind, user=user, client=client)
