@@ -394,6 +394,9 @@ class MfaChallenge(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField()
     used_at = models.DateTimeField(null=True, blank=True)
+    # The account's security_version when its password was checked (None for
+    # other first factors): a reset or change since then ends the sign-in.
+    security_version = models.PositiveIntegerField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("second-step challenge")

@@ -397,9 +397,15 @@ def _token_hash(token: str) -> str:
 
 
 def challenge_open(
-    *, user: User, first_factor: str, identifier: str | None, created: bool
+    *,
+    user: User,
+    first_factor: str,
+    identifier: str | None,
+    created: bool,
+    security_version: int | None = None,
 ) -> tuple[str, MfaChallenge]:
-    """A pending second step; returns its ``mfa_token`` (shown once)."""
+    """A pending second step; returns its ``mfa_token`` (shown once).
+    ``security_version``: the account's when its password was checked."""
     token = secrets.token_urlsafe(32)
     now = clock.now()
     challenge = MfaChallenge.objects.create(
@@ -408,6 +414,7 @@ def challenge_open(
         first_factor=first_factor,
         identifier=identifier or "",
         created=created,
+        security_version=security_version,
         created_at=now,
         expires_at=now + timedelta(seconds=settings.MFA_TOKEN_TTL),
     )

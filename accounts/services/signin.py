@@ -94,10 +94,10 @@ class FirstFactor:
     created: bool = False  # the account was made by this sign-in
     # A passkey with user verification is both factors at once (SPEC §15.3).
     second_factor_done: bool = False
-    # The stored hash a password was checked against (after any upgrade), or
-    # None when no password was checked: the sign-in opens a session only if
-    # it is still the account's (_finalise).
-    password_hash: str | None = None
+    # The account's security_version when its password was checked (None when
+    # no password was): a reset or change since then (each bumps it; an old
+    # hash's upgrade does not) stops the sign-in at its last stage.
+    security_version: int | None = None
 
 
 @dataclass(frozen=True)
@@ -156,6 +156,7 @@ def password_first_factor(
     # first (authsite/hashers.py): a try a busy server refuses (503) checks
     # no password and so is not counted.
     signin_refuse_if_locked(key=keys[0])
+    checked_version = user.security_version if user is not None else None
     upgrade = False
     with hash_bulkhead.reserved():
         signin_try(key=keys[0], counted=user is None)
@@ -194,7 +195,7 @@ def password_first_factor(
             data={**verification_data(attempt), "signup_token": signup_token_renew(attempt=attempt)}
         )
     return FirstFactor(
-        user=user, method=PASSWORD, identifier=identifier.value, password_hash=user.password
+        user=user, method=PASSWORD, identifier=identifier.value, security_version=checked_version
     )
 
 
@@ -286,6 +287,7 @@ def second_factor(factor: FirstFactor, *, trust_token: str | None = None) -> Non
         first_factor=factor.method,
         identifier=factor.identifier,
         created=factor.created,
+        security_version=factor.security_version,
     )
     raise MfaRequired(data=mfa.challenge_data(token, challenge))
 
@@ -308,11 +310,12 @@ def _finalise_atomic(factor: FirstFactor, *, client: ClientInfo, kind: str) -> S
     now = clock.now()
     first_sign_in = user.last_login is None
     rows = User.objects.filter(pk=user.pk)
-    if factor.password_hash is not None:
+    if factor.security_version is not None:
         # The password that was checked must still be the account's: a reset
         # or change that landed after the check (an old hash's upgrade may
-        # have waited for a hashing slot meanwhile) wins over this sign-in.
-        rows = rows.filter(password=factor.password_hash)
+        # have waited for a hashing slot meanwhile; a second step may have
+        # taken minutes) wins over this sign-in.
+        rows = rows.filter(security_version=factor.security_version)
     if not rows.update(last_login=now):
         return None
     user.last_login = now
@@ -497,6 +500,7 @@ def signin_mfa(
         identifier=challenge.identifier or None,
         created=challenge.created,
         second_factor_done=True,
+        security_version=challenge.security_version,
     )
     return signin_complete(factor, client=client, kind=kind)
 

@@ -237,6 +237,27 @@ def test_an_old_hash_is_upgraded_when_nothing_changed_meanwhile(make_user, setti
     assert password_matches(user, VICTIM_PASSWORD) == (True, False)
 
 
+def _owner_resets_right_after_the_check(monkeypatch, user) -> None:
+    """The owner's reset (every session revoked, the security version bumped)
+    lands just after the thief's right password was checked."""
+    from accounts.services import signin
+    from accounts.services.password import password_set_by_staff
+    from authsite.client import ClientInfo
+
+    check = signin.password_matches
+
+    def check_then_owner_resets(who, password):
+        result = check(who, password)
+        password_set_by_staff(
+            user=type(who).objects.get(pk=user.pk),
+            new_password="Owners-New-Horse-9",
+            client=ClientInfo(ip="203.0.113.9"),
+        )
+        return result
+
+    monkeypatch.setattr(signin, "password_matches", check_then_owner_resets)
+
+
 def test_a_reset_landing_after_the_check_stops_the_sign_in_with_the_old_password(
     api_client, make_user, monkeypatch
 ):
@@ -244,21 +265,39 @@ def test_a_reset_landing_after_the_check_stops_the_sign_in_with_the_old_password
     it opens a session the owner resets the password and every session is
     revoked. The sign-in must not then open a session with the old password
     (the window is widest when an old hash's upgrade waits for a slot)."""
-    from django.contrib.auth.hashers import make_password
-
-    from accounts.models import DeviceSession, User
-    from accounts.services import signin
+    from accounts.models import DeviceSession
 
     user = make_user(email=VICTIM_EMAIL, password=VICTIM_PASSWORD)
-    check = signin.password_matches
-
-    def check_then_owner_resets(who, password):
-        result = check(who, password)
-        User.objects.filter(pk=user.pk).update(password=make_password("Owners-New-Horse-9"))
-        return result
-
-    monkeypatch.setattr(signin, "password_matches", check_then_owner_resets)
+    _owner_resets_right_after_the_check(monkeypatch, user)
     response = _login(api_client, VICTIM_PASSWORD, email=VICTIM_EMAIL)
     assert response.status_code == 401, response.content
     assert response.json()["code"] == "invalid_credentials"
-    assert not DeviceSession.objects.filter(user=user).exists()
+    assert not DeviceSession.objects.filter(user=user, revoked_at__isnull=True).exists()
+
+
+def test_a_reset_landing_after_the_check_stops_the_second_step_too(
+    api_client, make_user, monkeypatch
+):
+    """With a second factor the session is opened minutes later, by the
+    second step, whose challenge the reset did not see (it was made after):
+    the thief, who has the password and one authenticator code, is still
+    stopped."""
+    from accounts.models import DeviceSession
+    from accounts.tests.helpers import last_code_for, with_second_factor
+
+    user = with_second_factor(make_user(email=VICTIM_EMAIL, password=VICTIM_PASSWORD))
+    _owner_resets_right_after_the_check(monkeypatch, user)
+    response = _login(api_client, VICTIM_PASSWORD, email=VICTIM_EMAIL)
+    assert response.status_code == 401 and response.json()["code"] == "mfa_required"
+    token = response.json()["data"]["mfa_token"]
+    sent = api_client.post(
+        "/api/v1/auth/mfa/challenge", {"mfa_token": token, "method": "code"}, format="json"
+    )
+    assert sent.status_code == 200, sent.content
+    finished = api_client.post(
+        "/api/v1/auth/mfa/verify",
+        {"mfa_token": token, "method": "code", "code": last_code_for(VICTIM_EMAIL)},
+        format="json",
+    )
+    assert finished.status_code == 401, finished.content
+    assert not DeviceSession.objects.filter(user=user, revoked_at__isnull=True).exists()

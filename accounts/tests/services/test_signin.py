@@ -99,7 +99,7 @@ def _failures() -> list[SecurityEvent]:
 def test_the_right_password_proves_the_account(user):
     factor = password_first_factor(identifier=email(user.email), password=RIGHT, client=CLIENT)
     assert factor == FirstFactor(
-        user=user, method=PASSWORD, identifier=user.email, password_hash=user.password
+        user=user, method=PASSWORD, identifier=user.email, security_version=user.security_version
     )
     assert factor.created is False
     # The first factor records nothing: the last stage records the sign-in.
