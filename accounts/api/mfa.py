@@ -191,7 +191,8 @@ class MfaVerifyView(PublicView):
             "After a first factor answered 401 mfa_required: the `mfa_token` and a second "
             "factor — `code` for totp, recovery_code and code, `credential` for webauthn. "
             "Opens a token session. A wrong code answers otp_invalid with "
-            "`data.attempts_left`; after five the mfa_token is dead (token_invalid)."
+            "`data.attempts_left`; after five the mfa_token is dead (token_invalid), as it "
+            "is once the password is reset or changed, or the account signs out everywhere."
         ),
         request=MfaVerifyInputSerializer,
         data=s.TokenSessionSerializer,

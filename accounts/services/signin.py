@@ -295,8 +295,9 @@ def second_factor(factor: FirstFactor, *, trust_token: str | None = None) -> Non
 def _finalise(factor: FirstFactor, *, client: ClientInfo, kind: str) -> SignedIn:
     signed_in = _finalise_atomic(factor, client=client, kind=kind)
     if signed_in is None:
-        # The password was changed after it was checked: it is wrong now.
-        raise InvalidCredentials()
+        # The password was changed after it was checked: it is wrong now. At
+        # the second step it is the mfa_token that died (documented there).
+        raise TokenInvalid() if factor.second_factor_done else InvalidCredentials()
     return signed_in
 
 

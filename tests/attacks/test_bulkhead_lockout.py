@@ -300,4 +300,72 @@ def test_a_reset_landing_after_the_check_stops_the_second_step_too(
         format="json",
     )
     assert finished.status_code == 401, finished.content
+    assert finished.json()["code"] == "token_invalid"  # what /mfa/verify documents
     assert not DeviceSession.objects.filter(user=user, revoked_at__isnull=True).exists()
+
+
+def test_a_reset_landing_after_the_check_ends_the_pages_second_step(
+    web_client, make_user, monkeypatch
+):
+    """The same race through the pages: the second step is dead (the page
+    says so and sends the browser back to sign in), nobody is signed in."""
+    from accounts.tests.helpers import last_code_for, with_second_factor
+
+    user = with_second_factor(make_user(email=VICTIM_EMAIL, password=VICTIM_PASSWORD))
+    _owner_resets_right_after_the_check(monkeypatch, user)
+    response = web_client.post(
+        "/accounts/login/", {"identifier": VICTIM_EMAIL, "password": VICTIM_PASSWORD}
+    )
+    assert response["Location"] == "/accounts/login/mfa/"
+    web_client.post("/accounts/login/mfa/", {"action": "send", "method": "code"})
+    finished = web_client.post(
+        "/accounts/login/mfa/", {"method": "code", "otp": last_code_for(VICTIM_EMAIL)}
+    )
+    assert finished.status_code == 302 and finished["Location"].startswith("/accounts/login/")
+    assert finished["Location"] != "/accounts/login/mfa/"
+    assert "_auth_user_id" not in web_client.session
+
+
+def test_unreadable_identifiers_refused_by_a_busy_server_are_not_counted_either(
+    settings, busy_server
+):
+    """The admin's form takes any text as the identifier; junk there costs and
+    counts like an unknown identifier — and, like it, not when refused."""
+    from accounts.services.signin import signin_password_unreadable
+    from authsite.client import ClientInfo
+    from authsite.errors import InvalidCredentials
+    from authsite.hashers import PasswordHashingBusy
+
+    client = ClientInfo(ip="198.51.100.4")
+    with busy_server():
+        for _ in range(settings.LOGIN_FAILURE_LIMIT + 2):
+            with pytest.raises(PasswordHashingBusy):
+                signin_password_unreadable(raw="not an address!", password=WRONG, client=client)
+    with pytest.raises(InvalidCredentials):
+        signin_password_unreadable(raw="not an address!", password=WRONG, client=client)
+
+
+def test_a_right_password_signs_in_when_the_upgrade_of_its_old_hash_is_refused(
+    api_client, make_user, settings, monkeypatch
+):
+    """The upgrade takes a slot of its own after the check; a full bulkhead
+    then refuses it. The sign-in has succeeded and stays so; the old hash
+    stays until a later sign-in remakes it."""
+    from accounts.models import User
+    from accounts.services import lockout
+    from accounts.tests.helpers import give_old_password_hash
+    from authsite.hashers import PasswordHashingBusy
+
+    user = make_user(email=VICTIM_EMAIL, password=VICTIM_PASSWORD)
+    old = give_old_password_hash(user, VICTIM_PASSWORD, settings)
+
+    def busy(password):
+        raise PasswordHashingBusy(retry_after=2)
+
+    monkeypatch.setattr(lockout, "make_password", busy)
+    response = _login(api_client, VICTIM_PASSWORD, email=VICTIM_EMAIL)
+    assert response.status_code == 200, response.content
+    assert User.objects.get(pk=user.pk).password == old
+    monkeypatch.undo()
+    assert _login(api_client, VICTIM_PASSWORD, email=VICTIM_EMAIL).status_code == 200
+    assert User.objects.get(pk=user.pk).password != old
