@@ -134,7 +134,13 @@ DATABASES = {
 _db = DATABASES["default"]
 _db.setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
 _db["CONN_HEALTH_CHECKS"] = True
+# MySQL/MariaDB: a connection that answered within this many seconds is not
+# pinged again before the next request's first query (authsite.backends.mysql).
+DB_PING_AFTER_IDLE = env.float("DB_PING_AFTER_IDLE", default=1.0)
 if _db["ENGINE"] == "django.db.backends.mysql":
+    # Django's backend, pinging only a connection idle for DB_PING_AFTER_IDLE
+    # seconds (authsite/backends/mysql/base.py).
+    _db["ENGINE"] = "authsite.backends.mysql"
     _db.setdefault("OPTIONS", {})
     _db["OPTIONS"].setdefault("charset", "utf8mb4")
     _db["OPTIONS"].setdefault("init_command", "SET sql_mode='STRICT_TRANS_TABLES'")

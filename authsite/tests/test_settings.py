@@ -82,11 +82,10 @@ def test_redis_cache_without_debug_passes_our_checks(settings):
 
 @pytest.mark.django_db
 def test_mysql_database_uses_utf8mb4(settings):
-    db = settings.DATABASES["default"]
-    if db["ENGINE"] != "django.db.backends.mysql":
-        pytest.skip("runs when DATABASE_URL points at MySQL/MariaDB (.ci/run does)")
     from django.db import connection
 
+    if connection.vendor != "mysql":
+        pytest.skip("runs when DATABASE_URL points at MySQL/MariaDB (.ci/run does)")
     with connection.cursor() as cursor:
         cursor.execute("SELECT @@character_set_database")
         assert cursor.fetchone()[0] == "utf8mb4"

@@ -1,0 +1,84 @@
+"""Django's MySQL/MariaDB backend, pinging only a connection that sat idle.
+
+With ``CONN_HEALTH_CHECKS`` Django pings a persistent connection before the
+first query of every request, so that one the server dropped (a restart, a
+``KILL``, ``wait_timeout``) is replaced instead of failing the request. Under
+load that ping is a second round trip for every request whose work is one
+query (``GET /auth/me``: the session lookup), and the server has just
+answered on that connection.
+
+Here a connection that answered within ``DB_PING_AFTER_IDLE`` seconds
+(default 1; a request or delivery job that ended with no database error
+marks the time) is checked without a round trip: its socket is polled, with
+no wait. A server that closed the connection — it exited, was restarted, or
+killed it — has sent a FIN (or an error packet) that is waiting there, so the
+poll reports it and the connection gets Django's ping, which fails and
+replaces it. An idle connection's socket has nothing to read; the check is
+one ``poll`` call. A connection idle for longer is pinged as before.
+
+What it does not catch, like the ping before it: a server host that vanished
+without closing anything (no FIN ever arrives). The ping would wait for the
+same TCP timeout there.
+
+The same check guards the go-sql-driver/mysql connection pool
+(``conncheck.go``). An earlier version that skipped the check within the
+second lost a delivery job when the outage integration test's MariaDB
+restarted in under a second (``tests/integration/test_database_outage.py``).
+
+``DATABASE_URL=mysql://…`` selects it (``authsite/settings/base.py``).
+"""
+
+from __future__ import annotations
+
+import select
+import time
+
+from django.conf import settings
+from django.db.backends.mysql import base
+
+# Anything on an idle connection's socket means it is not as the request left it.
+_ANYTHING = select.POLLIN | select.POLLPRI | getattr(select, "POLLRDHUP", 0)
+
+
+class DatabaseWrapper(base.DatabaseWrapper):
+    # time.monotonic() when a request that used the connection ended without
+    # a database error; None before the first.
+    answered_at: float | None = None
+
+    def close_if_unusable_or_obsolete(self) -> None:
+        # Called when a request starts and when it ends (Django's
+        # close_old_connections). ``health_check_done`` is still True at the
+        # end of a request that opened a cursor: the connection answered.
+        answered = self.connection is not None and self.health_check_done
+        answered = answered and not self.errors_occurred
+        super().close_if_unusable_or_obsolete()
+        if answered and self.connection is not None:
+            self.answered_at = time.monotonic()
+
+    def close_if_health_check_failed(self) -> None:
+        if (
+            self.connection is not None
+            and self.health_check_enabled
+            and not self.health_check_done
+            and self.answered_at is not None
+            and time.monotonic() - self.answered_at < settings.DB_PING_AFTER_IDLE
+            and self.socket_quiet()
+        ):
+            self.health_check_done = True
+            return
+        super().close_if_health_check_failed()
+
+    def socket_quiet(self) -> bool:
+        """Nothing waiting on the connection's socket: no data, no end of
+        stream, no error. Polled without waiting."""
+        try:
+            fd = self.connection.fileno()
+        except Exception:  # closed, or a driver without fileno()
+            return False
+        poller = select.poll()
+        poller.register(fd, _ANYTHING)
+        return not poller.poll(0)
+
+    def close(self) -> None:
+        super().close()
+        self.answered_at = None
