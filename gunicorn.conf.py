@@ -10,7 +10,10 @@ The environment (or ``.env``) it reads, besides the site's own settings:
   ``authsite/hashers.py``) leaves the others to serve token calls; README,
   "gunicorn", says how to size them.
 - ``GUNICORN_ACCESS_LOG``: where the access log goes ("-" = stdout, the
-  default; a file path; empty = no access log).
+  default; a file path; empty = no access log). While it is on, the site
+  writes no request line of its own (``REQUEST_LOG=false``, unless the
+  environment sets it): the access line has the same fields, the view's
+  URL name and the user id included.
 - ``LOG_FORMAT`` (text|json) and ``LOG_LEVEL``, as for the site: with json,
   gunicorn's own lines and the access log are JSON objects too.
 - ``TRUSTED_PROXY_COUNT``: the access log shows the client IP the site uses
@@ -59,12 +62,17 @@ graceful_timeout = 10
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-") or None
+if accesslog:
+    # The access line is the request line: the site does not write its own
+    # as well (REQUEST_LOG; authsite.middleware.RequestIdMiddleware), unless
+    # the environment says so.
+    os.environ.setdefault("REQUEST_LOG", "false")
 LOG_FORMAT = os.environ.get("LOG_FORMAT", "text").lower()
 # Path without the query string (which may hold anything a client put there),
 # no referer; the client IP and request id as the site sees them.
 access_log_format = (
     '%(client_ip)s - %(t)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms "%(a)s" '
-    "request_id=%(request_id)s"
+    "request_id=%(request_id)s view=%({authsite.view}e)s user=%({authsite.user_id}e)s"
 )
 # No control socket: several servers on one machine (tests, benchmarks) would
 # all claim the same $HOME/.gunicorn/gunicorn.ctl.
@@ -171,6 +179,8 @@ class AccessLogger(glogging.Logger):
             "status": status,
             "bytes": getattr(resp, "sent", None),
             "duration_ms": round(request_time.total_seconds() * 1000, 1),
+            "view": environ.get("authsite.view"),
+            "user_id": environ.get("authsite.user_id"),
             "user_agent": printable(environ.get("HTTP_USER_AGENT") or "", 300),
         }
         try:

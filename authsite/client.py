@@ -8,6 +8,7 @@ wrote itself can therefore never pick the IP that rate limits count.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from dataclasses import dataclass
@@ -30,7 +31,11 @@ class ClientInfo:
     device_id: str | None = None
 
 
+@functools.lru_cache(maxsize=1024)
 def _valid_ip(value: str) -> str | None:
+    """``value`` as a normalised IP address, or None. Remembered: a server sees
+    the same few proxy or client addresses over and over, and parsing one
+    with ``ipaddress`` costs more than the rest of finding the client."""
     try:
         return str(ipaddress.ip_address(value.strip()))
     except ValueError:

@@ -118,6 +118,11 @@ def _user_id(context: LogContext) -> Any:
     request = context.request
     if request is None:
         return None
+    return request_user_id(request)
+
+
+def request_user_id(request: Any) -> Any:
+    """The signed-in user's id, if the request already loaded its user."""
     # Only a user somebody already loaded: reading a lazy ``request.user`` here
     # would query the database from inside a log call.
     user = request.__dict__.get("user")

@@ -206,12 +206,22 @@ def password_hash_refused() -> None:
     PASSWORD_HASH_REFUSALS.inc()
 
 
-def request_observed(*, request: HttpRequest, status: int, seconds: float) -> None:
-    REQUEST_SECONDS.labels(
-        view_label(request),
-        request.method if request.method in METHODS else "other",
+# REQUEST_SECONDS' series by (view, method, status class), found once:
+# ``labels()`` takes a lock and checks its arguments on every call. The keys
+# are bounded: URL names, METHODS and "other", status classes.
+_request_series: dict[tuple[str, str, str], Any] = {}
+
+
+def request_observed(*, view: str, method: str | None, status: int, seconds: float) -> None:
+    key = (
+        view,
+        method if method in METHODS else "other",
         f"{status // 100}xx" if 100 <= status <= 599 else "other",
-    ).observe(seconds)
+    )
+    series = _request_series.get(key)
+    if series is None:
+        series = _request_series[key] = REQUEST_SECONDS.labels(*key)
+    series.observe(seconds)
 
 
 def view_label(request: HttpRequest) -> str:

@@ -21,6 +21,7 @@ from authsite.logging import (
     printable,
     request_id_new,
     request_id_valid,
+    request_user_id,
 )
 
 logger = logging.getLogger("authsite.api")
@@ -30,13 +31,24 @@ request_logger = logging.getLogger("authsite.request")
 # checks every few seconds does not drown the log.
 QUIET_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 
+# Left in the environ for gunicorn's access log (gunicorn.conf.py): the URL
+# name of the view that answered, and the signed-in user's id.
+VIEW_KEY = "authsite.view"
+USER_ID_KEY = "authsite.user_id"
+
 
 class RequestIdMiddleware:
     """First in ``MIDDLEWARE``: gives the request its id, sets the log context
     (``authsite.logging``) for everything the request logs, and when the
-    response is ready returns the id in ``X-Request-ID``, writes the request
-    line (method, path, status, duration; never the query string or body) and
-    observes the latency metric by view name.
+    response is ready returns the id in ``X-Request-ID``, observes the latency
+    metric by view name and writes the request line (method, path, status,
+    duration, view; never the query string or body).
+
+    The request line is off with ``REQUEST_LOG=false``, which gunicorn.conf.py
+    sets when gunicorn writes its access log: that line carries the same
+    fields (this middleware leaves the view and the user id in the environ
+    for it), and two lines for every request cost CPU and say nothing more.
+    A 5xx answer is always written, at ERROR.
 
     An ``X-Request-ID`` header is honoured only behind a trusted proxy
     (``TRUSTED_PROXY_COUNT`` > 0, as for the client IP in ``authsite.client``)
@@ -45,15 +57,17 @@ class RequestIdMiddleware:
 
     def __init__(self, get_response):
         self.get_response = get_response
+        self.request_lines = settings.REQUEST_LOG
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         started = time.perf_counter()
         request_id = self.request_id(request)
         request.request_id = request_id
         ip = client_ip_compute(request)
+        meta = request.META
         # For gunicorn's access log (gunicorn.conf.py), which gets the same environ,
         # and for every later client_ip() of this request.
-        request.META[CLIENT_IP_KEY] = ip
+        meta[CLIENT_IP_KEY] = ip
         path = printable(request.path)
         # Ended by request_finished (below), once Django has logged the response too.
         log_context_begin(request_id=request_id, client_ip=ip, path=path, request=request)
@@ -61,10 +75,20 @@ class RequestIdMiddleware:
         response["X-Request-ID"] = request_id
         seconds = time.perf_counter() - started
         status = response.status_code
-        metrics.request_observed(request=request, status=status, seconds=seconds)
-        level = logging.ERROR if status >= 500 else logging.INFO
-        if request.path in QUIET_PATHS and status < 500:
+        view = metrics.view_label(request)
+        metrics.request_observed(view=view, method=request.method, status=status, seconds=seconds)
+        meta[VIEW_KEY] = view
+        user_id = request_user_id(request)
+        if user_id is not None:
+            meta[USER_ID_KEY] = str(user_id)
+        if status >= 500:
+            level = logging.ERROR
+        elif not self.request_lines:
+            return response
+        elif request.path in QUIET_PATHS:
             level = logging.DEBUG
+        else:
+            level = logging.INFO
         if request_logger.isEnabledFor(level):
             request_logger.log(
                 level,
@@ -77,7 +101,7 @@ class RequestIdMiddleware:
                     "method": request.method,
                     "status": status,
                     "duration_ms": round(seconds * 1000, 1),
-                    "view": metrics.view_label(request),
+                    "view": view,
                 },
             )
         return response

@@ -512,6 +512,10 @@ LOCALE_PATHS = [BASE_DIR / "locale"]
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 LOG_FORMAT = env.str("LOG_FORMAT", default="text").lower()
 LOGGING = logging_config(log_format=LOG_FORMAT, level=LOG_LEVEL)
+# One request line per request (authsite.request: method, path, status, duration,
+# view). gunicorn.conf.py sets it false when gunicorn's access log, which has the
+# same fields, is on; a 5xx answer is written either way.
+REQUEST_LOG = env.bool("REQUEST_LOG", default=True)
 
 # --- Metrics (SPEC §20) -------------------------------------------------------------------
 # /metrics answers 404 while empty; with a token, only to "Authorization: Bearer <token>".

@@ -8,6 +8,7 @@ import importlib.util
 import io
 import json
 import logging
+import os
 from datetime import timedelta
 from types import SimpleNamespace
 
@@ -23,6 +24,8 @@ def config(monkeypatch, tmp_path):
     # The file makes a metrics directory when none is set: give it one, so
     # this process's environment is left as it was.
     monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    # The file sets REQUEST_LOG when the access log is on: put it back after.
+    monkeypatch.delenv("REQUEST_LOG", raising=False)
     spec = importlib.util.spec_from_file_location("authsite_gunicorn_conf", CONFIG_FILE)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -71,7 +74,7 @@ def test_the_text_access_line_shows_the_client_behind_a_trusted_proxy(config, se
     settings.TRUSTED_PROXY_COUNT = 1
     line = access_line(config, {"HTTP_X_FORWARDED_FOR": "198.51.100.1, 203.0.113.7"})
     assert line.startswith("203.0.113.7 - [")
-    assert '"POST /api/v1/auth/login HTTP/1.1" 401 121 12ms "curl/8" request_id=rid-1' in line
+    assert '"POST /api/v1/auth/login HTTP/1.1" 401 121 12ms "curl/8" request_id=rid-1 ' in line
     assert "secret-in-query" not in line and "10.0.0.5" not in line
 
 
@@ -79,7 +82,8 @@ def test_without_a_trusted_proxy_the_forwarded_header_is_ignored(config, setting
     settings.TRUSTED_PROXY_COUNT = 0
     line = access_line(config, {"HTTP_X_FORWARDED_FOR": "203.0.113.7"}, request_id=None)
     assert line.startswith("10.0.0.5 - [")
-    assert line.endswith("request_id=-")
+    # A request the site never saw (or no user): "-".
+    assert line.endswith("request_id=- view=- user=-")
 
 
 def test_the_access_line_takes_the_ip_the_site_worked_out(config, settings):
@@ -98,4 +102,37 @@ def test_the_json_access_line(config, settings, monkeypatch):
     assert entry["request_id"] == "rid-1"
     assert (entry["method"], entry["path"], entry["status"]) == ("POST", "/api/v1/auth/login", 401)
     assert entry["bytes"] == 121 and entry["duration_ms"] == 12.0
+    assert entry["view"] is None and entry["user_id"] is None
     assert "secret-in-query" not in line
+
+
+SEEN_BY_THE_SITE = {"authsite.view": "accounts_api:me", "authsite.user_id": "24095074825908"}
+
+
+def test_the_access_line_names_the_view_and_the_user_the_site_saw(config, settings, monkeypatch):
+    """The site writes no request line of its own under gunicorn (below): the
+    access line carries what that line had, the view and the user id."""
+    line = access_line(config, SEEN_BY_THE_SITE)
+    assert line.endswith("request_id=rid-1 view=accounts_api:me user=24095074825908")
+    monkeypatch.setattr(config, "LOG_FORMAT", "json")
+    entry = json.loads(access_line(config, SEEN_BY_THE_SITE))
+    assert (entry["view"], entry["user_id"]) == ("accounts_api:me", "24095074825908")
+
+
+def load(monkeypatch, tmp_path, **environ):
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    monkeypatch.delenv("REQUEST_LOG", raising=False)
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+    spec = importlib.util.spec_from_file_location("authsite_gunicorn_conf", CONFIG_FILE)
+    spec.loader.exec_module(importlib.util.module_from_spec(spec))
+    return os.environ.get("REQUEST_LOG")
+
+
+def test_with_the_access_log_on_the_site_writes_no_request_line_of_its_own(monkeypatch, tmp_path):
+    assert load(monkeypatch, tmp_path) == "false"
+    assert load(monkeypatch, tmp_path, GUNICORN_ACCESS_LOG="/var/log/access.log") == "false"
+    # No access log: the site's line is the only one.
+    assert load(monkeypatch, tmp_path, GUNICORN_ACCESS_LOG="") is None
+    # The operator's choice wins.
+    assert load(monkeypatch, tmp_path, REQUEST_LOG="true") == "true"

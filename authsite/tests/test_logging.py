@@ -125,6 +125,33 @@ def test_a_newline_in_the_path_cannot_forge_a_log_line(api_client, text_log):
     assert any("/api/v1/x\\n2026-01-01" in line for line in text_log.lines)
 
 
+@pytest.mark.urls("authsite.tests.urls")
+def test_without_request_lines_only_a_5xx_is_written_and_the_access_log_gets_view_and_user(
+    api_client, user, json_log, settings
+):
+    """Under gunicorn with its access log on (gunicorn.conf.py sets
+    REQUEST_LOG=false) the access line is the request line: the site writes
+    none of its own but for a 5xx, and leaves the view and the user id in the
+    environ, where the access log reads them."""
+    settings.REQUEST_LOG = False
+    access = assert_ok(login(api_client, user.email, "Correct-Horse-9-Battery"))["access"]
+    me = api_client.get(ME, HTTP_AUTHORIZATION=f"Bearer {access}")
+    assert_ok(me)
+    assert json_log.requests() == []
+    assert me.wsgi_request.META["authsite.view"] == "accounts_api:me"
+    assert me.wsgi_request.META["authsite.user_id"] == str(user.pk)
+    assert me.wsgi_request.META["authsite.client_ip"] == "127.0.0.1"
+
+    api_client.raise_request_exception = False
+    boom = api_client.get("/api/v1/test/boom")
+
+    assert boom.status_code == 500
+    (line,) = json_log.requests()
+    assert line["level"] == "ERROR" and line["status"] == 500
+    assert line["request_id"] == boom["X-Request-ID"]
+    assert "authsite.user_id" not in boom.wsgi_request.META
+
+
 def test_probes_are_logged_at_debug_only(client, json_log):
     client.get("/healthz")
     (line,) = json_log.requests()

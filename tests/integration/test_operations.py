@@ -106,7 +106,7 @@ def test_metrics_add_up_the_sign_ins_of_both_workers(server, account):
             answered_by |= {
                 entry["pid"]
                 for entry in log_entries(server)
-                if entry["logger"] == "authsite.request" and entry["request_id"] in ids
+                if entry["logger"] == "gunicorn.access" and entry["request_id"] in ids
             }
             if len(answered_by) == 2:
                 break
@@ -170,9 +170,24 @@ def test_logs_show_the_clients_ip_and_the_proxys_request_id(server, account):
                 break
             time.sleep(0.1)
         assert seen["gunicorn.access"]["client_ip"] == ip, seen
-        assert seen["authsite.request"]["client_ip"] == ip, seen
+        # The site's own line about the refusal (django.request) says the same.
+        assert seen["django.request"]["client_ip"] == ip, seen
         assert seen["gunicorn.access"]["status"] == 401
+        # The access line is the request line: the site writes none of its own.
+        assert "authsite.request" not in seen, seen
     access = lines("edge-4f9c2a:trace-1")["gunicorn.access"]
     assert (access["method"], access["path"]) == ("POST", "/api/v1/auth/login")
+    assert (access["view"], access["user_id"]) == ("accounts_api:login", None)
+    assert lines(fresh_id)["gunicorn.access"]["view"] == "accounts_api:me"
+    # A signed-in request's access line names its user.
+    signed_in = server.api().post("/api/v1/auth/login", {"email": account, "password": PASSWORD})
+    me = server.api(signed_in.data["access"]).get("/api/v1/auth/me")
+    assert me.status == 200, me
+    for _try in range(50):
+        if "gunicorn.access" in lines(me.headers["x-request-id"]):
+            break
+        time.sleep(0.1)
+    access = lines(me.headers["x-request-id"])["gunicorn.access"]
+    assert access["user_id"] == str(me.data["id"]), access
     assert "Wrong-Horse-9-x" not in server.log_text()
     assert "Traceback" not in server.log_text(), server.log_tail()
