@@ -12,7 +12,9 @@ reports, per run:
   driver) in cores;
 - ``other_cores``: every other busy CPU in cores (other programs on the
   machine; the kernel's share of network I/O lands here too);
-- ``steal_cores``: time the hypervisor gave to other guests.
+- ``steal_cores``: time the hypervisor gave to other guests;
+- ``busiest_worker_share``: the busiest gunicorn worker's part of the
+  workers' CPU (0.5 with two workers evenly loaded, 1.0 when one served all).
 """
 
 from __future__ import annotations
@@ -95,6 +97,12 @@ def usage(before: Snapshot, after: Snapshot, *, server_pid: int, requests: int) 
     app_pids = _tree(after.procs, server_pid) | (_tree(before.procs, server_pid) & set(after.procs))
     service_pids = {pid for pid, (comm, _p, _c) in after.procs.items() if comm in SERVICES}
     app = delta(app_pids)
+    # How evenly the workers shared the run: the busiest worker's part of the
+    # workers' CPU. wrk's few keep-alive connections are each accepted by one
+    # worker for the whole run, so a run may land on one worker (share near
+    # 1.0 with 2 workers) and be capped at one core.
+    workers = [delta({pid}) for pid in app_pids if pid != server_pid]
+    busiest = max(workers) / sum(workers) if workers and sum(workers) > 0 else 0.0
     services = delta(service_pids)
     load = after.children - before.children
     own = after.own - before.own
@@ -105,6 +113,7 @@ def usage(before: Snapshot, after: Snapshot, *, server_pid: int, requests: int) 
         "app_ms_per_req": round(app * per_req, 3),
         "services_ms_per_req": round(services * per_req, 3),
         "app_cores": round(app / wall, 3),
+        "busiest_worker_share": round(busiest, 3),
         "services_cores": round(services / wall, 3),
         "load_cores": round(load / wall, 3),
         "other_cores": round(other / wall, 3),

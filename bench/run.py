@@ -783,7 +783,10 @@ class Bench:
             log(
                 f"    round {number + 1}: /healthz {X} bare {ratios['healthz_bare']:.2f}, "
                 f"/auth/me CPU {X} /healthz {ratios['me_cpu']:.2f}, refresh CPU {X} /healthz "
-                f"{ratios['refresh_cpu']:.2f}; errors {errors}"
+                f"{ratios['refresh_cpu']:.2f}; errors {errors}; busiest worker's share "
+                + ", ".join(
+                    f"{k} {runs[k].cpu.get('busiest_worker_share', 0.0):.2f}" for k in RATIO_KEYS
+                )
                 + ("; pool ran out" if runs["refresh"].exhausted else "")
             )
 
@@ -1043,8 +1046,9 @@ class Bench:
             f"{self.opts.ratio_seconds} s each: bare, /healthz, /auth/me, refresh back to back, "
             "the order reversed every other round)\n",
             f"| round | bare req/s | /healthz req/s | /healthz {X} bare | /healthz CPU ms | "
-            f"/auth/me CPU ms | {X} /healthz | refresh CPU ms | {X} /healthz | errors |",
-            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+            f"/auth/me CPU ms | {X} /healthz | refresh CPU ms | {X} /healthz | errors | "
+            "busiest worker's share: bare, /healthz, /auth/me, refresh |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
         ]
         for number, runs in enumerate(self.ratio_runs, start=1):
             r = self.round_ratios(runs)
@@ -1056,12 +1060,16 @@ class Bench:
                 f"| {number} | {runs['bare'].rps:.0f} | {runs['healthz'].rps:.0f} | "
                 f"{r['healthz_bare']:.2f} | {ms('healthz')} | {ms('me')} | {r['me_cpu']:.2f} | "
                 f"{ms('refresh')} | {r['refresh_cpu']:.2f} | "
-                f"{sum(res.errors for res in runs.values())} |"
+                f"{sum(res.errors for res in runs.values())} | "
+                + ", ".join(
+                    f"{runs[key].cpu.get('busiest_worker_share', 0.0):.2f}" for key in RATIO_KEYS
+                )
+                + " |"
             )
         lines.append(
             f"| **median** | | | **{self.adjacent('healthz_bare'):.2f}** (≥ 0.9) | | | "
             f"**{self.adjacent('me_cpu'):.2f}** (≤ 2.0) | | "
-            f"**{self.adjacent('refresh_cpu'):.2f}** (≤ 3.5) | |"
+            f"**{self.adjacent('refresh_cpu'):.2f}** (≤ 3.5) | | |"
         )
         return "\n".join(lines) + "\n"
 
