@@ -13,7 +13,10 @@ The environment (or ``.env``) it reads, besides the site's own settings:
   default; a file path; empty = no access log). While it is on, the site
   writes no request line of its own (``REQUEST_LOG=false``, unless the
   environment sets it): the access line has the same fields, the view's
-  URL name and the user id included.
+  URL name and the user id included. The file decides this from
+  ``GUNICORN_ACCESS_LOG`` alone: with ``--access-logfile`` or
+  ``--access-logformat`` on gunicorn's command line (or in
+  ``GUNICORN_CMD_ARGS``), set ``REQUEST_LOG`` yourself.
 - ``LOG_FORMAT`` (text|json) and ``LOG_LEVEL``, as for the site: with json,
   gunicorn's own lines and the access log are JSON objects too.
 - ``TRUSTED_PROXY_COUNT``: the access log shows the client IP the site uses
@@ -138,6 +141,10 @@ def _response_header(resp, name: str) -> str | None:
     return None
 
 
+def _escaped(text: str) -> str:
+    return text.replace("\\", "\\\\")
+
+
 class AccessLogger(glogging.Logger):
     """gunicorn's logger, with the site's client IP and request id in the access
     log, and JSON lines when ``LOG_FORMAT=json``."""
@@ -152,7 +159,12 @@ class AccessLogger(glogging.Logger):
         atoms = super().atoms(resp, req, environ, request_time)
         atoms["client_ip"] = _client_ip(environ)
         atoms["request_id"] = _response_header(resp, "x-request-id") or "-"
-        atoms["U"] = printable(atoms.get("U") or "")
+        # The path and the user agent are the client's, inside quotes.
+        # gunicorn escapes their quotes (SafeAtoms); their backslashes are
+        # escaped here, or 'x\\" user=42 "' would end the field after all
+        # and write fields of its own.
+        atoms["U"] = _escaped(printable(atoms.get("U") or ""))
+        atoms["a"] = _escaped(printable(atoms.get("a") or "-", 300))
         return atoms
 
     def access(self, resp, req, environ, request_time) -> None:

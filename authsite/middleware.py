@@ -80,7 +80,7 @@ class RequestIdMiddleware:
         meta[VIEW_KEY] = view
         user_id = request_user_id(request)
         if user_id is not None:
-            meta[USER_ID_KEY] = str(user_id)
+            meta[USER_ID_KEY] = user_id
         if status >= 500:
             level = logging.ERROR
         elif not self.request_lines:

@@ -9,12 +9,15 @@ import io
 import json
 import logging
 import os
+import re
 from datetime import timedelta
 from types import SimpleNamespace
 
 import pytest
 from django.conf import settings as django_settings
 from gunicorn.config import Config
+
+from authsite.testing import env_absent
 
 CONFIG_FILE = django_settings.BASE_DIR / "gunicorn.conf.py"
 
@@ -24,8 +27,8 @@ def config(monkeypatch, tmp_path):
     # The file makes a metrics directory when none is set: give it one, so
     # this process's environment is left as it was.
     monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
-    # The file sets REQUEST_LOG when the access log is on: put it back after.
-    monkeypatch.delenv("REQUEST_LOG", raising=False)
+    # The file sets REQUEST_LOG when the access log is on: removed again after.
+    env_absent(monkeypatch, "REQUEST_LOG")
     spec = importlib.util.spec_from_file_location("authsite_gunicorn_conf", CONFIG_FILE)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -106,7 +109,7 @@ def test_the_json_access_line(config, settings, monkeypatch):
     assert "secret-in-query" not in line
 
 
-SEEN_BY_THE_SITE = {"authsite.view": "accounts_api:me", "authsite.user_id": "24095074825908"}
+SEEN_BY_THE_SITE = {"authsite.view": "accounts_api:me", "authsite.user_id": 24095074825908}
 
 
 def test_the_access_line_names_the_view_and_the_user_the_site_saw(config, settings, monkeypatch):
@@ -116,12 +119,40 @@ def test_the_access_line_names_the_view_and_the_user_the_site_saw(config, settin
     assert line.endswith("request_id=rid-1 view=accounts_api:me user=24095074825908")
     monkeypatch.setattr(config, "LOG_FORMAT", "json")
     entry = json.loads(access_line(config, SEEN_BY_THE_SITE))
-    assert (entry["view"], entry["user_id"]) == ("accounts_api:me", "24095074825908")
+    assert (entry["view"], entry["user_id"]) == ("accounts_api:me", 24095074825908)
+
+
+def fields_after_the_quotes(line: str) -> list[str]:
+    """The ``name=value`` fields of a text access line, read as a log parser
+    reads it: a quoted field (with backslash escapes) is one field."""
+    fields = re.findall(r'"((?:[^"\\]|\\.)*)"|(\S+)', line)
+    return [bare for _quoted, bare in fields if "=" in bare]
+
+
+@pytest.mark.parametrize(
+    "forged",
+    [
+        'x" request_id=forged view=admin:index user=42 "',
+        'x\\" request_id=forged view=admin:index user=42 "\\',
+    ],
+    ids=["quote", "backslash-quote"],
+)
+def test_the_client_cannot_write_fields_into_the_text_access_line(config, settings, forged):
+    for environ in (
+        {"HTTP_USER_AGENT": forged},
+        {"PATH_INFO": "/api/v1/" + forged},
+    ):
+        line = access_line(config, {**SEEN_BY_THE_SITE, **environ})
+        assert fields_after_the_quotes(line) == [
+            "request_id=rid-1",
+            "view=accounts_api:me",
+            "user=24095074825908",
+        ], line
 
 
 def load(monkeypatch, tmp_path, **environ):
     monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
-    monkeypatch.delenv("REQUEST_LOG", raising=False)
+    env_absent(monkeypatch, "REQUEST_LOG", "GUNICORN_ACCESS_LOG")
     for name, value in environ.items():
         monkeypatch.setenv(name, value)
     spec = importlib.util.spec_from_file_location("authsite_gunicorn_conf", CONFIG_FILE)

@@ -13,6 +13,7 @@ import pytest
 from django.contrib.auth.hashers import make_password
 
 from authsite.hashers import Argon2idPasswordHasher, PasswordHashingBusy, hash_bulkhead
+from authsite.testing import env_absent
 from authsite.testing.bulkhead import bulkhead_full, wait_for
 
 PASSWORD = "Correct-Horse-9-Battery"
@@ -187,6 +188,7 @@ def test_the_defaults_leave_threads_for_token_calls(monkeypatch, tmp_path):
 
     monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
     monkeypatch.delenv("GUNICORN_THREADS", raising=False)
+    env_absent(monkeypatch, "REQUEST_LOG")  # the file sets it
     spec = importlib.util.spec_from_file_location(
         "authsite_gunicorn_conf_threads", django_settings.BASE_DIR / "gunicorn.conf.py"
     )

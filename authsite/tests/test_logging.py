@@ -139,7 +139,7 @@ def test_without_request_lines_only_a_5xx_is_written_and_the_access_log_gets_vie
     assert_ok(me)
     assert json_log.requests() == []
     assert me.wsgi_request.META["authsite.view"] == "accounts_api:me"
-    assert me.wsgi_request.META["authsite.user_id"] == str(user.pk)
+    assert me.wsgi_request.META["authsite.user_id"] == user.pk
     assert me.wsgi_request.META["authsite.client_ip"] == "127.0.0.1"
 
     api_client.raise_request_exception = False

@@ -120,3 +120,41 @@ def test_a_request_that_met_a_database_error_does_not_vouch_for_the_connection(
     # fine, so it is kept), but the request did not count as an answer.
     assert worker_connection.pings == [True]
     assert worker_connection.answered_at == answered
+
+
+def test_a_connection_checked_after_an_error_is_pinged_again_when_it_has_idled(
+    worker_connection, settings
+):
+    """Django's own ping after a failed request leaves its flag set for the
+    next request: that must not count as the connection having answered."""
+    request(worker_connection)
+    with pytest.raises(DatabaseError):
+        request(worker_connection, "SELECT * FROM no_such_table_anywhere")
+    worker_connection.answered_at = time.monotonic() - settings.DB_PING_AFTER_IDLE - 0.1
+
+    request(worker_connection)
+
+    # The check after the error, then the ping the idle connection is owed.
+    assert worker_connection.pings == [True, True]
+
+
+def test_a_request_that_never_touched_the_database_does_not_vouch_for_it(
+    worker_connection, settings
+):
+    request(worker_connection)
+    worker_connection.answered_at = time.monotonic() - settings.DB_PING_AFTER_IDLE - 0.1
+    for _probe in range(2):  # /healthz: the request starts and ends, no cursor
+        worker_connection.close_if_unusable_or_obsolete()
+        worker_connection.close_if_unusable_or_obsolete()
+
+    request(worker_connection)
+
+    assert worker_connection.pings == [True]
+
+
+def test_pinging_before_every_request_as_django_does(worker_connection, settings):
+    settings.DB_PING_AFTER_IDLE = 0
+    request(worker_connection)
+    request(worker_connection)
+    request(worker_connection)
+    assert worker_connection.pings == [True, True]

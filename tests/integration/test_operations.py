@@ -188,6 +188,6 @@ def test_logs_show_the_clients_ip_and_the_proxys_request_id(server, account):
             break
         time.sleep(0.1)
     access = lines(me.headers["x-request-id"])["gunicorn.access"]
-    assert access["user_id"] == str(me.data["id"]), access
+    assert access["user_id"] == me.data["id"], access
     assert "Wrong-Horse-9-x" not in server.log_text()
     assert "Traceback" not in server.log_text(), server.log_tail()

@@ -16,9 +16,12 @@ poll reports it and the connection gets Django's ping, which fails and
 replaces it. An idle connection's socket has nothing to read; the check is
 one ``poll`` call. A connection idle for longer is pinged as before.
 
-What it does not catch, like the ping before it: a server host that vanished
-without closing anything (no FIN ever arrives). The ping would wait for the
-same TCP timeout there.
+What it does not catch: a connection dropped silently within that second —
+a middlebox (NAT, a load balancer, a moved virtual IP) that forgets it
+without telling either end. Django's ping would find that out (a reset, or
+the same TCP timeout); here the request's first query fails (503
+``service_unavailable``) and the connection is closed when the request ends.
+``DB_PING_AFTER_IDLE=0`` pings before every request again, as Django does.
 
 The same check guards the go-sql-driver/mysql connection pool
 (``conncheck.go``). An earlier version that skipped the check within the
@@ -44,18 +47,24 @@ class DatabaseWrapper(base.DatabaseWrapper):
     # time.monotonic() when a request that used the connection ended without
     # a database error; None before the first.
     answered_at: float | None = None
+    # A cursor was opened since the last close_if_unusable_or_obsolete.
+    cursor_opened: bool = False
 
     def close_if_unusable_or_obsolete(self) -> None:
         # Called when a request starts and when it ends (Django's
-        # close_old_connections). ``health_check_done`` is still True at the
-        # end of a request that opened a cursor: the connection answered.
-        answered = self.connection is not None and self.health_check_done
-        answered = answered and not self.errors_occurred
+        # close_old_connections). Only a request that ran its queries without
+        # a database error vouches for the connection: not Django's own ping
+        # after an error (it leaves health_check_done set for the next call),
+        # and not a request that never touched the database.
+        answered = self.cursor_opened and not self.errors_occurred
+        self.cursor_opened = False
         super().close_if_unusable_or_obsolete()
         if answered and self.connection is not None:
             self.answered_at = time.monotonic()
 
     def close_if_health_check_failed(self) -> None:
+        # Django calls this first whenever a cursor is opened.
+        self.cursor_opened = True
         if (
             self.connection is not None
             and self.health_check_enabled
@@ -73,11 +82,14 @@ class DatabaseWrapper(base.DatabaseWrapper):
         stream, no error. Polled without waiting."""
         try:
             fd = self.connection.fileno()
-        except Exception:  # closed, or a driver without fileno()
+            if fd < 0:
+                return False
+            poller = select.poll()
+            poller.register(fd, _ANYTHING)
+            return not poller.poll(0)
+        except (AttributeError, ValueError, OSError, TypeError):
+            # closed, no socket, or a driver without fileno(): ping instead
             return False
-        poller = select.poll()
-        poller.register(fd, _ANYTHING)
-        return not poller.poll(0)
 
     def close(self) -> None:
         super().close()
