@@ -802,11 +802,31 @@ class Bench:
             "refresh_cpu": ms("refresh") / healthz,
         }
 
-    def adjacent(self, name: str) -> float | None:
-        """The median round's ratio ``name`` (``round_ratios``), if rounds ran."""
-        if not self.ratio_runs:
+    def lopsided(self, res: Result) -> bool:
+        """The run sat on one worker: its busiest worker did more than 75 % of
+        the workers' CPU (with 2 workers; 1.5 ÷ workers in general). wrk's
+        few keep-alive connections are each accepted by one worker for the
+        whole run, so such a run is capped at one core and its threads fight
+        over one GIL: it measures where the connections landed, not the code
+        (bench.cpu)."""
+        limit = min(1.0, 1.5 / max(self.opts.workers, 1))
+        return res.cpu.get("busiest_worker_share", 0.0) > limit
+
+    def verdict_rounds(self) -> list[dict[str, Result]]:
+        """The rounds none of whose runs sat on one worker; all rounds if none."""
+        even = [
+            runs for runs in self.ratio_runs if not any(self.lopsided(res) for res in runs.values())
+        ]
+        return even or self.ratio_runs
+
+    def adjacent(self, name: str, rounds: list[dict[str, Result]] | None = None) -> float | None:
+        """The median round's ratio ``name`` (``round_ratios``) over the
+        rounds none of whose runs sat on one worker (``verdict_rounds``), or
+        over ``rounds``; None if no rounds ran."""
+        rounds = self.verdict_rounds() if rounds is None else rounds
+        if not rounds:
             return None
-        return statistics.median(self.round_ratios(runs)[name] for runs in self.ratio_runs)
+        return statistics.median(self.round_ratios(runs)[name] for runs in rounds)
 
     def partner(self, ep: Endpoint) -> Endpoint | None:
         """The unregistered side of a forgot-password pair, when both are run."""
@@ -966,7 +986,10 @@ class Bench:
                 f"bare Django, no middleware: mean of both runs "
                 f"{self.bare_baseline():.0f} req/s{spread(('bare', 'bare_end'))}"
             )
-        rounds = f"median of {len(self.ratio_runs)} adjacent rounds, below"
+        rounds = (
+            f"median of the {len(self.verdict_rounds())} of {len(self.ratio_runs)} adjacent "
+            "rounds in which no run sat on one worker, below"
+        )
         if ep.key == "healthz":
             bare = self.bare_baseline()
             share = self.baseline() / bare if bare else 0.0
@@ -1056,8 +1079,10 @@ class Bench:
             def ms(key: str, runs: dict[str, Result] = runs) -> str:
                 return f"{runs[key].cpu['app_ms_per_req']:.2f}"
 
+            lopsided = [key for key in RATIO_KEYS if self.lopsided(runs[key])]
+            mark = f" (on one worker: {', '.join(lopsided)})" if lopsided else ""
             lines.append(
-                f"| {number} | {runs['bare'].rps:.0f} | {runs['healthz'].rps:.0f} | "
+                f"| {number}{mark} | {runs['bare'].rps:.0f} | {runs['healthz'].rps:.0f} | "
                 f"{r['healthz_bare']:.2f} | {ms('healthz')} | {ms('me')} | {r['me_cpu']:.2f} | "
                 f"{ms('refresh')} | {r['refresh_cpu']:.2f} | "
                 f"{sum(res.errors for res in runs.values())} | "
@@ -1066,10 +1091,19 @@ class Bench:
                 )
                 + " |"
             )
+        even = len(self.verdict_rounds())
         lines.append(
-            f"| **median** | | | **{self.adjacent('healthz_bare'):.2f}** (≥ 0.9) | | | "
+            f"| **median of the {even} rounds on both workers** | | | "
+            f"**{self.adjacent('healthz_bare'):.2f}** (≥ 0.9) | | | "
             f"**{self.adjacent('me_cpu'):.2f}** (≤ 2.0) | | "
             f"**{self.adjacent('refresh_cpu'):.2f}** (≤ 3.5) | | |"
+        )
+        every = self.ratio_runs
+        lines.append(
+            f"| median of all {len(every)} rounds | | | "
+            f"{self.adjacent('healthz_bare', every):.2f} | | | "
+            f"{self.adjacent('me_cpu', every):.2f} | | "
+            f"{self.adjacent('refresh_cpu', every):.2f} | | |"
         )
         return "\n".join(lines) + "\n"
 
