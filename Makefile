@@ -116,7 +116,7 @@ clean:
 # build/bench/ by default; DATABASE_URL=mysql://root@127.0.0.1:3306/authsite_bench for MariaDB),
 # USERS seeded users. Needs Redis on 127.0.0.1:6379 (db 2; BENCH_CACHE_URL) and wrk.
 # `make bench-stack`: what a request costs inside Django, in-process (bench/stack.py).
-.PHONY: bench bench-stack
+.PHONY: bench bench-stack bench-instructions
 USERS ?= 1000
 bench: setup
 	@command -v wrk >/dev/null 2>&1 || { \
@@ -133,6 +133,17 @@ bench: setup
 
 bench-stack: setup
 	$(PY) -m bench.stack --users $(USERS) $(BENCH_ARGS)
+
+# Instructions per request through gunicorn's request path, under valgrind
+# (bench/instructions.py): what a change to the stack costs, without the VM's noise.
+bench-instructions: setup
+	@command -v valgrind >/dev/null 2>&1 || { \
+		if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq valgrind >/dev/null; \
+		else \
+			echo "make bench-instructions needs valgrind: sudo apt-get install valgrind"; exit 1; \
+		fi; }
+	$(PY) -m bench.instructions --users $(USERS) $(BENCH_ARGS)
 
 # Sustained load (bench/soak.py): 200 connections for SOAK_SECONDS seconds on sign-in,
 # refresh, /auth/me and PATCH /profile against gunicorn (2 gthread workers, as make serve)
