@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.password_validation import (
@@ -11,6 +12,7 @@ from django.contrib.auth.password_validation import (
 )
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import F
 
 from accounts import selectors
 from accounts.identifiers import PHONE, Identifier
@@ -60,14 +62,22 @@ def _password_hash(new_password: str) -> str:
     return make_password(new_password)
 
 
-def _password_set(user: User, new_password: str, encoded: str) -> None:
-    """A new password (``encoded`` by ``_password_hash``): it unblocks a
-    password blocked by too many wrong tries (SPEC §18.3) and ends "trusted
-    browser" cookies (§16.5)."""
+def _password_set(user: User, new_password: str, encoded: str, *, also: Sequence[str] = ()) -> None:
+    """Save a new password (``encoded`` by ``_password_hash``), with the
+    fields named in ``also``, inside the caller's transaction. It unblocks a
+    password blocked by too many wrong tries (SPEC §18.3) and bumps the
+    account's ``security_version``, which ends "trusted browser" cookies
+    (§16.5) and every sign-in whose password was checked before
+    (``signin``). The bump counts from what the database holds: ``user`` may
+    have been loaded before a second-factor change bumped it too, and writing
+    "its version plus one" would write that number again
+    (``tests/attacks/test_security_version_race.py``)."""
     user.password = encoded
     user._password = new_password  # as set_password: the validators hear of it after save
     user.password_failures = 0
-    user.security_version += 1
+    user.security_version = F("security_version") + 1
+    user.save(update_fields=["password", "password_failures", "security_version", *also])
+    user.refresh_from_db(fields=["security_version"])
 
 
 def password_forgot(*, identifier: Identifier, client: ClientInfo) -> CodeSent:
@@ -127,15 +137,14 @@ def password_reset(
         raise OtpInvalid()
     now = clock.now()
     with transaction.atomic():
-        _password_set(user, new_password, encoded)
-        fields = ["password", "password_failures", "security_version"]
+        verified = []
         if identifier.kind == PHONE and user.phone_verified_at is None:
             user.phone_verified_at = now
-            fields.append("phone_verified_at")
+            verified.append("phone_verified_at")
         elif identifier.kind != PHONE and user.email_verified_at is None:
             user.email_verified_at = now
-            fields.append("email_verified_at")
-        user.save(update_fields=fields)
+            verified.append("email_verified_at")
+        _password_set(user, new_password, encoded, also=verified)
         sessions_revoke_all(user=user, client=client, reason="password_reset", record=False)
         event_record(
             kind=SecurityEvent.PASSWORD_RESET, user=user, identifier=identifier.value, client=client
@@ -171,7 +180,6 @@ def password_change(
     encoded = _password_hash(new_password)
     with transaction.atomic():
         _password_set(user, new_password, encoded)
-        user.save(update_fields=["password", "password_failures", "security_version"])
         sessions_revoke_all(
             user=user,
             client=client,
@@ -195,7 +203,6 @@ def password_set_by_staff(*, user: User, new_password: str, client: ClientInfo) 
     encoded = _password_hash(new_password)
     with transaction.atomic():
         _password_set(user, new_password, encoded)
-        user.save(update_fields=["password", "password_failures", "security_version"])
         sessions_revoke_all(user=user, client=client, reason="password_changed", record=False)
         event_record(kind=SecurityEvent.PASSWORD_CHANGED, user=user, client=client)
         notify_account(user=user, template="notice_password_changed")
