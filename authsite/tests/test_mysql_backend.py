@@ -158,3 +158,19 @@ def test_pinging_before_every_request_as_django_does(worker_connection, settings
     request(worker_connection)
     request(worker_connection)
     assert worker_connection.pings == [True, True]
+
+
+def test_the_socket_check_of_a_driver_connection_closed_behind_djangos_back_says_ping(
+    worker_connection,
+):
+    """mysqlclient's fileno() raises its own OperationalError on a closed
+    connection: the socket check answers "not quiet" (Django's ping then
+    decides, as without this backend) instead of raising a driver error
+    that nothing above would turn into the 503 envelope."""
+    request(worker_connection)
+    raw = worker_connection.connection
+    raw.close()  # not through Django: it still holds the connection
+    try:
+        assert worker_connection.socket_quiet() is False
+    finally:
+        worker_connection.connection = None  # already closed; nothing to close

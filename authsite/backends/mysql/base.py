@@ -87,8 +87,10 @@ class DatabaseWrapper(base.DatabaseWrapper):
             poller = select.poll()
             poller.register(fd, _ANYTHING)
             return not poller.poll(0)
-        except (AttributeError, ValueError, OSError, TypeError):
-            # closed, no socket, or a driver without fileno(): ping instead
+        except Exception:
+            # The driver's connection closed behind Django's back (fileno()
+            # raises MySQLdb's OperationalError), no socket, or a driver
+            # without fileno(): Django's ping decides, and replaces it.
             return False
 
     def close(self) -> None:
