@@ -24,6 +24,8 @@ it); nothing here runs inside the app.
   password the password rules refuse (``format: password``). The coverage
   phase builds values from patterns and lengths and ignores the formats'
   strategies, so it sends such values. Never for anything else.
+- **Negative bodies judged as sent** (``negatives.py``): a body generated as
+  invalid that the schema accepts after all is checked as a valid one.
 """
 
 from __future__ import annotations
@@ -37,10 +39,14 @@ import urllib.request
 import schemathesis
 
 from tests.conformance.formats import register_formats
+from tests.conformance.negatives import register_negative_body_check
 
 # --- formats -----------------------------------------------------------------------------
 
 register_formats()
+
+# A negative body is judged by what is sent (tests/conformance/negatives.py).
+register_negative_body_check()
 
 
 # --- auth --------------------------------------------------------------------------------

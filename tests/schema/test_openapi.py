@@ -49,6 +49,7 @@ from authsite import clock
 from authsite.client import ClientInfo
 from otp import services as otp
 from tests.conformance.formats import register_formats
+from tests.conformance.negatives import register_negative_body_check
 
 # `make schema` (and .ci/run, on SQLite and MariaDB) runs these; `make test` does not.
 pytestmark = pytest.mark.schema
@@ -79,6 +80,7 @@ CONFIG = schemathesis.Config.from_dict(
 )
 
 register_formats()
+register_negative_body_check()
 schema = schemathesis.openapi.from_wsgi("/api/v1/schema", get_wsgi_application(), config=CONFIG)
 DOCUMENT = schema.raw_schema
 
