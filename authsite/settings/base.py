@@ -66,6 +66,9 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
+    # Before whitenoise's and staticfiles' own: its runserver wraps theirs and
+    # closes each request's database connection (authsite/management/commands).
+    "authsite",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "corsheaders",
@@ -73,7 +76,6 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI assets served by us, not a CDN
     "django_ratelimit",
-    "authsite",
     "accounts",
     "otp",
     "profiles",
