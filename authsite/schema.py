@@ -328,6 +328,7 @@ def api_doc(
     request_example: Any = None,
     data_example: Any = None,
     message_example: str = "",
+    envelope_name: str | None = None,
     **kwargs: Any,
 ):
     """``extend_schema`` for an endpoint answering in the envelope.
@@ -335,12 +336,14 @@ def api_doc(
     ``errors`` lists the ``authsite.errors`` classes the endpoint raises (the
     common ones are added for it). ``request_example`` and ``data_example``
     become the examples of the body and of the success answer.
+    ``envelope_name`` names the success envelope's component where ``data``'s
+    own name would not do (a ``PolymorphicProxySerializer``).
     """
     responses: dict[int, Any] = {}
     if status == 204:
         responses[204] = OpenApiResponse(description="No content.")
     else:
-        responses[status] = envelope(data)
+        responses[status] = envelope(data, name=envelope_name)
     examples = list(kwargs.pop("examples", []))
     if request_example is not None:
         examples.append(OpenApiExample("Request", value=request_example, request_only=True))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.utils.translation import gettext as _
+from drf_spectacular.utils import PolymorphicProxySerializer
 from rest_framework import serializers
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
@@ -54,6 +55,23 @@ def _without_blanks(attrs: dict) -> dict:
     return {key: value for key, value in attrs.items() if value not in ("", None)}
 
 
+def _factor_fields_checked(attrs: dict, *, also_unwanted: tuple[str, ...] = ()) -> None:
+    """A second factor is ``method`` with its ``code`` (totp, recovery_code,
+    code) or its ``credential`` (webauthn), and nothing else: the schema's
+    combinations, refused as a ``validation_error`` before any factor is
+    checked, so that a body the schema refuses never costs a try."""
+    method = attrs["method"]
+    needed, unwanted = ("credential", "code") if method == mfa.WEBAUTHN else ("code", "credential")
+    errors: dict[str, list[str]] = {}
+    if needed not in attrs:
+        errors[needed] = [_("Required with method %(method)s.") % {"method": method}]
+    for name in (unwanted, *also_unwanted):
+        if name in attrs:
+            errors[name] = [_("Not with method %(method)s.") % {"method": method}]
+    if errors:
+        raise serializers.ValidationError(errors)
+
+
 # --- shapes --------------------------------------------------------------------------------
 
 
@@ -92,7 +110,9 @@ class MfaVerifyInputSerializer(serializers.Serializer):
     credential = s.credential_field(required=False, description="A passkey assertion (webauthn).")
 
     def validate(self, attrs: dict) -> dict:
-        return _without_blanks(attrs)
+        attrs = _without_blanks(attrs)
+        _factor_fields_checked(attrs)
+        return attrs
 
 
 class MfaChallengeInputSerializer(serializers.Serializer):
@@ -168,7 +188,17 @@ class ReauthInputSerializer(serializers.Serializer):
     )
 
     def validate(self, attrs: dict) -> dict:
-        return _without_blanks(attrs)
+        attrs = _without_blanks(attrs)
+        if "method" in attrs:
+            _factor_fields_checked(attrs, also_unwanted=("password",))
+        elif "credential" in attrs:
+            raise serializers.ValidationError(
+                {"credential": [_("A passkey assertion goes with method webauthn.")]}
+            )
+        elif "password" in attrs and "code" in attrs:
+            message = _("Give your password or a code, not both.")
+            raise serializers.ValidationError({"password": [message], "code": [message]})
+        return attrs
 
 
 class ReauthenticatedSerializer(serializers.Serializer):
@@ -228,11 +258,18 @@ class MfaChallengeView(PublicView):
         summary="Second step: send a code",
         description=(
             "With `method` code: a code to the account's other verified address (the "
-            "cooldown and hourly cap of codes apply). With `webauthn`: request options "
-            "for one of the account's passkeys (the data is then WebAuthn options JSON)."
+            "cooldown and hourly cap of codes apply): `data` is a CodeSent. With "
+            "`webauthn`: `data` is WebAuthn request options for one of the account's "
+            "passkeys. A method that is not in the `methods` of the mfa_required answer "
+            "is refused (validation_error on `method`)."
         ),
         request=MfaChallengeInputSerializer,
-        data=s.CodeSentSerializer,
+        data=PolymorphicProxySerializer(
+            component_name="MfaChallengeData",
+            serializers=[s.CodeSentSerializer, s.OptionsSerializer],
+            resource_type_field_name=None,
+        ),
+        envelope_name="MfaChallengeEnvelope",
         errors=[ValidationFailed, TokenInvalid, OtpCooldown, OtpSendLimit, OtpLocked, RateLimited],
     )
     @rate_limited("anon_ip", "code_request_ip")

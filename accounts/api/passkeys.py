@@ -98,16 +98,6 @@ class PasskeyAddedSerializer(PasskeySerializer, RecoveryCodesSerializer):
     """The new passkey, and the recovery codes if it is the first second factor."""
 
 
-class OptionsSerializer(serializers.Serializer):
-    """WebAuthn options as JSON (``PublicKeyCredentialCreationOptionsJSON`` or
-    ``…RequestOptionsJSON``): pass them to ``navigator.credentials`` (after
-    decoding the base64url fields) or to the platform's passkey API."""
-
-    challenge = serializers.CharField()
-    rpId = serializers.CharField(required=False)
-    timeout = serializers.IntegerField(required=False)
-
-
 class LoginOptionsInputSerializer(serializers.Serializer):
     # No length limit: it is not read (the body's size is Django's to bound),
     # and a maxLength the schema counts before trimming and DRF after would
@@ -166,7 +156,7 @@ class PasskeyRegisterOptionsView(SignedInView):
             "with the credential. " + STEP_UP
         ),
         request=None,
-        data=OptionsSerializer,
+        data=s.OptionsSerializer,
         errors=[
             ValidationFailed,
             PasskeyInvalid,
@@ -257,7 +247,7 @@ class PasskeyLoginOptionsView(PublicView):
             "sent; it is not used), empty `allowCredentials`, user verification required."
         ),
         request=LoginOptionsInputSerializer,
-        data=OptionsSerializer,
+        data=s.OptionsSerializer,
         errors=[ValidationFailed, PasskeyInvalid, RateLimited],
     )
     @rate_limited("anon_ip")
@@ -296,7 +286,7 @@ class ReauthPasskeyOptionsView(SignedInView):
         description="Request options for one of your passkeys; send the assertion to "
         "/auth/reauthenticate with `method` webauthn and `credential`.",
         request=None,
-        data=OptionsSerializer,
+        data=s.OptionsSerializer,
         errors=[PasskeyInvalid, NotAuthenticated, TokenInvalid],
     )
     def post(self, request: Request) -> Response:

@@ -518,6 +518,16 @@ class CodeSentSerializer(serializers.Serializer):
     )
 
 
+class OptionsSerializer(serializers.Serializer):
+    """WebAuthn options as JSON (``PublicKeyCredentialCreationOptionsJSON`` or
+    ``…RequestOptionsJSON``): pass them to ``navigator.credentials`` (after
+    decoding the base64url fields) or to the platform's passkey API."""
+
+    challenge = serializers.CharField()
+    rpId = serializers.CharField(required=False)
+    timeout = serializers.IntegerField(required=False)
+
+
 class PendingAddressSerializer(serializers.Serializer):
     channel = serializers.ChoiceField(choices=[("email", "email"), ("sms", "sms")])
     destination = serializers.CharField(help_text="Masked address that was sent a code too.")

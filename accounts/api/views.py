@@ -35,6 +35,7 @@ from authsite.errors import (
     OtpSendLimit,
     PasswordUnchanged,
     RateLimited,
+    ReauthenticationRequired,
     TokenInvalid,
     TokenReused,
 )
@@ -46,6 +47,13 @@ from authsite.schema import api_doc, documented_errors
 SEND_ERRORS = [OtpCooldown, OtpSendLimit, OtpLocked]
 CODE_ERRORS = [OtpInvalid, OtpAttemptsExceeded, OtpLocked]
 PASSWORD_CHECK_ERRORS = [CurrentPasswordIncorrect, RateLimited]
+# SPEC §16.4: sensitive changes need an authentication of this session within
+# REAUTH_WINDOW (its sign-in or /auth/reauthenticate), or the inline password.
+STEP_UP_INLINE = (
+    "Within REAUTH_WINDOW seconds of this session's sign-in or of "
+    "/auth/reauthenticate, no confirmation is needed; after it, without one, "
+    "401 reauthentication_required."
+)
 LIMITED = (
     "429 answers carry `Retry-After` and a message with the same number of seconds "
     "(otp_cooldown, otp_send_limit, otp_locked, rate_limited)."
@@ -567,13 +575,14 @@ class ContactChangeView(APIView):
     @api_doc(
         summary="Change or add an email or phone: send a code to the new address",
         description=(
-            "Needs the current `password` for accounts that have one. An address that "
-            "belongs to another account gets the same answer but no code; the account's own "
-            "address answers 409 account_exists. " + LIMITED
+            "Confirm with the current `password` (accounts that have one; checked whenever "
+            "it is sent). " + STEP_UP_INLINE + " An address that belongs to another account "
+            "gets the same answer but no code; the account's own address answers 409 "
+            "account_exists. " + LIMITED
         ),
         request=s.ContactChangeInputSerializer,
         data=s.CodeSentSerializer,
-        errors=[*PASSWORD_CHECK_ERRORS, *SEND_ERRORS, AccountExists],
+        errors=[*PASSWORD_CHECK_ERRORS, *SEND_ERRORS, AccountExists, ReauthenticationRequired],
         request_example={"phone": PHONE, "password": PASSWORD},
         message_example="Enter the code we sent to the new address.",
         data_example={**CODE_SENT_EXAMPLE, "channel": "sms", "destination": "+91******3210"},
@@ -678,8 +687,13 @@ class AccountExportView(APIView):
 
     @api_doc(
         summary="Export your data",
-        description="Account, profile, sessions and security events as one document.",
+        description=(
+            "Account, profile, sessions and security events as one document. Needs an "
+            "authentication of this session within REAUTH_WINDOW seconds (its sign-in or "
+            "/auth/reauthenticate); without one, 401 reauthentication_required."
+        ),
         data=s.ExportSerializer,
+        errors=[ReauthenticationRequired],
         message_example="Your data.",
         data_example={
             "account": {
@@ -726,11 +740,14 @@ class AccountView(APIView):
         summary="Delete your account",
         description=(
             "Confirm with `password`, or, for an account without a password, with `otp`: "
-            "a sign-in code requested through /auth/otp/request. Answers 204."
+            "a sign-in code requested through /auth/otp/request (an `otp` for an account "
+            "with a password is refused: validation_error). Whichever is sent is checked. "
+            + STEP_UP_INLINE
+            + " Answers 204."
         ),
         request=s.AccountDeleteInputSerializer,
         status=204,
-        errors=[*PASSWORD_CHECK_ERRORS, *CODE_ERRORS],
+        errors=[*PASSWORD_CHECK_ERRORS, *CODE_ERRORS, ReauthenticationRequired],
         request_example={"password": PASSWORD},
     )
     def delete(self, request: Request) -> Response:

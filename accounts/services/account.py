@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from accounts import selectors
 from accounts.identifiers import Identifier
@@ -17,7 +18,7 @@ from accounts.services.password import password_forgot
 from accounts.services.stepup import reauth_inline_password, reauth_require
 from accounts.services.tokens import sessions_revoke_all
 from authsite.client import ClientInfo
-from authsite.errors import NotFound, RetryLater
+from authsite.errors import NotFound, RetryLater, ValidationFailed
 from otp import services as otp
 from otp.destinations import channel_for, mask_destination
 from profiles.services import EDITABLE_FIELDS
@@ -138,7 +139,13 @@ def account_delete(
     address, or by a recent authentication of this session (SPEC §16.4).
     User, profile, sessions and codes are removed; the security events stay
     for the record but lose every personal detail."""
-    if code and not password and not user.has_usable_password():
+    if code and user.has_usable_password():
+        # Not a way to confirm for this account: refused rather than ignored
+        # (a code sent within the step-up window would otherwise pass unread).
+        raise ValidationFailed.for_field(
+            "otp", _("This account has a password: confirm with it instead.")
+        )
+    if code and not password:
         code_consume_recorded(
             purpose=otp.LOGIN,
             identifier=user.primary_identifier,

@@ -30,6 +30,7 @@ from typing import Any, NoReturn
 from django.conf import settings
 from django.contrib.auth.hashers import check_password, make_password
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from accounts import selectors
@@ -69,6 +70,7 @@ from authsite.errors import (
     PasskeyInvalid,
     RateLimited,
     TokenInvalid,
+    ValidationFailed,
 )
 from authsite.hashers import hash_bulkhead
 from otp import services as otp
@@ -510,6 +512,10 @@ def signin_mfa_passkey_options(*, mfa_token: str | None) -> dict[str, Any]:
     """``/auth/mfa/challenge`` with ``webauthn``: request options for one of
     the account's passkeys, bound to this second step."""
     challenge = mfa.challenge_for(mfa_token)
+    if mfa.WEBAUTHN not in mfa.mfa_methods(challenge.user):
+        raise ValidationFailed.for_field(
+            "method", _("Passkeys are not a second factor of this account.")
+        )
     return passkeys.passkey_request_options(
         ceremony=passkeys.Ceremony.MFA,
         user=challenge.user,

@@ -349,3 +349,48 @@ def test_a_blank_or_nul_mfa_token_is_refused_by_schema_and_api(document, api_cli
     )
     assert response.status_code == 400
     assert response.json()["code"] == "validation_error"
+
+
+# Every operation behind the step-up of SPEC §16.4, called with a body it
+# would otherwise accept the shape of (found by an outside audit: three of
+# them answered reauthentication_required without documenting it).
+STEP_UP_CALLS = [
+    ("post", "/auth/mfa/totp/setup", {}),
+    ("post", "/auth/mfa/totp/confirm", {"code": "123456"}),
+    ("post", "/auth/mfa/code", {}),
+    ("delete", "/auth/mfa/totp", {}),
+    ("post", "/auth/mfa/recovery-codes", {}),
+    ("post", "/auth/passkeys/register/options", {}),
+    ("delete", "/auth/passkeys/{passkey_id}", {}),
+    ("post", "/auth/contact/change", {"email": "new-address@example.com"}),
+    ("get", "/auth/account/export", None),
+    ("delete", "/auth/account", {}),
+]
+
+
+@pytest.mark.django_db
+def test_every_step_up_refusal_is_documented(document, auth_client, clock):
+    from django.conf import settings as django_settings
+
+    clock.advance(django_settings.REAUTH_WINDOW + 1)
+    for method, path, body in STEP_UP_CALLS:
+        url = "/api/v1" + path.replace("{passkey_id}", "1")
+        if body is None:
+            response = auth_client.get(url)
+        else:
+            response = getattr(auth_client, method)(url, body, format="json")
+        assert response.status_code == 401, (path, response.content)
+        assert response.json()["code"] == "reauthentication_required", path
+        operation = document["paths"]["/api/v1" + path][method]
+        ref = operation["responses"]["401"]["content"]["application/json"]["schema"]["$ref"]
+        codes = _component(document, ref)["properties"]["code"]["enum"]
+        assert "reauthentication_required" in codes, (method, path, codes)
+
+
+def test_the_second_steps_challenge_documents_both_answers(document):
+    operation = document["paths"]["/api/v1/auth/mfa/challenge"]["post"]
+    ref = operation["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
+    data = _component(document, ref)["properties"]["data"]
+    variants = _component(document, data["$ref"])["oneOf"]
+    names = {variant["$ref"].rsplit("/", 1)[1] for variant in variants}
+    assert names == {"CodeSent", "Options"}

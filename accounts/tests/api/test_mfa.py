@@ -8,7 +8,7 @@ import pytest
 from django.conf import settings
 from django.core import mail
 
-from accounts.models import Authenticator, RecoveryCode, SecurityEvent, User
+from accounts.models import Authenticator, RecoveryCode, SecurityEvent, User, WebAuthnChallenge
 from accounts.services import mfa
 from accounts.services.tokens import session_open
 from accounts.tests.helpers import assert_error, assert_ok, last_code_for, messages_to
@@ -371,3 +371,69 @@ def test_factors_added_at_once_make_one_set_of_recovery_codes(make_user):
     assert Authenticator.objects.filter(user=user, kind="code").count() == 1
     assert Authenticator.objects.filter(user=user, kind="recovery_codes").count() == 1
     assert RecoveryCode.objects.filter(authenticator__user=user).count() == len(shown[0])
+
+
+ASSERTION = {"id": "AAAA", "rawId": "AAAA", "type": "public-key", "response": {}}
+
+
+def test_a_second_step_the_schema_refuses_costs_no_try(user, with_totp, api_client, clock):
+    # Found by an outside audit: `{"method": "totp"}` without its code was
+    # checked as a wrong code, and burnt one of the mfa_token's five tries.
+    secret, _codes = with_totp
+    clock.advance(60)
+    token = mfa_token(api_client, user.email)["mfa_token"]
+    refused = [
+        ({"method": "totp"}, {"code"}),
+        ({"method": "recovery_code", "code": ""}, {"code"}),
+        ({"method": "totp", "code": "123456", "credential": ASSERTION}, {"credential"}),
+        ({"method": "webauthn"}, {"credential"}),
+        ({"method": "webauthn", "code": "123456", "credential": ASSERTION}, {"code"}),
+    ]
+    for body, fields in refused:
+        response = api_client.post(f"{API}/mfa/verify", {"mfa_token": token, **body}, format="json")
+        assert set(assert_error(response, 400, "validation_error")["errors"]) == fields, body
+    assert not SecurityEvent.objects.filter(user=user, kind="mfa_failed").exists()
+    wrong = assert_error(verify(api_client, token, "totp", "000000"), 400, "otp_invalid")
+    assert wrong["data"]["attempts_left"] == settings.MFA_MAX_ATTEMPTS - 1
+    assert_ok(verify(api_client, token, "totp", totp_now(secret)))
+
+
+def test_a_reauthentication_the_schema_refuses_checks_nothing(user, with_totp, api_client, clock):
+    secret, _codes = with_totp
+    clock.advance(60)
+    token = mfa_token(api_client, user.email)["mfa_token"]
+    session = assert_ok(verify(api_client, token, "totp", totp_now(secret)))
+    client = bearer(CommitAPIClient(), session["access"])
+    clock.advance(settings.REAUTH_WINDOW + 1)
+    refused = [
+        ({"method": "totp"}, {"code"}),
+        ({"password": STRONG_PASSWORD, "code": "123456"}, {"password", "code"}),
+        ({"method": "totp", "code": "123456", "password": STRONG_PASSWORD}, {"password"}),
+        ({"credential": ASSERTION}, {"credential"}),
+        ({"method": "webauthn", "code": "123456"}, {"credential", "code"}),
+    ]
+    for body, fields in refused:
+        response = client.post(f"{API}/reauthenticate", body, format="json")
+        assert set(assert_error(response, 400, "validation_error")["errors"]) == fields, body
+    assert not SecurityEvent.objects.filter(user=user, kind="reauthenticated").exists()
+    assert User.objects.get(pk=user.pk).password_failures == 0
+    assert_error(client.get(f"{API}/account/export"), 401, "reauthentication_required")
+    assert_ok(client.post(f"{API}/reauthenticate", {"password": STRONG_PASSWORD}, format="json"))
+    assert_ok(client.get(f"{API}/account/export"))
+
+
+def test_the_second_step_offers_a_passkey_challenge_only_to_an_account_with_one(
+    user, with_totp, api_client, clock
+):
+    # Found by an outside audit: options came back for an account whose
+    # mfa_required listed no webauthn.
+    clock.advance(60)
+    data = mfa_token(api_client, user.email)
+    assert "webauthn" not in data["methods"]
+    response = api_client.post(
+        f"{API}/mfa/challenge",
+        {"mfa_token": data["mfa_token"], "method": "webauthn"},
+        format="json",
+    )
+    assert set(assert_error(response, 400, "validation_error")["errors"]) == {"method"}
+    assert not WebAuthnChallenge.objects.exists()
