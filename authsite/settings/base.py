@@ -8,6 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from corsheaders.defaults import default_headers as cors_default_headers
 from django.core.exceptions import ImproperlyConfigured
 
 from authsite.logging import logging_config
@@ -412,6 +413,8 @@ CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
 CORS_URLS_REGEX = r"^/api/.*$"
 CORS_ALLOW_CREDENTIALS = False
 CORS_EXPOSE_HEADERS = ["Retry-After", "X-Request-ID"]
+# django-cors-headers' list, and the API's optional device header (SPEC §18.4).
+CORS_ALLOW_HEADERS = (*cors_default_headers, "x-device-id")
 CORS_PREFLIGHT_MAX_AGE = 86400
 
 JWT_ACCESS_TTL = env.int("JWT_ACCESS_TTL", default=60 * 60)  # seconds

@@ -35,6 +35,8 @@ def _preflight(client, path: str, origin: str, method: str, headers: str):
     [
         ("/api/v1/auth/login", "POST", "content-type"),
         ("/api/v1/auth/me", "GET", "authorization"),
+        # SPEC §18.4's device header (found by an outside audit: refused).
+        ("/api/v1/auth/login", "POST", "x-device-id"),
     ],
 )
 def test_a_preflight_from_an_allowed_origin_is_answered(client, path, method, headers):
