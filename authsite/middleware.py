@@ -4,9 +4,10 @@ import threading
 import time
 
 from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
+from django.core.exceptions import DisallowedHost, ImproperlyConfigured
 from django.core.signals import request_finished
 from django.http import HttpRequest, HttpResponse
+from django.middleware.common import CommonMiddleware as DjangoCommonMiddleware
 from django.utils.cache import add_never_cache_headers
 from django.utils.http import http_date
 from django.utils.translation import gettext as _
@@ -14,7 +15,7 @@ from django.utils.translation import gettext as _
 from authsite import metrics
 from authsite.api import OUTAGE_ERRORS, is_api_request, json_error
 from authsite.client import CLIENT_IP_KEY, DEVICE_COOKIE, client_ip_compute, device_id_shape_ok
-from authsite.errors import ServiceUnavailable
+from authsite.errors import ServiceUnavailable, ValidationFailed
 from authsite.logging import (
     log_context_begin,
     log_context_end,
@@ -177,6 +178,27 @@ class NoStoreMiddleware:
                 response.headers["Expires"] = _http_date_now()
                 response.headers["Cache-Control"] = NEVER_CACHE
         return response
+
+
+class CommonMiddleware(DjangoCommonMiddleware):
+    """Django's (the ``Host`` check against ``ALLOWED_HOSTS``, ``APPEND_SLASH``
+    …), except that a ``Host`` it refuses under ``/api/`` answers the 400
+    envelope in development too (SPEC §19.1). Django turns that refusal into
+    its HTML debug page when ``DEBUG`` is on (with the settings in it) — what
+    a phone or an emulator on the network of a ``make run`` met — and into
+    ``handler400`` (the envelope) only when it is off. Logged as Django logs
+    it (``django.security.DisallowedHost``)."""
+
+    def process_request(self, request: HttpRequest) -> HttpResponse | None:
+        try:
+            return super().process_request(request)
+        except DisallowedHost as exc:
+            if not is_api_request(request):
+                raise
+            logging.getLogger("django.security.DisallowedHost").error(
+                str(exc), extra={"status_code": 400, "request": request}
+            )
+            return json_error(ValidationFailed(_("The request could not be processed.")))
 
 
 # add_never_cache_headers' Cache-Control, and its Expires: now.

@@ -1,6 +1,5 @@
 from django.contrib import admin
 from django.urls import include, path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from accounts import wellknown
 from accounts.admin_views import admin_login
@@ -11,8 +10,9 @@ api_v1 = [
     path("", include("accounts.api.urls")),
     path("", include("profiles.api.urls")),
     path("config", ConfigView.as_view(), name="config"),
-    path("schema", SpectacularAPIView.as_view(), name="schema"),
-    path("docs", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    # drf-spectacular's, their errors in the envelope (authsite.views).
+    path("schema", views.SchemaView.as_view(), name="schema"),
+    path("docs", views.DocsView.as_view(url_name="schema"), name="docs"),
 ]
 
 urlpatterns = [

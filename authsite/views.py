@@ -16,6 +16,8 @@ from django.utils.translation import gettext as _
 from django.views import defaults
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.renderers import JSONRenderer
 
 from authsite.api import OUTAGE_ERRORS, error_body, is_api_request, json_error
 from authsite.errors import NotFound, PermissionDenied, ServerError, ValidationFailed
@@ -168,3 +170,25 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
 
 def home(request: HttpRequest) -> HttpResponse:
     return render(request, "home.html")
+
+
+class ErrorsAsEnvelope:
+    """For the views that answer a document, not JSON (the OpenAPI schema in
+    YAML or JSON, the Swagger page): their errors — a method they do not
+    serve, a ``format`` or an ``Accept`` they cannot answer — are the JSON
+    envelope like every other answer under ``/api/`` (SPEC §5.1, §19.1),
+    not YAML or Django's HTML."""
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        if response.status_code >= 400:
+            request.accepted_renderer = JSONRenderer()
+            request.accepted_media_type = "application/json"
+        return super().finalize_response(request, response, *args, **kwargs)
+
+
+class SchemaView(ErrorsAsEnvelope, SpectacularAPIView):
+    pass
+
+
+class DocsView(ErrorsAsEnvelope, SpectacularSwaggerView):
+    pass

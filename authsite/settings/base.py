@@ -94,7 +94,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "authsite.middleware.ApiErrorMiddleware",
     "authsite.middleware.NoStoreMiddleware",
-    "django.middleware.common.CommonMiddleware",  # Host validation, Content-Length
+    "authsite.middleware.CommonMiddleware",  # Django's: Host validation, Content-Length
     # --- pages only ---------------------------------------------------------------
     "authsite.middleware.PagesOnlyMiddleware",
     "authsite.middleware.DeviceCookieMiddleware",

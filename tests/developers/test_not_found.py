@@ -62,3 +62,54 @@ def test_pages_keep_the_html_404(client):
         response = client.get("/accounts/nothing-here")
     assert response.status_code == 404
     assert response["Content-Type"].startswith("text/html")
+
+
+# Found by an outside audit: answers under /api/ that were not the envelope.
+
+
+def _assert_envelope(response, status: int, code: str) -> None:
+    assert response.status_code == status, response.content
+    assert response["Content-Type"] == "application/json"
+    body = response.json()
+    assert body["success"] is False and body["code"] == code, body
+    assert isinstance(body["message"], str) and body["message"]
+
+
+@pytest.mark.parametrize("debug", [True, False])
+def test_a_host_the_site_does_not_serve_answers_the_envelope_under_api(client, debug):
+    # DEBUG turned Django's DisallowedHost into its HTML debug page, settings
+    # and all: what a phone on the network of a `make run` met.
+    with override_settings(DEBUG=debug, ALLOWED_HOSTS=["testserver"]):
+        response = client.get("/api/v1/auth/me", HTTP_HOST="api.example.com")
+        _assert_envelope(response, 400, "validation_error")
+        assert "ALLOWED_HOSTS" not in response.content.decode()
+        # Pages keep Django's answer.
+        page = client.get("/accounts/login/", HTTP_HOST="api.example.com")
+        assert page.status_code == 400
+        assert page["Content-Type"].startswith("text/html")
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "headers", "status", "code"),
+    [
+        ("post", "/api/v1/schema", {}, 405, "method_not_allowed"),
+        ("post", "/api/v1/docs", {}, 405, "method_not_allowed"),
+        ("get", "/api/v1/schema?format=xml", {}, 404, "not_found"),
+        ("get", "/api/v1/schema", {"HTTP_ACCEPT": "text/html"}, 406, "not_acceptable"),
+    ],
+)
+def test_the_schema_and_the_docs_answer_errors_in_the_envelope(
+    client, method, path, headers, status, code
+):
+    with override_settings(DEBUG=True):
+        response = getattr(client, method)(path, **headers)
+    _assert_envelope(response, status, code)
+
+
+def test_the_schema_and_the_docs_still_answer_their_documents(client):
+    schema = client.get("/api/v1/schema")
+    assert schema.status_code == 200
+    assert schema["Content-Type"].startswith("application/vnd.oai.openapi")
+    assert client.get("/api/v1/schema", HTTP_ACCEPT="application/json").json()["openapi"]
+    docs = client.get("/api/v1/docs")
+    assert docs.status_code == 200 and docs["Content-Type"].startswith("text/html")
