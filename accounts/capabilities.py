@@ -17,7 +17,7 @@ from django.contrib.auth import password_validation
 
 from otp.conf import app_settings as otp_settings
 
-SIGNIN_METHODS = ("password", "code")
+SIGNIN_METHODS = ("password", "code", "passkey")
 SECOND_FACTORS = ("totp", "recovery_codes", "webauthn", "code")
 SIGNUP_CHANNELS = ("email", "phone")
 BREACH_CHECK_MODES = ("off", "fail_open", "fail_closed")
@@ -42,9 +42,15 @@ def _password_min_length() -> int:
     return 1
 
 
+def _signin_methods_enabled() -> list[str]:
+    """The first factors, in SIGNIN_METHODS order: a passkey with
+    ``WEBAUTHN_ENABLED`` (as ``passkeys`` says too)."""
+    return [m for m in SIGNIN_METHODS if m != "passkey" or settings.WEBAUTHN_ENABLED]
+
+
 def capabilities_get() -> dict[str, Any]:
     return {
-        "signin_methods": list(SIGNIN_METHODS),
+        "signin_methods": _signin_methods_enabled(),
         "second_factors": _second_factors_enabled(),
         "passkeys": bool(settings.WEBAUTHN_ENABLED),
         "code": {

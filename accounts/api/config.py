@@ -66,7 +66,7 @@ class SignupRulesSerializer(serializers.Serializer):
 class ConfigSerializer(serializers.Serializer):
     signin_methods = serializers.ListField(
         child=serializers.ChoiceField(choices=_choices(SIGNIN_METHODS)),
-        help_text="First factors: a password, a one-time code.",
+        help_text="First factors: a password, a one-time code, a passkey (while `passkeys`).",
     )
     second_factors = serializers.ListField(
         child=serializers.ChoiceField(choices=_choices(SECOND_FACTORS)),
@@ -92,9 +92,9 @@ class ConfigView(APIView):
         data=ConfigSerializer,
         message_example="This deployment's configuration.",
         data_example={
-            "signin_methods": ["password", "code"],
-            "second_factors": [],
-            "passkeys": False,
+            "signin_methods": ["password", "code", "passkey"],
+            "second_factors": ["totp", "recovery_codes", "webauthn", "code"],
+            "passkeys": True,
             "code": {
                 "length": 6,
                 "lifetime": 600,

@@ -19,7 +19,7 @@ def test_config_is_public_and_cacheable(client):
 def test_config_describes_the_deployment(client):
     data = client.get("/api/v1/config").json()["data"]
     assert data == {
-        "signin_methods": ["password", "code"],
+        "signin_methods": ["password", "code", "passkey"],
         "second_factors": ["totp", "recovery_codes", "webauthn", "code"],
         "passkeys": True,
         "code": {
@@ -73,6 +73,7 @@ def test_config_follows_the_settings(client):
 @override_settings(WEBAUTHN_ENABLED=False, MFA_ALLOW_CODE_FACTOR=False)
 def test_second_factors_and_passkeys_follow_the_settings(client):
     data = client.get("/api/v1/config").json()["data"]
+    assert data["signin_methods"] == ["password", "code"]
     assert data["second_factors"] == ["totp", "recovery_codes"]
     assert data["passkeys"] is False
 
