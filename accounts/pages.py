@@ -19,7 +19,6 @@ from django.urls import reverse
 from django.utils.decorators import method_decorator
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 from django.views import View
 
 from accounts import forms
@@ -45,12 +44,9 @@ PAGE_ERRORS = (RetryLater, ReauthenticationRequired, ServiceUnavailable)
 
 
 def wait_message(exc: RetryLater) -> str:
-    """The refusal with the wait in seconds, for a message on the page."""
-    seconds = max(1, int(exc.retry_after or 0))
-    wait = ngettext(
-        "Try again in %(seconds)d second.", "Try again in %(seconds)d seconds.", seconds
-    ) % {"seconds": seconds}
-    return f"{exc.message} {wait}"
+    """The refusal with the wait in seconds, for a message on the page: the
+    API's words and number (``Retry-After``)."""
+    return exc.message_with_wait()
 
 
 def retry_later_page(request: HttpRequest, exc: RetryLater) -> HttpResponse:

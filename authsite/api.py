@@ -251,6 +251,11 @@ class EnvelopePagination(PageNumberPagination):
     max_page_size = 100
     last_page_strings = ()
 
+    def paginate_queryset(self, queryset, request, view=None):
+        # The view's ``page_message`` is the answer's message.
+        self.message = str(getattr(view, "page_message", ""))
+        return super().paginate_queryset(queryset, request, view)
+
     def _query_int(self, request, name: str, maximum: int | None = None) -> int | None:
         raw = request.query_params.get(name)
         if raw is None:
@@ -288,7 +293,8 @@ class EnvelopePagination(PageNumberPagination):
                 "next": self.get_next_link(),
                 "previous": self.get_previous_link(),
                 "results": data,
-            }
+            },
+            message=self.message,
         )
 
     def get_paginated_response_schema(self, schema: dict) -> dict:

@@ -89,7 +89,9 @@ class OtpAttemptsExceeded(AuthsiteError):
 
 
 class RetryLater(AuthsiteError):
-    """Base for refusals that carry the number of seconds to wait (429 + Retry-After)."""
+    """Base for refusals that carry the number of seconds to wait (429 + Retry-After).
+    Their messages say what happened; the wait is added to them, in seconds
+    (``message_with_wait``), so they do not say "try again later" themselves."""
 
     status = 429
 
@@ -115,17 +117,17 @@ class OtpCooldown(RetryLater):
 
 class OtpSendLimit(RetryLater):
     code = "otp_send_limit"
-    default_message = _("Too many codes were sent to this address. Try again later.")
+    default_message = _("Too many codes were sent to this address.")
 
 
 class OtpLocked(RetryLater):
     code = "otp_locked"
-    default_message = _("Too many wrong codes for this address. Try again later.")
+    default_message = _("Too many wrong codes for this address.")
 
 
 class RateLimited(RetryLater):
     code = "rate_limited"
-    default_message = _("Too many requests. Try again later.")
+    default_message = _("Too many requests.")
 
 
 class NotAuthenticated(AuthsiteError):

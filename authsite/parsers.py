@@ -25,6 +25,18 @@ def _finite_float(text: str) -> float:
     return value
 
 
+# Python refuses to read an integer of more than 4,300 digits, and says so
+# in words about its own internals (sys.set_int_max_str_digits); no value
+# of ours is near this.
+MAX_INT_DIGITS = 100
+
+
+def _bounded_int(text: str) -> int:
+    if len(text) > MAX_INT_DIGITS:
+        raise ValueError("number out of range")
+    return int(text)
+
+
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
@@ -56,7 +68,12 @@ class StrictJSONParser(JSONParser):
         encoding = parser_context.get("encoding", settings.DEFAULT_CHARSET)
         try:
             decoded = codecs.getreader(encoding)(stream)
-            data = json.load(decoded, parse_float=_finite_float, parse_constant=_reject_constant)
+            data = json.load(
+                decoded,
+                parse_float=_finite_float,
+                parse_int=_bounded_int,
+                parse_constant=_reject_constant,
+            )
         except RecursionError:
             raise ParseError(_("The JSON is nested too deeply.")) from None
         except ValueError as exc:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework.generics import ListAPIView
@@ -628,6 +629,7 @@ class ContactVerifyView(APIView):
 class EventListView(ListAPIView):
     permission_classes = [IsAuthenticated]
     serializer_class = s.SecurityEventSerializer
+    page_message = gettext_lazy("Your recent security events.")
 
     def get_queryset(self):
         return selectors.events_for_user(user=self.request.user)

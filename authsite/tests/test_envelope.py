@@ -111,3 +111,16 @@ def test_json_that_cannot_be_stored_is_a_400_not_a_500(api_client, raw):
     )
     body = assert_error(response, 400, "validation_error")
     assert list(body["errors"]) == ["non_field_errors"]
+
+
+@pytest.mark.urls("authsite.tests.urls")
+def test_a_huge_integer_is_refused_in_our_words_not_pythons(api_client):
+    # Found by an outside audit: the message named sys.set_int_max_str_digits().
+    raw = '{"n": ' + "9" * 5000 + "}"
+    response = api_client.generic(
+        "POST", "/api/v1/test/echo", data=raw, content_type="application/json"
+    )
+    body = assert_error(response, 400, "validation_error")
+    text = response.content.decode()
+    assert "sys." not in text and "digits" not in text, body
+    assert body["errors"] == {"non_field_errors": ["JSON parse error - number out of range"]}

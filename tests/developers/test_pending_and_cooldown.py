@@ -98,6 +98,8 @@ def test_every_wait_of_the_api_is_in_its_message(api_client, settings):
     assert response.status_code == 429
     seconds = re.search(r"Try again in (\d+) seconds?\.", response.json()["message"])
     assert seconds and seconds.group(1) == response["Retry-After"]
+    # Said once (found by an outside audit: "Try again later. Try again in 59 seconds.").
+    assert response.json()["message"] == f"Too many requests. {seconds.group(0)}"
 
 
 def test_the_cooldown_page_says_the_seconds_too(web_client, user, clock):

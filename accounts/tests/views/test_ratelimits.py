@@ -18,7 +18,8 @@ def assert_429_page(response):
     wait = int(response["Retry-After"])
     assert 0 < wait <= 60
     html = response.content.decode()
-    assert "Too many requests. Try again later." in html
+    assert "Too many requests." in html
+    assert "again later" not in html  # the wait is said once, in seconds
     assert f"Try again in {wait} second" in html
 
 
