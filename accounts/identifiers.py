@@ -112,6 +112,10 @@ def normalize_email(value: str) -> str:
     return email
 
 
+# "+" and at most 15 digits (ITU-T E.164): what every phone column holds.
+MAX_E164_LENGTH = 16
+
+
 def normalize_phone(value: str, dialing_code: str | None = None) -> str:
     raw = _clean(value)
     if not raw:
@@ -142,7 +146,12 @@ def normalize_phone(value: str, dialing_code: str | None = None) -> str:
         raise ValidationError(_("Enter a valid phone number."), code="invalid") from None
     if not phonenumbers.is_valid_number(number):
         raise ValidationError(_("Enter a valid phone number."), code="invalid")
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    # libphonenumber takes some numbers of 16 and 17 digits as valid (German,
+    # Nigerian); E.164 allows 15, and the phone columns hold "+" and 15.
+    if len(e164) > MAX_E164_LENGTH:
+        raise ValidationError(_("Enter a valid phone number."), code="invalid")
+    return e164
 
 
 def normalize_username(value: str) -> str:
