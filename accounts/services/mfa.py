@@ -454,20 +454,37 @@ def challenge_for(token: str | None) -> MfaChallenge:
     return challenge
 
 
-def challenge_failed(challenge: MfaChallenge) -> int:
-    """Count a wrong try on the challenge; returns the tries left."""
-    MfaChallenge.objects.filter(pk=challenge.pk, failures__lt=settings.MFA_MAX_ATTEMPTS).update(
-        failures=F("failures") + 1
-    )
+def challenge_try_take(challenge: MfaChallenge) -> None:
+    """Take one of the challenge's tries *before* its factor is checked, by
+    a conditional UPDATE: of requests in flight for one token, only as many
+    as it has tries left are checked (SPEC §16.1's five, under
+    concurrency); the others find none and get ``token_invalid``. A right
+    factor gives its try back as it spends the challenge
+    (``challenge_spend``); a try that checked no factor gives it back
+    (``challenge_try_return``)."""
+    taken = MfaChallenge.objects.filter(
+        pk=challenge.pk, used_at__isnull=True, failures__lt=settings.MFA_MAX_ATTEMPTS
+    ).update(failures=F("failures") + 1)
+    if not taken:
+        raise TokenInvalid()
+
+
+def challenge_try_return(challenge: MfaChallenge) -> None:
+    MfaChallenge.objects.filter(pk=challenge.pk, failures__gt=0).update(failures=F("failures") - 1)
+
+
+def challenge_tries_left(challenge: MfaChallenge) -> int:
+    """The tries left after a wrong one (its try was taken before the check)."""
     challenge.refresh_from_db(fields=["failures"])
     return max(0, settings.MFA_MAX_ATTEMPTS - challenge.failures)
 
 
 def challenge_spend(challenge: MfaChallenge) -> bool:
-    """Spend the challenge (single use under concurrency)."""
+    """Spend the challenge (single use under concurrency), giving back the
+    try the right factor had taken."""
     return bool(
         MfaChallenge.objects.filter(pk=challenge.pk, used_at__isnull=True).update(
-            used_at=clock.now()
+            used_at=clock.now(), failures=F("failures") - 1
         )
     )
 

@@ -457,6 +457,7 @@ def signin_mfa(
     ``MFA_MAX_ATTEMPTS`` wrong ones the token is dead (``token_invalid``)."""
     challenge = mfa.challenge_for(mfa_token)
     user = challenge.user
+    mfa.challenge_try_take(challenge)
     try:
         if method == mfa.WEBAUTHN:
             passkeys.passkey_assert(
@@ -478,7 +479,7 @@ def signin_mfa(
                 client=client,
             )
     except (OtpInvalid, OtpAttemptsExceeded, OtpLocked, PasskeyInvalid) as exc:
-        left = mfa.challenge_failed(challenge)
+        left = mfa.challenge_tries_left(challenge)
         event_record(kind=SecurityEvent.MFA_FAILED, user=user, client=client)
         metrics.second_factor_recorded(method=method, outcome=exc.code)
         if isinstance(exc, PasskeyInvalid):
@@ -493,6 +494,11 @@ def signin_mfa(
                 % {"left": left},
                 data={"attempts_left": left},
             ) from None
+        raise
+    except Exception:
+        # No factor was checked (a method the account lacks …): the try is
+        # given back.
+        mfa.challenge_try_return(challenge)
         raise
     if not mfa.challenge_spend(challenge):
         raise TokenInvalid()  # a concurrent request used it first
