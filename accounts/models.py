@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.identifiers import EMAIL, PHONE, Identifier
 from accounts.managers import UserManager, new_user_id
 from authsite.db import ExactCharField, ExactEmailField
+from otp.models import SIGNUP_SUBJECT_PREFIX
 
 
 class User(AbstractBaseUser, PermissionsMixin):
@@ -168,7 +169,7 @@ class SignupAttempt(models.Model):
     @property
     def code_subject(self) -> str:
         """What its codes are bound to (``OneTimeCode.subject``)."""
-        return f"signup:{self.pk}"
+        return f"{SIGNUP_SUBJECT_PREFIX}{self.pk}"
 
 
 class DeviceSession(models.Model):

@@ -95,7 +95,7 @@ from authsite.errors import (
 from otp import delivery
 from otp.conf import FAILURE_WINDOW_SECONDS, SEND_WINDOW_SECONDS, app_settings
 from otp.destinations import SMS, channel_for, mask_destination
-from otp.models import OneTimeCode, retry_while_locked
+from otp.models import SIGNUP_SUBJECT_PREFIX, OneTimeCode, retry_while_locked
 
 logger = logging.getLogger("otp")
 
@@ -503,8 +503,13 @@ def _verify_rows(
 
 def _send_scope(rows: Sequence[Any], purpose: str, subject: str) -> Sequence[Any]:
     """The rows the cooldown and the hourly cap count: every subject's, or for
-    a ``SUBJECT_LIMITED`` purpose only this subject's."""
+    a ``SUBJECT_LIMITED`` purpose only this subject's — except that sign-up
+    attempts, which anyone makes for the asking, share one cooldown and cap
+    per address: counted per attempt, eight sign-ups naming one inbox sent
+    it eight codes at once (tests/attacks/test_signup_pending_email_flood.py)."""
     if purpose in SUBJECT_LIMITED:
+        if subject.startswith(SIGNUP_SUBJECT_PREFIX):
+            return [row for row in rows if row.subject.startswith(SIGNUP_SUBJECT_PREFIX)]
         return [row for row in rows if row.subject == subject]
     return rows
 
