@@ -573,25 +573,41 @@ def _totp_check(user: User, code: str) -> None:
     raise OtpInvalid()
 
 
+def _recovery_shaped(cleaned: str) -> bool:
+    """Whether a cleaned guess could be one of our recovery codes (no hash
+    is spent on one that cannot)."""
+    return len(cleaned) == _RECOVERY_LENGTH and all(c in _RECOVERY_ALPHABET for c in cleaned)
+
+
 def _recovery_code_spend(user: User, code: str, *, client: ClientInfo) -> None:
+    """Spend a recovery code. Wrong ones count on the account's set like a
+    TOTP factor's on its app (SPEC §16.1, §18.3): at the ceiling the set is
+    blocked (the account is told) until a new set is made."""
+    holder = Authenticator.objects.filter(user=user, kind=RECOVERY_CODES).first()
+    if holder is None:
+        raise OtpInvalid()
+    ceiling = settings.SIGNIN_MAX_CONSECUTIVE_FAILURES
+    if holder.failures >= ceiling:
+        raise OtpInvalid()  # blocked until a new set is made (§18.3)
     cleaned = _clean_recovery(code)
-    unused = RecoveryCode.objects.filter(
-        authenticator__user=user, authenticator__kind=RECOVERY_CODES, used_at__isnull=True
-    )
-    for row in unused:
-        if cleaned and _hasher.verify(cleaned, row.code_hash):
+    unused = RecoveryCode.objects.filter(authenticator=holder, used_at__isnull=True)
+    for row in unused if _recovery_shaped(cleaned) else ():
+        if _hasher.verify(cleaned, row.code_hash):
             spent = RecoveryCode.objects.filter(pk=row.pk, used_at__isnull=True).update(
                 used_at=clock.now()
             )
             if not spent:
                 break  # a concurrent request spent it first
-            Authenticator.objects.filter(pk=row.authenticator_id).update(last_used_at=clock.now())
+            Authenticator.objects.filter(pk=holder.pk).update(failures=0, last_used_at=clock.now())
             left = recovery_codes_left(user)
             event_record(kind=SecurityEvent.RECOVERY_CODE_USED, user=user, client=client)
             notify_account(
                 user=user, template="notice_recovery_code_used", context={"remaining": left}
             )
             return
+    Authenticator.objects.filter(pk=holder.pk).update(failures=F("failures") + 1)
+    if holder.failures + 1 == ceiling:
+        notify_account(user=user, template="notice_recovery_codes_locked")
     raise OtpInvalid()
 
 
