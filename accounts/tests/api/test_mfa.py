@@ -231,13 +231,20 @@ def test_without_a_recent_authentication_sensitive_changes_answer_401(user, api_
     assert SecurityEvent.objects.filter(user=user, kind="reauthenticated").count() == 1
 
 
-def test_reauthenticate_by_code_and_by_a_second_factor(user, with_totp, api_client, clock):
-    secret, codes = with_totp
+def signed_in_past_the_window(api_client, user, secret: str, clock):
+    """A client of ``user`` signed in through the second step (TOTP), its
+    recent authentication over."""
     clock.advance(60)
     token = mfa_token(api_client, user.email)["mfa_token"]
     session = assert_ok(verify(api_client, token, "totp", totp_now(secret)))
     client = bearer(CommitAPIClient(), session["access"])
     clock.advance(settings.REAUTH_WINDOW + 1)
+    return client
+
+
+def test_reauthenticate_by_code_and_by_a_second_factor(user, with_totp, api_client, clock):
+    secret, codes = with_totp
+    client = signed_in_past_the_window(api_client, user, secret, clock)
     assert_ok(client.post(f"{API}/reauthenticate/code", format="json"))
     assert_error(
         client.post(f"{API}/reauthenticate", {"code": "000000"}, format="json"), 400, "otp_invalid"
@@ -400,11 +407,7 @@ def test_a_second_step_the_schema_refuses_costs_no_try(user, with_totp, api_clie
 
 def test_a_reauthentication_the_schema_refuses_checks_nothing(user, with_totp, api_client, clock):
     secret, _codes = with_totp
-    clock.advance(60)
-    token = mfa_token(api_client, user.email)["mfa_token"]
-    session = assert_ok(verify(api_client, token, "totp", totp_now(secret)))
-    client = bearer(CommitAPIClient(), session["access"])
-    clock.advance(settings.REAUTH_WINDOW + 1)
+    client = signed_in_past_the_window(api_client, user, secret, clock)
     refused = [
         ({"method": "totp"}, {"code"}),
         ({"password": STRONG_PASSWORD, "code": "123456"}, {"password", "code"}),
