@@ -73,6 +73,7 @@ def call(base_url: str, method: str, path: str, body: dict | None = None) -> tup
 @contextlib.contextmanager
 def dev_server(**extra_env: str) -> Iterator[str]:
     """``runserver`` with a fresh SQLite database; yields its base URL."""
+    (ROOT / "build").mkdir(exist_ok=True)  # not there in a fresh clone
     workdir = Path(tempfile.mkdtemp(prefix="authsite-dev-", dir=ROOT / "build"))
     env = {
         **os.environ,
