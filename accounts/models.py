@@ -11,7 +11,6 @@ from django.utils.translation import gettext_lazy as _
 from accounts.identifiers import EMAIL, PHONE, Identifier
 from accounts.managers import UserManager, new_user_id
 from authsite.db import ExactCharField, ExactEmailField
-from otp.models import SIGNUP_SUBJECT_PREFIX
 
 
 class User(AbstractBaseUser, PermissionsMixin):
@@ -121,6 +120,11 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def get_short_name(self) -> str:
         return str(self)
+
+
+# The subject of a sign-up attempt's codes ("signup:<attempt id>"): every
+# attempt for one address shares its code limits (accounts.services.signup).
+SIGNUP_SUBJECT_PREFIX = "signup:"
 
 
 class SignupAttempt(models.Model):

@@ -51,7 +51,7 @@ def wait_message(exc: RetryLater) -> str:
 
 def retry_later_page(request: HttpRequest, exc: RetryLater) -> HttpResponse:
     """The HTML twin of the API's 429: the reason, the wait, ``Retry-After``."""
-    wait = max(1, int(exc.retry_after or 60))
+    wait = exc.wait_seconds  # the API's number (Retry-After)
     response = render(
         request,
         "429.html",

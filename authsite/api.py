@@ -250,8 +250,9 @@ class EnvelopePagination(PageNumberPagination):
     page_size_query_param = "page_size"
     max_page_size = 100
     last_page_strings = ()
+    message = ""
 
-    def paginate_queryset(self, queryset, request, view=None):
+    def paginate_queryset(self, queryset, request, view=None) -> list | None:
         # The view's ``page_message`` is the answer's message.
         self.message = str(getattr(view, "page_message", ""))
         return super().paginate_queryset(queryset, request, view)

@@ -179,7 +179,7 @@ class ErrorsAsEnvelope:
     envelope like every other answer under ``/api/`` (SPEC §5.1, §19.1),
     not YAML or Django's HTML."""
 
-    def finalize_response(self, request, response, *args, **kwargs):
+    def finalize_response(self, request, response, *args, **kwargs) -> HttpResponse:
         if response.status_code >= 400:
             request.accepted_renderer = JSONRenderer()
             request.accepted_media_type = "application/json"

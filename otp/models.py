@@ -10,9 +10,6 @@ from django.utils.translation import gettext_lazy as _
 from authsite.db import ExactCharField, retry_while_locked
 from otp.destinations import EMAIL, SMS, mask_destination
 
-# The subject of a sign-up attempt's codes ("signup:<attempt id>").
-SIGNUP_SUBJECT_PREFIX = "signup:"
-
 __all__ = ["OneTimeCode", "retry_while_locked"]
 
 

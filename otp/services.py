@@ -95,7 +95,7 @@ from authsite.errors import (
 from otp import delivery
 from otp.conf import FAILURE_WINDOW_SECONDS, SEND_WINDOW_SECONDS, app_settings
 from otp.destinations import SMS, channel_for, mask_destination
-from otp.models import SIGNUP_SUBJECT_PREFIX, OneTimeCode, retry_while_locked
+from otp.models import OneTimeCode, retry_while_locked
 
 logger = logging.getLogger("otp")
 
@@ -188,9 +188,15 @@ def otp_issue(
     deliver: bool = True,
     template: str | None = None,
     context: dict[str, Any] | None = None,
+    limit_group: str = "",
 ) -> IssuedCode:
     """Issue a new code for (purpose, destination, subject), optionally bound
     to ``user``.
+
+    ``limit_group``: for a ``SUBJECT_LIMITED`` purpose, the cooldown and the
+    hourly cap count the rows whose subject starts with it, instead of this
+    subject's alone (subjects anyone makes for the asking, such as sign-up
+    attempts, share one set of limits per address).
 
     ``destination`` is already normalised (lower-case email or E.164 phone).
     Refuses with ``OtpCooldown`` / ``OtpSendLimit`` (``retry_after`` set),
@@ -227,7 +233,7 @@ def otp_issue(
     def write() -> tuple[AuthsiteError | None, OneTimeCode | None]:
         with transaction.atomic(savepoint=False):
             rows = _window(purpose, destination, now, _ISSUE_FIELDS)
-            refusal = _issue_refusal(rows, _send_scope(rows, purpose, subject), now)
+            refusal = _issue_refusal(rows, _send_scope(rows, purpose, subject, limit_group), now)
             if refusal is not None:
                 return refusal, None
             row = OneTimeCode.objects.create(
@@ -501,15 +507,16 @@ def _verify_rows(
     return None, newest.id
 
 
-def _send_scope(rows: Sequence[Any], purpose: str, subject: str) -> Sequence[Any]:
+def _send_scope(
+    rows: Sequence[Any], purpose: str, subject: str, limit_group: str = ""
+) -> Sequence[Any]:
     """The rows the cooldown and the hourly cap count: every subject's, or for
-    a ``SUBJECT_LIMITED`` purpose only this subject's — except that sign-up
-    attempts, which anyone makes for the asking, share one cooldown and cap
-    per address: counted per attempt, eight sign-ups naming one inbox sent
-    it eight codes at once (tests/attacks/test_signup_pending_email_flood.py)."""
+    a ``SUBJECT_LIMITED`` purpose only this subject's — or its
+    ``limit_group``'s (counted per sign-up attempt, eight sign-ups naming one
+    inbox sent it eight codes at once: tests/attacks/test_signup_pending_email_flood.py)."""
     if purpose in SUBJECT_LIMITED:
-        if subject.startswith(SIGNUP_SUBJECT_PREFIX):
-            return [row for row in rows if row.subject.startswith(SIGNUP_SUBJECT_PREFIX)]
+        if limit_group:
+            return [row for row in rows if row.subject.startswith(limit_group)]
         return [row for row in rows if row.subject == subject]
     return rows
 

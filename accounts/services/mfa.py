@@ -374,14 +374,21 @@ def recovery_codes_left(user: User) -> int:
 
 
 def mfa_methods(user: User, *, first_factor_identifier: str | None = None) -> list[str]:
-    """The second-step methods this account can use now, in SPEC §16.1's order."""
-    kinds = set(_active(user).values_list("kind", flat=True))
+    """The second-step methods this account can use now, in SPEC §16.1's order:
+    not a factor blocked by its wrong tries (§18.3), nor passkeys while
+    ``WEBAUTHN_ENABLED`` is off."""
+    ceiling = settings.SIGNIN_MAX_CONSECUTIVE_FAILURES
+    kinds = {
+        kind
+        for kind, failures in _active(user).values_list("kind", "failures")
+        if failures < ceiling
+    }
     methods = []
     if TOTP in kinds:
         methods.append(TOTP)
     if RECOVERY_CODES in kinds and recovery_codes_left(user):
         methods.append(RECOVERY_CODE)
-    if WEBAUTHN in kinds:
+    if WEBAUTHN in kinds and settings.WEBAUTHN_ENABLED:
         methods.append(WEBAUTHN)
     if (
         CODE in kinds
@@ -499,7 +506,12 @@ def mfa_code_send(
     """A second-step (or re-authentication) code to the account's other
     verified address."""
     destination = code_factor_destination(user, first_factor_identifier=first_factor_identifier)
-    if destination is None or not Authenticator.objects.filter(user=user, kind=CODE).exists():
+    if (
+        not settings.MFA_ALLOW_CODE_FACTOR
+        or destination is None
+        or not Authenticator.objects.filter(user=user, kind=CODE).exists()
+    ):
+        # Nothing is sent that factor_check would then refuse.
         raise ValidationFailed.for_field(
             "method", _("Codes are not a second factor of this account.")
         )
@@ -567,10 +579,23 @@ def _totp_check(user: User, code: str) -> None:
     )
     if accepted:
         return
-    Authenticator.objects.filter(pk=factor.pk).update(failures=F("failures") + 1)
-    if factor.failures + 1 == ceiling:
-        notify_account(user=user, template="notice_factor_locked")
+    _factor_failure_counted(factor, user=user, notice="notice_factor_locked")
     raise OtpInvalid()
+
+
+def _factor_failure_counted(factor: Authenticator, *, user: User, notice: str) -> None:
+    """Count a wrong try on ``factor`` toward SPEC §18.3's ceiling, by a
+    conditional UPDATE (concurrent tries neither pass the ceiling nor skip
+    the notice): the try that reaches the ceiling sends the account
+    ``notice``, once."""
+    ceiling = settings.SIGNIN_MAX_CONSECUTIVE_FAILURES
+    counted = Authenticator.objects.filter(pk=factor.pk, failures__lt=ceiling).update(
+        failures=F("failures") + 1
+    )
+    if counted:
+        factor.refresh_from_db(fields=["failures"])
+        if factor.failures == ceiling:
+            notify_account(user=user, template=notice)
 
 
 def _recovery_shaped(cleaned: str) -> bool:
@@ -605,9 +630,7 @@ def _recovery_code_spend(user: User, code: str, *, client: ClientInfo) -> None:
                 user=user, template="notice_recovery_code_used", context={"remaining": left}
             )
             return
-    Authenticator.objects.filter(pk=holder.pk).update(failures=F("failures") + 1)
-    if holder.failures + 1 == ceiling:
-        notify_account(user=user, template="notice_recovery_codes_locked")
+    _factor_failure_counted(holder, user=user, notice="notice_recovery_codes_locked")
     raise OtpInvalid()
 
 

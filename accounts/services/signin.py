@@ -495,9 +495,9 @@ def signin_mfa(
                 data={"attempts_left": left},
             ) from None
         raise
-    except Exception:
-        # No factor was checked (a method the account lacks …): the try is
-        # given back.
+    except ValidationFailed:
+        # Refused before any factor was checked (a method the account lacks):
+        # the try is given back. Any other error keeps it (fails closed).
         mfa.challenge_try_return(challenge)
         raise
     if not mfa.challenge_spend(challenge):

@@ -27,7 +27,7 @@ from django.utils.translation import gettext as _
 
 from accounts import selectors
 from accounts.identifiers import EMAIL, PHONE, Identifier, normalize_username, signup_addresses
-from accounts.models import SecurityEvent, SignupAttempt, User
+from accounts.models import SIGNUP_SUBJECT_PREFIX, SecurityEvent, SignupAttempt, User
 from accounts.services.codes import (
     CodeSent,
     code_consume_recorded,
@@ -126,6 +126,8 @@ def _send_pending_email(attempt: SignupAttempt) -> PendingAddress:
             destination=email,
             subject=attempt.code_subject,
             deliver=not (owned or attempt.blocked),
+            # Attempts cost nothing to make: theirs share one set of limits.
+            limit_group=SIGNUP_SUBJECT_PREFIX,
         )
     return PendingAddress(channel="email", destination=mask_destination(email))
 

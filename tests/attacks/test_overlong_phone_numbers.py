@@ -19,7 +19,7 @@ from otp.models import OneTimeCode
 pytestmark = pytest.mark.django_db
 
 API = "/api/v1/auth"
-# Valid for libphonenumber, seventeen digits after the "+".
+# Valid for libphonenumber, seventeen and sixteen digits after the "+".
 LONG = ["+49303826467998662", "+4916920588150967"]
 
 

@@ -73,3 +73,36 @@ def test_a_guess_that_cannot_be_a_recovery_code_costs_no_hash(user, codes, monke
             _try(user, junk)
     assert checked == []
     assert _failures(user) == 4
+
+
+def test_a_try_counted_from_a_stale_read_still_tells_the_account_once(
+    user, codes, settings, mailoutbox, django_capture_on_commit_callbacks
+):
+    # Found in review: the ceiling and its notice were decided from the count
+    # read before the UPDATE, so two tries in flight could pass the ceiling
+    # with nobody told. The count is now read back from the conditional UPDATE.
+    settings.SIGNIN_MAX_CONSECUTIVE_FAILURES = 5
+    holder = Authenticator.objects.get(user=user, kind=Authenticator.Kind.RECOVERY_CODES)
+    Authenticator.objects.filter(pk=holder.pk).update(failures=3)
+    stale = Authenticator.objects.get(pk=holder.pk)  # read at 3
+    Authenticator.objects.filter(pk=holder.pk).update(failures=4)  # another try landed
+    with django_capture_on_commit_callbacks(execute=True):
+        mfa._factor_failure_counted(stale, user=user, notice="notice_recovery_codes_locked")
+        mfa._factor_failure_counted(stale, user=user, notice="notice_recovery_codes_locked")
+    assert _failures(user) == 5  # not past the ceiling
+    assert len([m for m in mailoutbox if user.email in m.to]) == 1
+
+
+def test_a_blocked_set_is_not_offered_and_a_new_set_works(
+    user, codes, settings, api_client, auth_client
+):
+    settings.SIGNIN_MAX_CONSECUTIVE_FAILURES = 2
+    assert mfa.RECOVERY_CODE in mfa.mfa_methods(user)
+    for _ in range(2):
+        with pytest.raises(OtpInvalid):
+            _try(user, "abcde-fghjk")
+    assert mfa.RECOVERY_CODE not in mfa.mfa_methods(user)
+    session = session_open(user=user, client=ClientInfo()).session
+    fresh = mfa.recovery_codes_regenerate(user=user, session=session, client=ClientInfo())
+    assert mfa.RECOVERY_CODE in mfa.mfa_methods(user)
+    _try(user, fresh[0])

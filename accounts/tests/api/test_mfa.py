@@ -440,3 +440,30 @@ def test_the_second_step_offers_a_passkey_challenge_only_to_an_account_with_one(
     )
     assert set(assert_error(response, 400, "validation_error")["errors"]) == {"method"}
     assert not WebAuthnChallenge.objects.exists()
+
+
+def test_the_second_step_sends_no_code_that_could_not_be_used(
+    make_user, api_client, sms_outbox, settings
+):
+    # Found in review: with MFA_ALLOW_CODE_FACTOR off, `code` was left out of
+    # `methods` but the challenge still sent a code that factor_check refused.
+    user = make_user(email="both@example.com", phone="+919876543210")
+    session = assert_ok(login(api_client, user.email))
+    client = bearer(CommitAPIClient(), session["access"])
+    assert_ok(client.post(f"{API}/mfa/code", format="json"))
+    settings.MFA_ALLOW_CODE_FACTOR = False
+    data = mfa_token(api_client, user.email)
+    assert "code" not in data["methods"]
+    sent_before = len(mail.outbox) + len(sms_outbox)
+    response = api_client.post(
+        f"{API}/mfa/challenge", {"mfa_token": data["mfa_token"], "method": "code"}, format="json"
+    )
+    assert set(assert_error(response, 400, "validation_error")["errors"]) == {"method"}
+    assert len(mail.outbox) + len(sms_outbox) == sent_before
+
+
+def test_passkeys_are_no_method_while_they_are_turned_off(user, with_totp, settings):
+    Authenticator.objects.create(user=user, kind=Authenticator.Kind.WEBAUTHN, confirmed=True)
+    assert "webauthn" in mfa.mfa_methods(user)
+    settings.WEBAUTHN_ENABLED = False
+    assert "webauthn" not in mfa.mfa_methods(user)

@@ -22,7 +22,7 @@ from whitenoise.runserver_nostatic.management.commands.runserver import (
 
 
 class Command(WhiteNoiseRunserver):
-    def inner_run(self, *args, **options):
+    def inner_run(self, *args, **options) -> None:
         # Read by every connection the request threads open (Django's
         # close_old_connections closes it at the end of its request).
         for alias in connections:
