@@ -30,6 +30,7 @@ from accounts.devices import device_describe
 from accounts.identifiers import normalize_email, normalize_phone, normalize_username
 from accounts.models import Authenticator, DeviceSession, Passkey, SecurityEvent, User
 from accounts.services.account import account_remove, user_deactivate
+from accounts.services.lockout import signin_unblock_by_staff
 from accounts.services.mfa import factors_remove_by_staff
 from accounts.services.passkeys import KNOWN_AUTHENTICATORS, passkey_remove_by_staff
 from accounts.services.password import password_forgot, password_set_by_staff
@@ -290,6 +291,7 @@ class UserAdmin(PhoneSearchMixin, DjangoUserAdmin):
         "deactivate",
         "revoke_all_sessions",
         "send_password_reset_code",
+        "unblock_signin",
         "remove_second_factors",
     ]
     fieldsets = [
@@ -477,6 +479,29 @@ class UserAdmin(PhoneSearchMixin, DjangoUserAdmin):
             messages.SUCCESS,
         )
 
+    @admin.action(
+        description=_("Unblock sign-in codes and lockout (after a stranger spent them)"),
+        permissions=["change"],
+    )
+    def unblock_signin(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        users = 0
+        for user in queryset:
+            forgiven = signin_unblock_by_staff(user=user)
+            self.log_change(
+                request, user, f"Unblocked sign-in codes ({forgiven} codes) and lockout."
+            )
+            users += 1
+        self.message_user(
+            request,
+            ngettext(
+                "Sign-in codes and lockout of %(count)d user unblocked.",
+                "Sign-in codes and lockout of %(count)d users unblocked.",
+                users,
+            )
+            % {"count": users},
+            messages.SUCCESS,
+        )
+
     @admin.action(description=_("Send a password-reset code"), permissions=["change"])
     def send_password_reset_code(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
         sent = 0
@@ -495,7 +520,7 @@ class UserAdmin(PhoneSearchMixin, DjangoUserAdmin):
                 self.message_user(
                     request,
                     _("%(user)s: %(reason)s Try again in %(seconds)s seconds.")
-                    % {"user": user, "reason": exc.message, "seconds": exc.retry_after or 60},
+                    % {"user": user, "reason": exc.message, "seconds": exc.wait_seconds},
                     messages.WARNING,
                 )
                 continue

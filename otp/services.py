@@ -409,6 +409,22 @@ def otp_delete_for(*, destinations: list[str], user: Any = None) -> int:
     return deleted
 
 
+def otp_budget_forgive(*, destination: str, purposes: Sequence[str]) -> int:
+    """Staff's answer to a spent 24 h budget (SPEC §4): anyone who knows an
+    address can spend it with wrong guesses at codes its owner receives, and
+    then the owner gets ``otp_locked`` for a day. Every code of these
+    purposes for ``destination`` still alive is killed first — so that no
+    code gets its tries back — then their wrong tries are forgotten, so the
+    budget has room again. Returns how many codes were touched."""
+    now = clock.now()
+    rows = OneTimeCode.objects.filter(
+        destination=destination, purpose__in=list(purposes), created_at__gt=now - _FAILURE_WINDOW
+    )
+    with transaction.atomic(savepoint=False):
+        rows.filter(expires_at__gt=now).update(expires_at=now)
+        return rows.filter(attempts__gt=0).update(attempts=0)
+
+
 # --- internals --------------------------------------------------------------------------
 
 
