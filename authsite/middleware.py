@@ -198,7 +198,9 @@ class CommonMiddleware(DjangoCommonMiddleware):
             logging.getLogger("django.security.DisallowedHost").error(
                 str(exc), extra={"status_code": 400, "request": request}
             )
-            return json_error(ValidationFailed(_("The request could not be processed.")))
+            return json_error(
+                ValidationFailed(_("This server does not answer for the host the request names."))
+            )
 
 
 # add_never_cache_headers' Cache-Control, and its Expires: now.

@@ -82,6 +82,9 @@ def test_a_host_the_site_does_not_serve_answers_the_envelope_under_api(client, d
     with override_settings(DEBUG=debug, ALLOWED_HOSTS=["testserver"]):
         response = client.get("/api/v1/auth/me", HTTP_HOST="api.example.com")
         _assert_envelope(response, 400, "validation_error")
+        assert response.json()["message"] == (
+            "This server does not answer for the host the request names."
+        )
         assert "ALLOWED_HOSTS" not in response.content.decode()
         # Pages keep Django's answer.
         page = client.get("/accounts/login/", HTTP_HOST="api.example.com")
