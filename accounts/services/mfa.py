@@ -465,10 +465,9 @@ def challenge_try_take(challenge: MfaChallenge) -> None:
     """Take one of the challenge's tries *before* its factor is checked, by
     a conditional UPDATE: of requests in flight for one token, only as many
     as it has tries left are checked (SPEC §16.1's five, under
-    concurrency); the others find none and get ``token_invalid``. A right
-    factor gives its try back as it spends the challenge
-    (``challenge_spend``); a try that checked no factor gives it back
-    (``challenge_try_return``)."""
+    concurrency); the others find none and get ``token_invalid``. A try
+    that checked no factor gives it back (``challenge_try_return``); a right
+    one spends the challenge, whose count then includes it."""
     taken = MfaChallenge.objects.filter(
         pk=challenge.pk, used_at__isnull=True, failures__lt=settings.MFA_MAX_ATTEMPTS
     ).update(failures=F("failures") + 1)
@@ -487,11 +486,10 @@ def challenge_tries_left(challenge: MfaChallenge) -> int:
 
 
 def challenge_spend(challenge: MfaChallenge) -> bool:
-    """Spend the challenge (single use under concurrency), giving back the
-    try the right factor had taken."""
+    """Spend the challenge (single use under concurrency)."""
     return bool(
         MfaChallenge.objects.filter(pk=challenge.pk, used_at__isnull=True).update(
-            used_at=clock.now(), failures=F("failures") - 1
+            used_at=clock.now()
         )
     )
 
