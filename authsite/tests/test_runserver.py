@@ -8,6 +8,7 @@ request, until the process ran out of file descriptors and answered 503."""
 from __future__ import annotations
 
 import os
+import time
 import urllib.request
 from pathlib import Path
 
@@ -39,6 +40,21 @@ def _open_database_files(pid: int) -> int:
     return count
 
 
+def _settled_database_files(pid: int, before: int) -> int:
+    """The count once the last request's thread has closed its connection.
+
+    The client has its answer before the server's thread has run the
+    request_finished handlers that close the connection, so the count read
+    at once may still hold the last request's files (CI saw 3: the database,
+    its WAL and its shared-memory file)."""
+    deadline = time.monotonic() + 10
+    count = _open_database_files(pid)
+    while count > before and time.monotonic() < deadline:
+        time.sleep(0.05)
+        count = _open_database_files(pid)
+    return count
+
+
 def test_the_development_server_keeps_no_connection_per_request():
     with dev_server(CONN_MAX_AGE="60") as base_url:
         pid = _server_pid(base_url.rsplit(":", 1)[1])
@@ -48,6 +64,7 @@ def test_the_development_server_keeps_no_connection_per_request():
         for _ in range(40):
             with urllib.request.urlopen(base_url + "/readyz", timeout=10) as response:
                 assert response.status == 200
-        after = _open_database_files(pid)
-    # Before the fix: two more files (the database and its log) per request.
-    assert after <= before + 2, (before, after)
+        after = _settled_database_files(pid, before)
+    # Before the fix: two or three more files (the database and its logs) per
+    # request, for good.
+    assert after <= before, (before, after)
