@@ -33,6 +33,7 @@ from rest_framework import exceptions as drf_exceptions
 from rest_framework import status as http
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from authsite.errors import (
     AuthsiteError,
@@ -70,6 +71,23 @@ OUTAGE_ERRORS: tuple[type[BaseException], ...] = (
     InterfaceError,
     *CACHE_OUTAGE_ERRORS,
 )
+
+
+class WithoutOptions:
+    """OPTIONS is not served under ``/api/``, and not offered either.
+
+    DRF answers OPTIONS with its own description of a view, not the SPEC §5.1
+    envelope, so ``DEFAULT_METADATA_CLASS`` is off and OPTIONS answers 405
+    ``method_not_allowed``. DRF would still name OPTIONS in every ``Allow``
+    header (``APIView.allowed_methods`` lists each handler the class has);
+    leaving it out of ``http_method_names`` makes ``Allow`` true. CORS
+    preflights never reach a view: django-cors-headers answers them."""
+
+    http_method_names = [name for name in APIView.http_method_names if name != "options"]
+
+
+class ApiView(WithoutOptions, APIView):
+    """The base of the API's views."""
 
 
 def success(

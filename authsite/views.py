@@ -19,7 +19,7 @@ from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.renderers import JSONRenderer
 
-from authsite.api import OUTAGE_ERRORS, error_body, is_api_request, json_error
+from authsite.api import OUTAGE_ERRORS, WithoutOptions, error_body, is_api_request, json_error
 from authsite.errors import NotFound, PermissionDenied, ServerError, ValidationFailed
 
 logger = logging.getLogger("authsite.health")
@@ -186,9 +186,9 @@ class ErrorsAsEnvelope:
         return super().finalize_response(request, response, *args, **kwargs)
 
 
-class SchemaView(ErrorsAsEnvelope, SpectacularAPIView):
+class SchemaView(WithoutOptions, ErrorsAsEnvelope, SpectacularAPIView):
     pass
 
 
-class DocsView(ErrorsAsEnvelope, SpectacularSwaggerView):
+class DocsView(WithoutOptions, ErrorsAsEnvelope, SpectacularSwaggerView):
     pass

@@ -7,7 +7,6 @@ from django.utils.translation import gettext as _
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from accounts.capabilities import (
     BREACH_CHECK_MODES,
@@ -16,7 +15,7 @@ from accounts.capabilities import (
     SIGNUP_CHANNELS,
     capabilities_get,
 )
-from authsite.api import success
+from authsite.api import ApiView, success
 from authsite.schema import api_doc
 
 # Public and the same for everyone: shared caches may keep it this long.
@@ -78,7 +77,7 @@ class ConfigSerializer(serializers.Serializer):
     signup = SignupRulesSerializer()
 
 
-class ConfigView(APIView):
+class ConfigView(ApiView):
     authentication_classes: list = []
     permission_classes: list = []
 

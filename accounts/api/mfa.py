@@ -12,7 +12,6 @@ from rest_framework import serializers
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from accounts.api import serializers as s
 from accounts.api.views import (
@@ -24,7 +23,7 @@ from accounts.api.views import (
     _validated,
 )
 from accounts.services import mfa, reauth, signin
-from authsite.api import success
+from authsite.api import ApiView, success
 from authsite.client import client_info
 from authsite.errors import (
     AccountInactive,
@@ -285,7 +284,7 @@ class MfaChallengeView(PublicView):
 # --- managing factors ---------------------------------------------------------------------------
 
 
-class SignedInView(APIView):
+class SignedInView(ApiView):
     permission_classes = [IsAuthenticated]
 
 

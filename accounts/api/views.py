@@ -14,12 +14,11 @@ from rest_framework.generics import ListAPIView
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from accounts import selectors
 from accounts.api import serializers as s
 from accounts.services import account, contact, password, resend, signin, signup, tokens
-from authsite.api import success
+from authsite.api import ApiView, WithoutOptions, success
 from authsite.client import client_info
 from authsite.errors import (
     AccountExists,
@@ -105,7 +104,7 @@ def _signed_in(signed_in: signin.SignedIn, *, message: str, **extra) -> Response
     return success(s.token_session_data(signed_in.tokens, **extra), message=message)
 
 
-class PublicView(APIView):
+class PublicView(ApiView):
     """Endpoints for clients that are not signed in (no bearer token read)."""
 
     authentication_classes: list = []
@@ -279,7 +278,7 @@ class CodeVerifyView(PublicView):
         return _signed_in(signed_in, message=_("Signed in."), created=signed_in.created)
 
 
-class CodeResendView(APIView):
+class CodeResendView(ApiView):
     # The bearer token is optional (only `contact_change` needs it); AllowAny
     # also documents it as optional in the schema.
     permission_classes = [AllowAny]
@@ -377,7 +376,7 @@ class TokenVerifyView(PublicView):
         return success(claims, message=_("The token is valid."))
 
 
-class LogoutView(APIView):
+class LogoutView(ApiView):
     permission_classes = [IsAuthenticated]
 
     @api_doc(
@@ -409,7 +408,7 @@ class LogoutView(APIView):
         return success({"revoked": 1}, message=_("Signed out."))
 
 
-class MeView(APIView):
+class MeView(ApiView):
     permission_classes = [IsAuthenticated]
 
     @api_doc(
@@ -424,7 +423,7 @@ class MeView(APIView):
         return success(s.user_data(request.user), message=_("Your account."))
 
 
-class SessionListView(APIView):
+class SessionListView(ApiView):
     permission_classes = [IsAuthenticated]
 
     @api_doc(
@@ -454,7 +453,7 @@ class SessionListView(APIView):
         return success(data, message=_("Your sessions."))
 
 
-class SessionDetailView(APIView):
+class SessionDetailView(ApiView):
     permission_classes = [IsAuthenticated]
 
     @api_doc(
@@ -542,7 +541,7 @@ class PasswordResetView(PublicView):
         return success(None, message=_("Your password has been reset. Sign in with it."))
 
 
-class PasswordChangeView(APIView):
+class PasswordChangeView(ApiView):
     permission_classes = [IsAuthenticated]
 
     @api_doc(
@@ -570,7 +569,7 @@ class PasswordChangeView(APIView):
         return success(s.token_session_data(pair), message=_("Your password has been changed."))
 
 
-class ContactChangeView(APIView):
+class ContactChangeView(ApiView):
     permission_classes = [IsAuthenticated]
 
     @api_doc(
@@ -602,7 +601,7 @@ class ContactChangeView(APIView):
         )
 
 
-class ContactVerifyView(APIView):
+class ContactVerifyView(ApiView):
     permission_classes = [IsAuthenticated]
 
     @api_doc(
@@ -626,7 +625,7 @@ class ContactVerifyView(APIView):
         return success(s.UserSerializer(user).data, message=_("Your address has been updated."))
 
 
-class EventListView(ListAPIView):
+class EventListView(WithoutOptions, ListAPIView):
     permission_classes = [IsAuthenticated]
     serializer_class = s.SecurityEventSerializer
     page_message = gettext_lazy("Your recent security events.")
@@ -659,7 +658,7 @@ class EventListView(ListAPIView):
         return super().get(request, *args, **kwargs)
 
 
-class EventNotMeView(APIView):
+class EventNotMeView(ApiView):
     permission_classes = [IsAuthenticated]
 
     @api_doc(
@@ -684,7 +683,7 @@ class EventNotMeView(APIView):
         )
 
 
-class AccountExportView(APIView):
+class AccountExportView(ApiView):
     permission_classes = [IsAuthenticated]
 
     @api_doc(
@@ -735,7 +734,7 @@ class AccountExportView(APIView):
         )
 
 
-class AccountView(APIView):
+class AccountView(ApiView):
     permission_classes = [IsAuthenticated]
 
     @api_doc(

@@ -6,9 +6,8 @@ from django.utils.translation import gettext as _
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
-from authsite.api import success
+from authsite.api import ApiView, success
 from authsite.errors import ValidationFailed
 from authsite.schema import api_doc
 from profiles.api.serializers import ProfileInputSerializer, ProfileOutputSerializer
@@ -77,7 +76,7 @@ def _profile_data(profile: Profile, user: Any) -> dict[str, Any]:
     return ProfileOutputSerializer(profile).data
 
 
-class ProfileView(APIView):
+class ProfileView(ApiView):
     permission_classes = [IsAuthenticated]
 
     @api_doc(
