@@ -41,6 +41,8 @@ from authsite.errors import (
     NotAcceptable,
     NotAuthenticated,
     NotFound,
+    OtpAttemptsExceeded,
+    OtpInvalid,
     PermissionDenied,
     RateLimited,
     RetryLater,
@@ -87,7 +89,15 @@ class WithoutOptions:
 
 
 class ApiView(WithoutOptions, APIView):
-    """The base of the API's views."""
+    """The base of the API's views.
+
+    ``code_field``: the body field a one-time code comes in. A refused code
+    (``otp_invalid``, ``otp_attempts_exceeded``) names it in ``errors`` (SPEC
+    §5.1's example: ``"errors": {"otp": [...]}``), so a client shows the
+    message under the box the code was typed into. The services raise these
+    errors without a field: what the front door calls it is the front door's."""
+
+    code_field: str | None = None
 
 
 def success(
@@ -167,7 +177,7 @@ def _response(
     return Response(error_body(code, message, errors, data), status=status, headers=headers)
 
 
-def render_error(exc: AuthsiteError) -> Response:
+def render_error(exc: AuthsiteError, *, errors: dict[str, list[str]] | None = None) -> Response:
     retry_after = exc.retry_after
     message = exc.message
     if isinstance(exc, RetryLater):
@@ -181,7 +191,7 @@ def render_error(exc: AuthsiteError) -> Response:
         exc.code,
         message,
         exc.status,
-        errors=exc.errors,
+        errors=errors if errors is not None else exc.errors,
         data=exc.data,
         retry_after=retry_after,
         headers=headers,
@@ -191,7 +201,12 @@ def render_error(exc: AuthsiteError) -> Response:
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     """Every exception a view can raise, as one of the ``authsite.errors``
     classes: the codes the API answers are exactly those of that table."""
-    return render_error(api_error(exc))
+    error = api_error(exc)
+    errors = error.errors
+    field = getattr(context.get("view"), "code_field", None)
+    if errors is None and field and isinstance(error, (OtpInvalid, OtpAttemptsExceeded)):
+        errors = {field: [error.message]}
+    return render_error(error, errors=errors)
 
 
 def api_error(exc: Exception) -> AuthsiteError:

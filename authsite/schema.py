@@ -475,7 +475,11 @@ def _error_component(codes: list[str]) -> dict[str, Any]:
         "errors": {
             "type": "object",
             "additionalProperties": {"type": "array", "items": {"type": "string"}},
-            "description": "Field name → messages (validation errors and some others).",
+            "description": (
+                "Field name → messages: the fields a validation error refuses; for "
+                "otp_invalid and otp_attempts_exceeded, the field the code came in "
+                "(`otp`, or `code` on the second-step endpoints)."
+            ),
         },
         "request_id": {
             "type": "string",

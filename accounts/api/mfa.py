@@ -212,6 +212,8 @@ def _recovery(codes: list[str] | None) -> dict:
 
 
 class MfaVerifyView(PublicView):
+    code_field = "code"
+
     @api_doc(
         request_example={"mfa_token": MFA_TOKEN, "method": "totp", "code": "123456"},
         data_example=SESSION_EXAMPLE,
@@ -340,6 +342,8 @@ class TotpSetupView(SignedInView):
 
 
 class TotpConfirmView(SignedInView):
+    code_field = "code"
+
     @api_doc(
         request_example={"code": "123456"},
         data_example=RECOVERY_EXAMPLE,
@@ -445,6 +449,8 @@ class RecoveryCodesView(SignedInView):
 
 
 class ReauthenticateView(SignedInView):
+    code_field = "code"
+
     @api_doc(
         request_example={"password": PASSWORD},
         data_example={"valid_for": 300},

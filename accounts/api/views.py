@@ -172,6 +172,8 @@ class SignupView(PublicView):
 
 
 class SignupVerifyView(PublicView):
+    code_field = "otp"
+
     @api_doc(
         summary="Verify a sign-up code",
         description=(
@@ -252,6 +254,8 @@ class CodeRequestView(PublicView):
 
 
 class CodeVerifyView(PublicView):
+    code_field = "otp"
+
     @api_doc(
         summary="Sign in with a code",
         description=(
@@ -496,6 +500,8 @@ class PasswordForgotView(PublicView):
 
 
 class PasswordForgotVerifyView(PublicView):
+    code_field = "otp"
+
     @api_doc(
         summary="Forgot password: check the code",
         description="200 if the code is right. The code is not spent; wrong tries count.",
@@ -516,6 +522,8 @@ class PasswordForgotVerifyView(PublicView):
 
 
 class PasswordResetView(PublicView):
+    code_field = "otp"
+
     @api_doc(
         summary="Forgot password: set the new password",
         description=(
@@ -602,6 +610,7 @@ class ContactChangeView(ApiView):
 
 
 class ContactVerifyView(ApiView):
+    code_field = "otp"
     permission_classes = [IsAuthenticated]
 
     @api_doc(
@@ -735,6 +744,7 @@ class AccountExportView(ApiView):
 
 
 class AccountView(ApiView):
+    code_field = "otp"
     permission_classes = [IsAuthenticated]
 
     @api_doc(
