@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from authsite.db import ExactCharField, retry_while_locked
 from otp.destinations import EMAIL, SMS, mask_destination
 
-__all__ = ["OneTimeCode", "retry_while_locked"]
+__all__ = ["CodeRequestLock", "OneTimeCode", "retry_while_locked"]
 
 
 class OneTimeCode(models.Model):
@@ -97,4 +97,28 @@ class OneTimeCode(models.Model):
 
     @property
     def masked_destination(self) -> str:
+        return mask_destination(self.destination)
+
+
+class CodeRequestLock(models.Model):
+    """One row per destination that codes were asked for: what a code request
+    locks before it reads the destination's limits.
+
+    The limits (cooldown, hourly cap, failure budget) are read from the
+    destination's recent ``OneTimeCode`` rows, then a row is written; two
+    requests in flight together would both read before either wrote, and
+    both send. ``otp.services`` upserts this row first (an INSERT that, on a
+    duplicate key, updates the row: an exclusive row lock on MariaDB, the
+    write lock on SQLite), so the requests for one destination are decided
+    in turn. ``purge_otps`` deletes the rows no request has touched for a day.
+    """
+
+    destination = ExactCharField(_("destination"), max_length=254, primary_key=True)
+    requested_at = models.DateTimeField(_("last requested at"))
+
+    class Meta:
+        verbose_name = _("code request lock")
+        verbose_name_plural = _("code request locks")
+
+    def __str__(self) -> str:
         return mask_destination(self.destination)

@@ -74,7 +74,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import phonenumbers
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import translation
 from django.utils.crypto import constant_time_compare, salted_hmac
@@ -95,7 +95,7 @@ from authsite.errors import (
 from otp import delivery
 from otp.conf import FAILURE_WINDOW_SECONDS, SEND_WINDOW_SECONDS, app_settings
 from otp.destinations import SMS, channel_for, mask_destination
-from otp.models import OneTimeCode, retry_while_locked
+from otp.models import CodeRequestLock, OneTimeCode, retry_while_locked
 
 logger = logging.getLogger("otp")
 
@@ -216,9 +216,9 @@ def otp_issue(
     - ``deliver=False`` rows count like the others, so an unknown address is
       refused exactly when a known one would be.
 
-    Concurrency: two simultaneous requests for one destination can both pass
-    the limits (on MariaDB; SQLite serialises them) and both send — at most
-    one extra message, and the newest of the two codes is the live one.
+    Concurrency: the requests for one destination are decided one after the
+    other (``_destination_locked``): the limits hold against a burst sent at
+    once, on MariaDB as on SQLite.
     """
     _require_purpose(purpose)
     channel = channel_for(destination)
@@ -232,6 +232,7 @@ def otp_issue(
 
     def write() -> tuple[AuthsiteError | None, OneTimeCode | None]:
         with transaction.atomic(savepoint=False):
+            _destination_locked(destination, now)
             rows = _window(purpose, destination, now, _ISSUE_FIELDS)
             refusal = _issue_refusal(rows, _send_scope(rows, purpose, subject, limit_group), now)
             if refusal is not None:
@@ -535,6 +536,25 @@ def _send_scope(
             return [row for row in rows if row.subject.startswith(limit_group)]
         return [row for row in rows if row.subject == subject]
     return rows
+
+
+def _destination_locked(destination: str, now: datetime) -> None:
+    """Inside the caller's transaction: hold the destination's
+    ``CodeRequestLock`` row until the transaction ends.
+
+    One statement, an upsert, so the lock is exclusive from the start
+    (``INSERT ... ON DUPLICATE KEY UPDATE`` on MariaDB; a plain INSERT
+    followed by ``SELECT ... FOR UPDATE`` would first take a shared lock on
+    a duplicate, and two such requests deadlock). On SQLite the transaction
+    already holds the database's write lock (IMMEDIATE)."""
+    CodeRequestLock.objects.bulk_create(
+        [CodeRequestLock(destination=destination, requested_at=now)],
+        update_conflicts=True,
+        update_fields=["requested_at"],
+        unique_fields=(
+            ["destination"] if connection.features.supports_update_conflicts_with_target else None
+        ),
+    )
 
 
 def _window(purpose: str, destination: str, now: datetime, fields: Sequence[str]) -> list[Any]:

@@ -9,7 +9,7 @@ from django.core.management import call_command
 
 from authsite.errors import OtpInvalid, OtpLocked
 from otp import services
-from otp.models import OneTimeCode
+from otp.models import CodeRequestLock, OneTimeCode
 
 pytestmark = pytest.mark.django_db
 
@@ -70,3 +70,17 @@ def test_purge_deletes_in_batches(issue, clock, monkeypatch):
     clock.advance(49 * HOUR)
     assert "Deleted 5 " in purge()
     assert OneTimeCode.objects.count() == 0
+
+
+def test_purge_deletes_the_request_locks_of_destinations_idle_for_a_day(issue, clock):
+    issue(destination="old@example.com")
+    clock.advance(23 * HOUR)
+    issue(destination="recent@example.com")
+    clock.advance(1 * HOUR + 1)
+    assert "and 1 idle request lock(s)" in purge()
+    assert list(CodeRequestLock.objects.values_list("destination", flat=True)) == [
+        "recent@example.com"
+    ]
+    # A destination whose lock was purged is asked for again as before.
+    issue(destination="old@example.com")
+    assert CodeRequestLock.objects.count() == 2

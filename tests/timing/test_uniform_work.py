@@ -140,6 +140,7 @@ def test_code_requests_cost_the_same_for_every_email_address(measure, accounts, 
     unregistered = measure(path, {"email": "nobody@example.com"})
     disabled = measure(path, {"email": "gone@example.com"})
     assert registered.writes == [
+        ("INSERT INTO", "otp_coderequestlock"),
         ("INSERT INTO", "otp_onetimecode"),
         ("INSERT INTO", "accounts_securityevent"),
     ]
@@ -172,6 +173,7 @@ def test_signup_costs_the_same_for_a_fresh_a_pending_and_a_verified_accounts_add
     # Every sign-up writes an attempt (never an account), its code and its event.
     assert fresh.writes == [
         ("INSERT INTO", "accounts_signupattempt"),
+        ("INSERT INTO", "otp_coderequestlock"),
         ("INSERT INTO", "otp_onetimecode"),
         ("INSERT INTO", "accounts_securityevent"),
     ]
@@ -193,10 +195,13 @@ def test_signup_with_phone_and_email_costs_the_same_either_way(measure, accounts
     owned_email = measure(
         SIGNUP, {"phone": "+919812345670", "email": "known@example.com", "password": PASSWORD}
     )
-    # The attempt, the phone's code, the pending email's code, the event.
+    # The attempt, the phone's code, the pending email's code (each behind
+    # its destination's lock), the event.
     assert [table for _verb, table in fresh.writes] == [
         "accounts_signupattempt",
+        "otp_coderequestlock",
         "otp_onetimecode",
+        "otp_coderequestlock",
         "otp_onetimecode",
         "accounts_securityevent",
     ]

@@ -163,6 +163,7 @@ def test_forgot_costs_the_same_whoever_holds_the_address(make_user, hasher_calls
         shapes.append(statement_shape(queries.captured_queries))
     assert shapes[0] == [
         "SELECT accounts_user",
+        "INSERT otp_coderequestlock",  # the destination's lock (upsert)
         "SELECT otp_onetimecode",
         "INSERT otp_onetimecode",
         "INSERT accounts_securityevent",

@@ -742,6 +742,7 @@ def test_a_code_request_costs_the_same_whoever_holds_the_address(make_user, hash
         shapes.append(statement_shape(queries.captured_queries))
     assert shapes[0] == [
         "SELECT accounts_user",
+        "INSERT otp_coderequestlock",  # the destination's lock (upsert)
         "SELECT otp_onetimecode",
         "INSERT otp_onetimecode",
         "INSERT accounts_securityevent",

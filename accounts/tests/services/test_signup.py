@@ -251,6 +251,7 @@ def test_a_sign_up_costs_one_hash_and_the_same_statements_whoever_holds_the_addr
         "SELECT accounts_user",  # who holds the address
         "SELECT accounts_user",  # is the username free
         "INSERT accounts_signupattempt",
+        "INSERT otp_coderequestlock",  # the destination's lock (upsert)
         "SELECT otp_onetimecode",
         "INSERT otp_onetimecode",
         "INSERT accounts_securityevent",
