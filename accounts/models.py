@@ -49,6 +49,11 @@ class User(AbstractBaseUser, PermissionsMixin):
     # Bumped by every password reset, password change and factor change: a
     # "trusted browser" cookie names the version it was made for (§16.5).
     security_version = models.PositiveIntegerField(default=0, editable=False)
+    # The address whose reset code set the current password ("" when it was
+    # set otherwise): a code to that address is no second factor for it (SPEC
+    # §16.5, a reset never bypasses the second factor). Cleared when a sign-in
+    # with this password passes another factor, or the password is set again.
+    password_reset_via = ExactCharField(max_length=254, blank=True, default="", editable=False)
     # Wrong passwords since the last right one, in the database so that a
     # cache flush does not reset it (SPEC §18.3).
     password_failures = models.PositiveIntegerField(default=0, editable=False)

@@ -283,9 +283,16 @@ def _code_factor_enable(user: User, client: ClientInfo) -> list[str] | None:
 CODE_FIRST_FACTORS = frozenset({"code", "signup"})
 
 
-def first_factor_address(first_factor: str, identifier: str | None) -> str | None:
-    """The address that served as the first factor, if a code did."""
-    return identifier if first_factor in CODE_FIRST_FACTORS else None
+def first_factor_address(first_factor: str, identifier: str | None, user: User) -> str | None:
+    """The address that served as the first factor: a code sign-in's; for a
+    password, the address whose reset code set it, if one did (a password
+    set through a reset code is worth that code: SPEC §16.5, a reset never
+    bypasses the second factor; ``User.password_reset_via``)."""
+    if first_factor in CODE_FIRST_FACTORS:
+        return identifier
+    if first_factor == "password":
+        return user.password_reset_via or None
+    return None
 
 
 def code_factor_destination(
@@ -294,7 +301,8 @@ def code_factor_destination(
     """Where a second-step code goes: a verified address of the account that
     did not serve as the first factor (``first_factor_identifier``, from
     ``first_factor_address``: a code sign-in's address cannot be its own
-    second factor; a password sign-in's identifier can). The phone first."""
+    second factor, nor can the address that reset the password; a password
+    sign-in's identifier can). The phone first."""
     for address in _verified_addresses(user):
         if address.value != first_factor_identifier:
             return address
@@ -435,7 +443,7 @@ def challenge_data(token: str, challenge: MfaChallenge) -> dict[str, Any]:
         "methods": mfa_methods(
             challenge.user,
             first_factor_identifier=first_factor_address(
-                challenge.first_factor, challenge.identifier
+                challenge.first_factor, challenge.identifier, challenge.user
             ),
         ),
         "expires_in": max(0, math.ceil((challenge.expires_at - clock.now()).total_seconds())),

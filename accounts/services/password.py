@@ -62,7 +62,14 @@ def _password_hash(new_password: str) -> str:
     return make_password(new_password)
 
 
-def _password_set(user: User, new_password: str, encoded: str, *, also: Sequence[str] = ()) -> None:
+def _password_set(
+    user: User,
+    new_password: str,
+    encoded: str,
+    *,
+    also: Sequence[str] = (),
+    reset_via: str = "",
+) -> None:
     """Save a new password (``encoded`` by ``_password_hash``), with the
     fields named in ``also``, inside the caller's transaction. It unblocks a
     password blocked by too many wrong tries (SPEC §18.3) and bumps the
@@ -71,12 +78,22 @@ def _password_set(user: User, new_password: str, encoded: str, *, also: Sequence
     (``signin``). The bump counts from what the database holds: ``user`` may
     have been loaded before a second-factor change bumped it too, and writing
     "its version plus one" would write that number again
-    (``tests/attacks/test_security_version_race.py``)."""
+    (``tests/attacks/test_security_version_race.py``). ``reset_via``: the
+    address whose reset code set it (``User.password_reset_via``)."""
     user.password = encoded
+    user.password_reset_via = reset_via
     user._password = new_password  # as set_password: the validators hear of it after save
     user.password_failures = 0
     user.security_version = F("security_version") + 1
-    user.save(update_fields=["password", "password_failures", "security_version", *also])
+    user.save(
+        update_fields=[
+            "password",
+            "password_failures",
+            "security_version",
+            "password_reset_via",
+            *also,
+        ]
+    )
     user.refresh_from_db(fields=["security_version"])
 
 
@@ -144,7 +161,9 @@ def password_reset(
         elif identifier.kind != PHONE and user.email_verified_at is None:
             user.email_verified_at = now
             verified.append("email_verified_at")
-        _password_set(user, new_password, encoded, also=verified)
+        # The code went to the address on the account (SPEC §22.1).
+        reset_via = (user.phone if identifier.kind == PHONE else user.email) or ""
+        _password_set(user, new_password, encoded, also=verified, reset_via=reset_via)
         sessions_revoke_all(user=user, client=client, reason="password_reset", record=False)
         event_record(
             kind=SecurityEvent.PASSWORD_RESET, user=user, identifier=identifier.value, client=client

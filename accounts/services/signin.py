@@ -319,9 +319,15 @@ def _finalise_atomic(factor: FirstFactor, *, client: ClientInfo, kind: str) -> S
         # have waited for a hashing slot meanwhile; a second step may have
         # taken minutes) wins over this sign-in.
         rows = rows.filter(security_version=factor.security_version)
-    if not rows.update(last_login=now):
+    changes: dict[str, Any] = {"last_login": now}
+    if factor.second_factor_done and factor.method == PASSWORD and user.password_reset_via:
+        # The password passed a factor other than its reset address: whoever
+        # reset it holds more than that address (User.password_reset_via).
+        changes["password_reset_via"] = ""
+    if not rows.update(**changes):
         return None
-    user.last_login = now
+    for name, value in changes.items():
+        setattr(user, name, value)
     # One event per sign-in; a passkey's says so.
     success_kind = (
         SecurityEvent.PASSKEY_LOGIN if factor.method == PASSKEY else SecurityEvent.LOGIN_SUCCESS
@@ -474,7 +480,7 @@ def signin_mfa(
                 code=code,
                 subject=mfa.challenge_code_subject(challenge),
                 first_factor_identifier=mfa.first_factor_address(
-                    challenge.first_factor, challenge.identifier
+                    challenge.first_factor, challenge.identifier, user
                 ),
                 client=client,
             )
@@ -537,7 +543,7 @@ def signin_mfa_code_send(*, mfa_token: str | None, client: ClientInfo) -> CodeSe
         user=challenge.user,
         subject=mfa.challenge_code_subject(challenge),
         first_factor_identifier=mfa.first_factor_address(
-            challenge.first_factor, challenge.identifier
+            challenge.first_factor, challenge.identifier, challenge.user
         ),
         client=client,
     )
