@@ -283,8 +283,10 @@ class CodeVerifyView(PublicView):
 
 
 class CodeResendView(ApiView):
-    # The bearer token is optional (only `contact_change` needs it); AllowAny
-    # also documents it as optional in the schema.
+    # The bearer token is optional (only `contact_change` needs it, and a
+    # refused one is ignored for the other purposes); AllowAny also documents
+    # it as optional in the schema.
+    token_optional = True  # accounts.api.authentication
     permission_classes = [AllowAny]
 
     @api_doc(
@@ -306,6 +308,9 @@ class CodeResendView(ApiView):
     @rate_limited("anon_ip", "code_request_ip")
     def post(self, request: Request) -> Response:
         data = _validated(s.ResendInputSerializer, request)
+        refusal = getattr(request, "token_refusal", None)
+        if refusal is not None and resend.resend_needs_account(data["purpose"]):
+            raise refusal
         user = request.user if request.user.is_authenticated else None
         sent = resend.code_resend(
             purpose=data["purpose"],

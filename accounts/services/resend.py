@@ -16,6 +16,12 @@ from authsite.errors import NotAuthenticated, ValidationFailed
 from otp import services as otp
 
 
+def resend_needs_account(purpose: str) -> bool:
+    """Whether a resend for ``purpose`` acts for a signed-in account (its
+    bearer token then matters; for the other purposes it is ignored)."""
+    return purpose == otp.CONTACT_CHANGE
+
+
 def code_resend(
     *,
     purpose: str,
@@ -39,7 +45,7 @@ def code_resend(
         return login_code_request(identifier=identifier, client=client)
     if purpose == otp.PASSWORD_RESET:
         return password_forgot(identifier=identifier, client=client)
-    if purpose == otp.CONTACT_CHANGE:
+    if resend_needs_account(purpose):
         if user is None:
             raise NotAuthenticated()
         return contact_change_resend(user=user, identifier=identifier, client=client)

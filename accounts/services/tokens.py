@@ -206,6 +206,22 @@ def _hmac_claims(raw: str, key: bytes, algorithm: str) -> dict[str, Any]:
     return claims
 
 
+def token_malformed(raw: str) -> bool:
+    """Whether ``raw`` is not a JWT at all — not three base64url segments
+    whose first is a JSON object — rather than a JWT that is expired, forged,
+    of the wrong type or revoked. SPEC §5.1 answers the first
+    ``not_authenticated`` and the rest ``token_invalid``. Asked only after a
+    token was refused, so it costs an accepted token nothing."""
+    try:
+        header, payload, signature = raw.encode("ascii").split(b".")
+        decoded = json.loads(_segment(header))
+        _segment(payload)
+        _segment(signature)
+    except (ValueError, binascii.Error, RecursionError):
+        return True
+    return not isinstance(decoded, dict)
+
+
 def _decode(token_type: str | None, raw: object) -> dict[str, Any]:
     """The claims of a token we signed, of ``token_type`` (any when None), not
     expired. Refuses everything else with ``TokenInvalid``.
