@@ -164,7 +164,9 @@ def password_reset(
         # The code went to the address on the account (SPEC §22.1).
         reset_via = (user.phone if identifier.kind == PHONE else user.email) or ""
         _password_set(user, new_password, encoded, also=verified, reset_via=reset_via)
-        sessions_revoke_all(user=user, client=client, reason="password_reset", record=False)
+        sessions_revoke_all(
+            user=user, client=client, reason="password_reset", record=False, end_trust=False
+        )
         event_record(
             kind=SecurityEvent.PASSWORD_RESET, user=user, identifier=identifier.value, client=client
         )
@@ -205,6 +207,7 @@ def password_change(
             except_session_id=keep_session_id,
             reason="password_changed",
             record=False,
+            end_trust=False,
         )
         event_record(kind=SecurityEvent.PASSWORD_CHANGED, user=user, client=client)
         notify_account(user=user, template="notice_password_changed")
@@ -222,7 +225,9 @@ def password_set_by_staff(*, user: User, new_password: str, client: ClientInfo) 
     encoded = _password_hash(new_password)
     with transaction.atomic():
         _password_set(user, new_password, encoded)
-        sessions_revoke_all(user=user, client=client, reason="password_changed", record=False)
+        sessions_revoke_all(
+            user=user, client=client, reason="password_changed", record=False, end_trust=False
+        )
         event_record(kind=SecurityEvent.PASSWORD_CHANGED, user=user, client=client)
         notify_account(user=user, template="notice_password_changed")
     signin_clear_account(user=user)

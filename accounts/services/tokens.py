@@ -35,7 +35,7 @@ from typing import Any
 import jwt
 from django.conf import settings
 from django.db import connections, router, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from rest_framework_simplejwt.exceptions import TokenBackendError
 from rest_framework_simplejwt.state import token_backend
 from rest_framework_simplejwt.tokens import RefreshToken, Token
@@ -464,12 +464,22 @@ def sessions_revoke_all(
     except_session_id: uuid.UUID | str | None = None,
     reason: str = "revoked",
     record: bool = True,
+    end_trust: bool = True,
 ) -> int:
     """Revoke every live session of the user (API and web), optionally but one,
     and end the sign-ins waiting at their second step: what their first factor
     proved (a password since reset, say) must not open a session afterwards
-    (``tests/attacks/test_pending_second_step.py``)."""
+    (``tests/attacks/test_pending_second_step.py``).
+
+    ``end_trust``: also bump the account's ``security_version``, which ends
+    its "don't ask again on this browser" cookies and every sign-in whose
+    password was checked before. Signing out everywhere, "this wasn't me",
+    deactivation and staff do: a thief who holds the password and a trusted
+    browser would otherwise sign in again without the second step until the
+    password changed. The password flows bump it themselves (False)."""
     now = clock.now()
+    if end_trust:
+        User.objects.filter(pk=user.pk).update(security_version=F("security_version") + 1)
     sessions = DeviceSession.objects.filter(user=user, revoked_at__isnull=True)
     if except_session_id is not None:
         sessions = sessions.filter(~Q(pk=except_session_id))

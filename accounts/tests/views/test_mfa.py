@@ -425,6 +425,34 @@ def test_after_a_password_change_the_trusted_browser_is_asked_again(
     assert response["Location"] == MFA_LOGIN
 
 
+def test_signing_out_everywhere_ends_the_trust(totp_user, user, make_browser, clock):
+    """A thief who knows the password and kept a trusted browser signed in
+    again without the second step after the owner signed out everywhere."""
+    secret, _codes = totp_user
+    thief = make_browser()
+    remember_this_browser(thief, secret)
+    sign_out(thief)
+    owner = make_browser()
+    first_step(owner)
+    owner.post(MFA_LOGIN, {"method": "recovery_code", "otp": _codes[0]})
+    assert owner.post("/accounts/sessions/revoke-others/").status_code == 302
+    assert first_step(thief)["Location"] == MFA_LOGIN
+
+
+def test_this_wasnt_me_ends_the_trust(totp_user, user, make_browser, api_client, clock):
+    from accounts.models import SecurityEvent
+    from accounts.services.account import event_not_me
+    from authsite.client import ClientInfo
+
+    secret, _codes = totp_user
+    thief = make_browser()
+    remember_this_browser(thief, secret)
+    sign_out(thief)
+    event = SecurityEvent.objects.filter(user=user).latest("pk")
+    event_not_me(user=user, event_id=event.pk, client=ClientInfo(ip="203.0.113.9"))
+    assert first_step(thief)["Location"] == MFA_LOGIN
+
+
 def test_another_accounts_trust_cookie_does_not_skip_the_second_step(
     totp_user, make_user, make_browser, clock
 ):
