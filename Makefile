@@ -7,10 +7,13 @@ PY := $(VENV)/bin/python
 # from requirements*.txt); it is reinstalled whenever a lock file changes.
 LOCKS := requirements.lock requirements-dev.lock
 STAMP := $(VENV)/.installed-$(shell cat $(LOCKS) | sha1sum | cut -c1-12)
+CATALOGUES := $(patsubst %.po,%.mo,$(wildcard locale/*/LC_MESSAGES/django.po))
+MESSAGES_IGNORE := --ignore ".venv/*" --ignore "build/*" --ignore "tests/*" \
+	--ignore "*/tests/*" --ignore "bench/*"
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: help setup system-deps lock lock-check run test e2e integration schema soak lint format check serve migrate clean
+.PHONY: help setup system-deps messages lock lock-check run test e2e integration schema soak lint format check serve migrate clean
 .PHONY: conformance clients typescript
 
 help:
@@ -26,9 +29,21 @@ help:
 	@echo "make lint         ruff check + ruff format --check"
 	@echo "make serve        gunicorn with production settings (see README)"
 	@echo "make lock         requirements*.txt -> requirements*.lock (hashes); UPGRADE=pkg to upgrade one"
+	@echo "make messages     bring locale/*/LC_MESSAGES/django.po up to date with the source"
 
 # mysqlclient builds against MariaDB Connector/C; install it when it is missing.
+# gettext's msgfmt compiles the message catalogues (SPEC §21).
 system-deps:
+	@if ! command -v msgfmt >/dev/null 2>&1; then \
+		if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then \
+			echo "Installing gettext (msgfmt compiles the translations)…"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gettext >/dev/null; \
+		else \
+			echo "The translations are compiled with gettext's msgfmt. Install it with:"; \
+			echo "    sudo apt-get install gettext"; \
+			exit 1; \
+		fi; \
+	fi
 	@if ! command -v pkg-config >/dev/null 2>&1 || ! pkg-config --exists mariadb 2>/dev/null && ! pkg-config --exists mysqlclient 2>/dev/null; then \
 		if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then \
 			echo "Installing pkg-config and libmariadb-dev (needed to build mysqlclient)…"; \
@@ -47,7 +62,16 @@ $(STAMP): $(LOCKS)
 	@rm -f $(VENV)/.installed-*
 	@touch $(STAMP)
 
-setup: lock-check $(STAMP)
+setup: lock-check $(STAMP) $(CATALOGUES)
+
+# The compiled message catalogues (not committed): remade when a .po changes.
+# `make messages` brings the .po files up to date with the source.
+%.mo: %.po
+	@command -v msgfmt >/dev/null 2>&1 || $(MAKE) --no-print-directory system-deps
+	msgfmt --check -o $@ $<
+
+messages: $(STAMP)
+	DEBUG=true $(PY) manage.py makemessages --all --no-obsolete $(MESSAGES_IGNORE)
 
 # Each lock file names the sha256 of the requirement files it was made from;
 # a requirement file edited without `make lock` stops the build here.

@@ -49,6 +49,11 @@ class User(AbstractBaseUser, PermissionsMixin):
     # Bumped by every password reset, password change and factor change: a
     # "trusted browser" cookie names the version it was made for (§16.5).
     security_version = models.PositiveIntegerField(default=0, editable=False)
+    # The account's language (SPEC §21), set on the profile: its pages, API
+    # messages, emails and texts. "" follows the browser (cookie, then
+    # Accept-Language). On the account rather than the profile, so that the
+    # one query that authenticates a request brings it along.
+    language = models.CharField(_("language"), max_length=8, blank=True, default="")
     # The address whose reset code set the current password ("" when it was
     # set otherwise): a code to that address is no second factor for it (SPEC
     # §16.5, a reset never bypasses the second factor). Cleared when a sign-in
@@ -284,7 +289,7 @@ class SecurityEvent(models.Model):
         (CONTACT_CHANGED, _("Email or phone changed")),
         (ACCOUNT_DELETED, _("Account deleted")),
         (DELIVERY_FAILED, _("Code delivery failed")),
-        (NOT_ME, _("Reported \u201cthis wasn't me\u201d")),
+        (NOT_ME, _("Reported “this wasn't me”")),
         (DEACTIVATED, _("Account deactivated")),
         (MFA_ENABLED, _("Second factor added")),
         (MFA_DISABLED, _("Second factor removed")),

@@ -53,6 +53,7 @@ from authsite.errors import (
     UnsupportedMediaType,
     ValidationFailed,
 )
+from authsite.i18n import account_language_activate
 from authsite.logging import request_id_current
 
 logger = logging.getLogger("authsite.api")
@@ -88,7 +89,17 @@ class WithoutOptions:
     http_method_names = [name for name in APIView.http_method_names if name != "options"]
 
 
-class ApiView(WithoutOptions, APIView):
+class ApiViewMixin(WithoutOptions):
+    """What every API view shares (``ApiView``, and the generic views')."""
+
+    def initial(self, request, *args, **kwargs) -> None:
+        super().initial(request, *args, **kwargs)
+        # Authenticated now: a signed-in account's own language (SPEC §21).
+        if request.user.is_authenticated:
+            account_language_activate(request, request.user)
+
+
+class ApiView(ApiViewMixin, APIView):
     """The base of the API's views.
 
     ``code_field``: the body field a one-time code comes in. A refused code

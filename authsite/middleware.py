@@ -16,6 +16,7 @@ from authsite import metrics
 from authsite.api import OUTAGE_ERRORS, is_api_request, json_error
 from authsite.client import CLIENT_IP_KEY, DEVICE_COOKIE, client_ip_compute, device_id_shape_ok
 from authsite.errors import ServiceUnavailable, ValidationFailed
+from authsite.i18n import machine_language_activate
 from authsite.logging import (
     log_context_begin,
     log_context_end,
@@ -299,6 +300,9 @@ class PagesOnlyMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if is_machine_request(request):
+            # The block's LocaleMiddleware is skipped; the language is still
+            # set for every request (authsite.i18n).
+            machine_language_activate(request)
             return self.skip_to(request)
         return self.get_response(request)
 

@@ -22,6 +22,7 @@ urlpatterns = [
     # Last under /api/: whatever no route above matched is a JSON 404 (SPEC §19.1).
     re_path(r"^api/", views.api_not_found, name="api_not_found"),
     path("", views.home, name="home"),
+    path("language/", views.language_set, name="language_set"),
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),
     path("metrics", metrics.metrics_view, name="metrics"),

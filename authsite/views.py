@@ -10,17 +10,21 @@ from django.http import HttpRequest, HttpResponse, HttpResponseServerError, Json
 from django.shortcuts import redirect, render
 from django.template import loader
 from django.urls import Resolver404, resolve
+from django.utils import translation
 from django.utils.html import escape
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views import defaults
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.renderers import JSONRenderer
 
 from authsite.api import OUTAGE_ERRORS, WithoutOptions, error_body, is_api_request, json_error
 from authsite.errors import NotFound, PermissionDenied, ServerError, ValidationFailed
+from authsite.i18n import supported_language
+from profiles.services import profile_update
 
 logger = logging.getLogger("authsite.health")
 
@@ -192,3 +196,29 @@ class SchemaView(WithoutOptions, ErrorsAsEnvelope, SpectacularAPIView):
 
 class DocsView(WithoutOptions, ErrorsAsEnvelope, SpectacularSwaggerView):
     pass
+
+
+@require_POST
+def language_set(request: HttpRequest) -> HttpResponse:
+    """The footer's language switcher (SPEC §21): the language cookie, and for
+    a signed-in account its own language too (which would otherwise win over
+    the cookie). Back to the page it was on (same site only)."""
+    language = supported_language(request.POST.get("language"))
+    back = _safe(request, request.POST.get("next")) or "/"
+    response = redirect(back)
+    if language is None:
+        return response
+    if request.user.is_authenticated:
+        profile_update(user=request.user, fields={"language": language})
+    translation.activate(language)
+    response.set_cookie(
+        settings.LANGUAGE_COOKIE_NAME,
+        language,
+        max_age=settings.LANGUAGE_COOKIE_AGE,
+        path=settings.LANGUAGE_COOKIE_PATH,
+        domain=settings.LANGUAGE_COOKIE_DOMAIN,
+        secure=settings.LANGUAGE_COOKIE_SECURE,
+        httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
+        samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+    )
+    return response

@@ -8,7 +8,7 @@ INTERFACE CONTRACT (accounts calls these; otp knows nothing of accounts):
 - ``otp_consume(*, purpose, destination, code, user=None, subject="") -> int``
   (code row id)
 - ``otp_rebind(*, purpose, destination, subject, new_subject, user) -> int``
-- ``message_send(*, destination, template, context=None) -> None``
+- ``message_send(*, destination, template, context=None, user=None) -> None``
 - ``otp_delete_for(*, destinations, user=None) -> int``
 
 The state machine of a code, in one place: issued → wrong attempts counted →
@@ -76,7 +76,6 @@ from typing import Any
 import phonenumbers
 from django.db import connection, transaction
 from django.db.models import F, Q
-from django.utils import translation
 from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -92,6 +91,7 @@ from authsite.errors import (
     OtpSendLimit,
     ValidationFailed,
 )
+from authsite.i18n import message_language
 from otp import delivery
 from otp.conf import FAILURE_WINDOW_SECONDS, SEND_WINDOW_SECONDS, app_settings
 from otp.destinations import SMS, channel_for, mask_destination
@@ -263,7 +263,7 @@ def otp_issue(
                     purpose=purpose,
                     user_id=getattr(user, "pk", None),
                     code_id=row.pk,
-                    language=translation.get_language(),
+                    language=message_language(user),
                     rehearsal=not deliver,
                 )
             )
@@ -361,8 +361,15 @@ def otp_rebind(*, purpose: str, destination: str, subject: str, new_subject: str
     ).update(subject=new_subject, user=user)
 
 
-def message_send(*, destination: str, template: str, context: dict[str, Any] | None = None) -> None:
-    """Send a message without a code (account notices) after commit.
+def message_send(
+    *,
+    destination: str,
+    template: str,
+    context: dict[str, Any] | None = None,
+    user: Any = None,
+) -> None:
+    """Send a message without a code (account notices) after commit, in the
+    language of ``user`` (the account it is about), else the request's.
 
     Nothing is stored and no limit applies: notices go to an account's own
     addresses after something happened to it. The template receives
@@ -387,7 +394,7 @@ def message_send(*, destination: str, template: str, context: dict[str, Any] | N
             destination=destination,
             template=template,
             context={**_base_context(destination, None), **(context or {})},
-            language=translation.get_language(),
+            language=message_language(user),
         )
     )
 

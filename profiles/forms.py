@@ -4,6 +4,7 @@ of every field live in ``profiles.services.profile_clean``."""
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from profiles.models import Profile
@@ -45,9 +46,19 @@ class ProfileForm(forms.Form):
         help_text=_("Separate them with commas."),
     )
 
+    language = forms.ChoiceField(
+        label=_("Language"),
+        required=False,
+        choices=[("", _("As my browser says")), *settings.LANGUAGES],
+        help_text=_("For these pages, and for the emails and text messages we send you."),
+    )
+
     @classmethod
     def initial_from(cls, profile: Profile) -> dict:
-        initial = {field: getattr(profile, field) for field in cls.base_fields}
+        initial = {
+            field: getattr(profile, field) for field in cls.base_fields if field != "language"
+        }
+        initial["language"] = profile.user.language
         initial["date_of_birth"] = (
             profile.date_of_birth.isoformat() if profile.date_of_birth else ""
         )

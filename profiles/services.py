@@ -7,6 +7,8 @@ import datetime
 import json
 from typing import Any
 
+from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
@@ -26,6 +28,9 @@ TEXT_FIELDS = {
     "bio": 2000,
 }
 EDITABLE_FIELDS = (*TEXT_FIELDS, "gender", "date_of_birth", "preferences", "attributes")
+# Shown and edited with the profile, kept on the account (``User.language``:
+# the query that authenticates a request reads it along; SPEC §21).
+ACCOUNT_FIELDS = ("language",)
 GENDERS = {value for value, _label in Profile.GENDERS}
 MAX_PREFERENCES = 50
 MAX_PREFERENCE_LENGTH = 50
@@ -150,15 +155,40 @@ def profile_clean(fields: dict[str, Any]) -> dict[str, Any]:
                 ]
             else:
                 clean["attributes"] = value
+    if "language" in fields:
+        value = fields["language"]
+        codes = [code for code, _name in settings.LANGUAGES]
+        if value in (None, ""):
+            clean["language"] = ""
+        elif isinstance(value, str) and value.strip().lower() in codes:
+            clean["language"] = value.strip().lower()
+        else:
+            errors["language"] = [_("Choose one of: %(choices)s.") % {"choices": ", ".join(codes)}]
     if errors:
         raise ValidationFailed(errors=errors)
     return clean
 
 
+def _account_fields_save(user: Any, clean: dict[str, Any]) -> None:
+    """Write the account's share of a profile change (``ACCOUNT_FIELDS``)."""
+    changed = {
+        field: clean[field]
+        for field in ACCOUNT_FIELDS
+        if field in clean and getattr(user, field) != clean[field]
+    }
+    if changed:
+        get_user_model().objects.filter(pk=user.pk).update(**changed)
+        for field, value in changed.items():
+            setattr(user, field, value)
+
+
 def profile_create(*, user: Any, fields: dict[str, Any] | None = None) -> Profile:
     """Create the profile of a new user; called by the user-creation service."""
     clean = profile_clean(fields or {})
-    return Profile.objects.create(user=user, **clean)
+    _account_fields_save(user, clean)
+    return Profile.objects.create(
+        user=user, **{field: value for field, value in clean.items() if field in EDITABLE_FIELDS}
+    )
 
 
 @transaction.atomic
@@ -170,10 +200,13 @@ def profile_update(*, user: Any, fields: dict[str, Any], replace: bool = False) 
     if replace:
         for field in EDITABLE_FIELDS:
             setattr(profile, field, clean.get(field, _empty_value(field)))
+        clean = {field: "" for field in ACCOUNT_FIELDS} | clean
     else:
         for field, value in clean.items():
-            setattr(profile, field, value)
+            if field in EDITABLE_FIELDS:
+                setattr(profile, field, value)
     profile.save()
+    _account_fields_save(user, clean)
     return profile
 
 
@@ -184,4 +217,5 @@ def profile_clear(*, user: Any) -> Profile:
     for field in EDITABLE_FIELDS:
         setattr(profile, field, _empty_value(field))
     profile.save()
+    _account_fields_save(user, {field: "" for field in ACCOUNT_FIELDS})
     return profile

@@ -133,6 +133,7 @@ def contact_change_verify(
                     destination=old,
                     template="notice_contact_changed",
                     context={"new_destination": mask_destination(identifier.value)},
+                    user=user,
                 )
     except IntegrityError:
         # Taken by another account since the code was sent.

@@ -76,6 +76,7 @@ def device_seen(
                 "not_me_url": settings.SITE_URL
                 + reverse("accounts:new_device_not_me", args=[token]),
             },
+            user=user,
         )
     return True
 

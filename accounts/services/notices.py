@@ -11,7 +11,9 @@ from otp import services as otp
 
 
 def notify_account(*, user: User, template: str, context: dict[str, Any] | None = None) -> None:
-    """Send a notice to every address of the account."""
+    """Send a notice to every address of the account, in its language."""
     for destination in (user.email, user.phone):
         if destination:
-            otp.message_send(destination=destination, template=template, context=context or {})
+            otp.message_send(
+                destination=destination, template=template, context=context or {}, user=user
+            )

@@ -85,8 +85,9 @@ INSTALLED_APPS = [
 # Every request goes through the middleware outside the block; page requests
 # also through the pages-only block. API requests (/api/) and the probes
 # (/healthz, /readyz, /metrics) skip the block (authsite.middleware.PagesOnlyMiddleware):
-# they use no session, CSRF cookie, messages, user, device cookie or locale —
-# DRF authenticates API requests itself from their bearer token. README, "Benchmark".
+# they use no session, CSRF cookie, messages, user or device cookie; their
+# language is set by authsite.i18n — DRF authenticates API requests itself from
+# their bearer token. README, "Benchmark".
 MIDDLEWARE = [
     "authsite.middleware.RequestIdMiddleware",  # first: every line and answer has the id
     "django.middleware.security.SecurityMiddleware",
@@ -102,6 +103,7 @@ MIDDLEWARE = [
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "authsite.i18n.AccountLanguageMiddleware",  # the account's language over the browser's
     "django.contrib.messages.middleware.MessageMiddleware",
     "accounts.middleware.WebSessionMiddleware",
     "accounts.middleware.MfaPolicyMiddleware",
@@ -504,8 +506,15 @@ STORAGES = {
 }
 
 # --- i18n ---------------------------------------------------------------------------
+# SPEC §21: English and Hindi, complete (authsite/tests/test_catalogues.py). A
+# request's language: the account's (User.language, set on the profile), else
+# the language cookie (the pages' footer switcher), else Accept-Language
+# (authsite.i18n). Names in their own language: that is how people find theirs.
 LANGUAGE_CODE = "en"
-LANGUAGES = [("en", "English")]
+LANGUAGES = [("en", "English"), ("hi", "हिन्दी")]
+LANGUAGE_COOKIE_SECURE = not DEBUG  # as the session cookie
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+LANGUAGE_COOKIE_AGE = 365 * 24 * 60 * 60
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+import re
 
 import pytest
 from django.db import transaction
+from django.utils import translation
 
 from authsite.errors import OtpCooldown
 from otp import delivery, services
@@ -271,3 +273,15 @@ def test_thread_mode_waits_for_the_commit(settings, sms_outbox):
         assert sms_outbox == []  # nothing handed to the pool before the commit
     assert delivery.wait_for_deliveries(timeout=10)
     assert len(sms_outbox) == 1
+
+
+@pytest.mark.parametrize("purpose", services.PURPOSES)
+def test_a_hindi_sms_still_ends_with_the_webotp_line(issue, sms_outbox, purpose):
+    # SPEC §4 and §21: the line phones read the code from is the same in
+    # every language.
+    with translation.override("hi"):
+        issued = issue(purpose=purpose, destination=PHONE)
+    (sms,) = sms_outbox
+    assert re.search(r"[\u0900-\u097F]", sms.body)
+    assert issued.code in sms.body
+    assert sms.body.splitlines()[-1] == f"@testserver #{issued.code}"

@@ -7,6 +7,7 @@ field rules are written once, for the API, sign-up and the pages alike.
 
 import datetime
 
+from django.conf import settings
 from rest_framework import serializers
 
 from authsite import clock
@@ -124,6 +125,14 @@ class ProfileInputSerializer(serializers.Serializer):
         help_text=f"At most {MAX_PREFERENCES} short texts of {MAX_PREFERENCE_LENGTH} characters "
         "once trimmed, no control characters; blanks and duplicates are dropped.",
     )
+    language = serializers.ChoiceField(
+        choices=[*((code, code) for code, _name in settings.LANGUAGES), ("", "")],
+        required=False,
+        allow_null=True,
+        help_text="The account's language for pages, API messages, emails and texts "
+        "(SPEC §21); empty or null follows the browser (language cookie, then "
+        "Accept-Language).",
+    )
     attributes = serializers.DictField(
         required=False,
         allow_null=True,
@@ -158,6 +167,11 @@ class ProfileOutputSerializer(serializers.Serializer):
     date_of_birth = serializers.DateField(allow_null=True)
     bio = serializers.CharField()
     preferences = serializers.ListField(child=serializers.CharField())
+    language = serializers.ChoiceField(
+        choices=[*((code, code) for code, _name in settings.LANGUAGES), ("", "")],
+        source="user.language",
+        help_text="`en`, `hi`, or empty: the browser's (cookie, then Accept-Language).",
+    )
     attributes = serializers.DictField()
     updated_at = serializers.DateTimeField(
         allow_null=True, help_text="Null only before the profile is first saved."

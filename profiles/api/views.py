@@ -14,6 +14,7 @@ from profiles.api.serializers import ProfileInputSerializer, ProfileOutputSerial
 from profiles.models import Profile
 from profiles.selectors import profile_get
 from profiles.services import (
+    ACCOUNT_FIELDS,
     EDITABLE_FIELDS,
     MAX_ATTRIBUTES_DEPTH,
     profile_clear,
@@ -66,7 +67,7 @@ def _editable_fields(request: Request) -> dict[str, Any]:
     data = request.data
     if not isinstance(data, dict):
         raise ValidationFailed.for_field("non_field_errors", _("Send a JSON object."))
-    return {field: data[field] for field in EDITABLE_FIELDS if field in data}
+    return {field: data[field] for field in (*EDITABLE_FIELDS, *ACCOUNT_FIELDS) if field in data}
 
 
 def _profile_data(profile: Profile, user: Any) -> dict[str, Any]:

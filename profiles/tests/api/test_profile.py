@@ -12,7 +12,7 @@ from accounts.models import DeviceSession, User
 from authsite import clock as clock_module
 from conftest import CommitAPIClient
 from profiles.models import Profile
-from profiles.services import EDITABLE_FIELDS
+from profiles.services import ACCOUNT_FIELDS, EDITABLE_FIELDS
 
 pytestmark = pytest.mark.django_db
 
@@ -67,7 +67,14 @@ def assert_ok(response, message: str) -> dict:
     assert body["success"] is True
     assert body["message"] == message
     assert "code" not in body
-    assert set(body["data"]) == {*EDITABLE_FIELDS, "email", "phone", "username", "updated_at"}
+    assert set(body["data"]) == {
+        *EDITABLE_FIELDS,
+        *ACCOUNT_FIELDS,
+        "email",
+        "phone",
+        "username",
+        "updated_at",
+    }
     return body["data"]
 
 
@@ -432,9 +439,18 @@ def test_unauthenticated_is_401_not_authenticated(api_client, user, method):
 
 
 @pytest.mark.parametrize("method", ["get", "post", "put", "patch", "delete"])
-def test_an_invalid_bearer_is_401_token_invalid(api_client, user, method):
+def test_a_forged_bearer_is_401_token_invalid(auth_client, user, method):
+    header, payload, _signature = auth_client.token_pair.access.split(".")
+    auth_client.credentials(HTTP_AUTHORIZATION=f"Bearer {header}.{payload}.Zm9yZ2Vk")
+    assert_error(send(auth_client, method, {"city": "Pune"}), 401, "token_invalid")
+    assert Profile.objects.get(user=user).city == ""
+
+
+@pytest.mark.parametrize("method", ["get", "post", "put", "patch", "delete"])
+def test_a_bearer_that_is_no_jwt_is_401_not_authenticated(api_client, user, method):
+    # SPEC §5.1: "no or malformed bearer token".
     api_client.credentials(HTTP_AUTHORIZATION="Bearer not.a.jwt")
-    assert_error(send(api_client, method, {"city": "Pune"}), 401, "token_invalid")
+    assert_error(send(api_client, method, {"city": "Pune"}), 401, "not_authenticated")
     assert Profile.objects.get(user=user).city == ""
 
 
