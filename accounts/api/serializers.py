@@ -13,7 +13,7 @@ from rest_framework import serializers
 
 from accounts.devices import device_describe
 from accounts.identifiers import address_from_fields, signin_identifier_from_fields
-from accounts.models import DeviceSession, SecurityEvent
+from accounts.models import Authenticator, DeviceSession, SecurityEvent, WebAuthnChallenge
 from accounts.services.codes import CodeSent
 from accounts.services.signup import SignupStarted
 from accounts.services.tokens import TokenPair
@@ -27,6 +27,7 @@ from authsite.schema import (
     error_data_schema,
     exactly_one,
 )
+from otp.models import OneTimeCode
 from otp.services import RESENDABLE as PURPOSES
 from profiles.api.serializers import ProfileInputSerializer
 from profiles.models import Profile
@@ -678,12 +679,39 @@ class ExportAccountSerializer(serializers.Serializer):
     email = serializers.EmailField(allow_null=True)
     phone = serializers.CharField(allow_null=True)
     username = serializers.CharField(allow_null=True)
+    pending_email = serializers.EmailField(
+        allow_null=True, help_text="An email address waiting for its code."
+    )
+    pending_phone = serializers.CharField(
+        allow_null=True, help_text="A phone number waiting for its code."
+    )
     email_verified_at = serializers.DateTimeField(allow_null=True)
     phone_verified_at = serializers.DateTimeField(allow_null=True)
-    has_password = serializers.BooleanField()
+    has_password = serializers.BooleanField(help_text="The password hash itself never goes out.")
     is_active = serializers.BooleanField()
+    is_staff = serializers.BooleanField()
+    is_superuser = serializers.BooleanField()
+    groups = serializers.ListField(child=serializers.CharField())
+    permissions = serializers.ListField(
+        child=serializers.CharField(), help_text='Granted to the account itself: "app.codename".'
+    )
     date_joined = serializers.DateTimeField()
     last_login = serializers.DateTimeField(allow_null=True)
+    language = serializers.CharField(
+        allow_blank=True, help_text='"" follows the browser (SPEC §21).'
+    )
+    mfa_enabled = serializers.BooleanField()
+    security_version = serializers.IntegerField(
+        min_value=0, help_text="Bumped by every password and factor change."
+    )
+    password_reset_via = serializers.CharField(
+        allow_null=True,
+        help_text="The address whose reset code set the current password, if one did.",
+    )
+    password_failures = serializers.IntegerField(
+        min_value=0, help_text="Wrong passwords since the last right one."
+    )
+    passkey_offer_dismissed_at = serializers.DateTimeField(allow_null=True)
 
 
 class ExportProfileSerializer(serializers.Serializer):
@@ -705,9 +733,13 @@ class ExportSessionSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     kind = serializers.ChoiceField(choices=DeviceSession.KINDS)
     created_at = serializers.DateTimeField()
+    authenticated_at = serializers.DateTimeField(allow_null=True)
     last_used_at = serializers.DateTimeField(allow_null=True)
+    rotated_at = serializers.DateTimeField(allow_null=True)
+    refresh_grace_used = serializers.BooleanField()
     expires_at = serializers.DateTimeField(allow_null=True)
     revoked_at = serializers.DateTimeField(allow_null=True)
+    revoked_reason = serializers.CharField(allow_blank=True)
     ip = serializers.IPAddressField(allow_null=True)
     user_agent = serializers.CharField(allow_blank=True)
 
@@ -721,13 +753,100 @@ class ExportEventSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
 
+class ExportSecondFactorSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    kind = serializers.ChoiceField(choices=Authenticator.Kind.choices)
+    name = serializers.CharField(allow_blank=True)
+    confirmed = serializers.BooleanField(help_text="An authenticator app counts once confirmed.")
+    created_at = serializers.DateTimeField()
+    last_used_at = serializers.DateTimeField(allow_null=True)
+    failures = serializers.IntegerField(
+        min_value=0, help_text="Wrong tries since the last right one."
+    )
+    blocked = serializers.BooleanField(
+        help_text="Stopped by its wrong tries until it is set up again (SPEC §18.3)."
+    )
+
+
+class ExportRecoveryCodesSerializer(serializers.Serializer):
+    left = serializers.IntegerField(min_value=0)
+    used_at = serializers.ListField(child=serializers.DateTimeField())
+
+
+class ExportPasskeySerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField(allow_blank=True)
+    created_at = serializers.DateTimeField()
+    last_used_at = serializers.DateTimeField(allow_null=True)
+    aaguid = serializers.CharField(allow_null=True)
+    authenticator_name = serializers.CharField(allow_null=True)
+    transports = serializers.ListField(child=serializers.CharField())
+    sign_count = serializers.IntegerField(min_value=0)
+    backup_eligible = serializers.BooleanField()
+    backed_up = serializers.BooleanField()
+    credential_id = serializers.CharField(help_text="base64url; public by design.")
+    public_key = serializers.CharField(
+        help_text="The COSE public key, base64url; public by design (it only verifies)."
+    )
+
+
+class ExportKnownDeviceSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    first_seen_at = serializers.DateTimeField()
+    last_seen_at = serializers.DateTimeField()
+
+
+class ExportCodeSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    purpose = serializers.ChoiceField(choices=OneTimeCode.Purpose.choices)
+    channel = serializers.ChoiceField(choices=OneTimeCode.Channel.choices)
+    destination = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    expires_at = serializers.DateTimeField()
+    attempts = serializers.IntegerField(min_value=0, help_text="Wrong tries.")
+    consumed_at = serializers.DateTimeField(allow_null=True)
+    delivery_status = serializers.ChoiceField(choices=OneTimeCode.DeliveryStatus.choices)
+
+
+class ExportMfaChallengeSerializer(serializers.Serializer):
+    first_factor = serializers.CharField()
+    identifier = serializers.CharField(allow_blank=True)
+    account_created = serializers.BooleanField()
+    tries = serializers.IntegerField(
+        min_value=0, help_text="Second-factor tries taken, the right one included."
+    )
+    created_at = serializers.DateTimeField()
+    expires_at = serializers.DateTimeField()
+    used_at = serializers.DateTimeField(allow_null=True)
+
+
+class ExportPasskeyChallengeSerializer(serializers.Serializer):
+    ceremony = serializers.ChoiceField(choices=WebAuthnChallenge.Ceremony.choices)
+    created_at = serializers.DateTimeField()
+    expires_at = serializers.DateTimeField()
+    used_at = serializers.DateTimeField(allow_null=True)
+
+
 class ExportSerializer(serializers.Serializer):
-    """Everything stored about the account (no password hash, codes or tokens)."""
+    """Everything stored about the account. Never a secret: no password hash,
+    TOTP secret, recovery code, code, token, or any hash or jti
+    (``accounts.services.account.account_export`` gives the rule per field)."""
 
     account = ExportAccountSerializer()
     profile = ExportProfileSerializer(allow_null=True)
     sessions = ExportSessionSerializer(many=True)
     security_events = ExportEventSerializer(many=True)
+    second_factors = ExportSecondFactorSerializer(many=True)
+    recovery_codes = ExportRecoveryCodesSerializer(
+        allow_null=True, help_text="How many are left, never the codes; null without a set."
+    )
+    passkeys = ExportPasskeySerializer(many=True)
+    known_devices = ExportKnownDeviceSerializer(many=True)
+    codes = ExportCodeSerializer(
+        many=True, help_text="One-time codes sent to the account's addresses; never the codes."
+    )
+    mfa_challenges = ExportMfaChallengeSerializer(many=True)
+    passkey_challenges = ExportPasskeyChallengeSerializer(many=True)
 
 
 # --- data of an error ----------------------------------------------------------------------

@@ -18,7 +18,7 @@ from rest_framework.response import Response
 from accounts import selectors
 from accounts.api import serializers as s
 from accounts.services import account, contact, password, resend, signin, signup, tokens
-from authsite.api import ApiView, WithoutOptions, success
+from authsite.api import ApiView, ApiViewMixin, success
 from authsite.client import client_info
 from authsite.errors import (
     AccountExists,
@@ -639,7 +639,7 @@ class ContactVerifyView(ApiView):
         return success(s.UserSerializer(user).data, message=_("Your address has been updated."))
 
 
-class EventListView(WithoutOptions, ListAPIView):
+class EventListView(ApiViewMixin, ListAPIView):
     permission_classes = [IsAuthenticated]
     serializer_class = s.SecurityEventSerializer
     page_message = gettext_lazy("Your recent security events.")
@@ -703,7 +703,11 @@ class AccountExportView(ApiView):
     @api_doc(
         summary="Export your data",
         description=(
-            "Account, profile, sessions and security events as one document. Needs an "
+            "Everything stored about the account as one document: account (pending "
+            "addresses included), profile, sessions, security events, second factors, "
+            "recovery codes left, passkeys, known devices, one-time codes sent and pending "
+            "sign-in and passkey challenges. Never a secret: no password hash, TOTP secret, "
+            "recovery code, code, token, jti or hash of any kind. Needs an "
             "authentication of this session within REAUTH_WINDOW seconds (its sign-in or "
             "/auth/reauthenticate); without one, 401 reauthentication_required."
         ),
@@ -716,12 +720,24 @@ class AccountExportView(ApiView):
                 "email": EMAIL,
                 "phone": None,
                 "username": "ada",
+                "pending_email": None,
+                "pending_phone": "+919876543210",
                 "email_verified_at": "2026-11-01T09:00:00Z",
                 "phone_verified_at": None,
                 "has_password": True,
                 "is_active": True,
+                "is_staff": False,
+                "is_superuser": False,
+                "groups": [],
+                "permissions": [],
                 "date_joined": "2026-11-01T08:59:00Z",
                 "last_login": "2026-11-21T10:00:00Z",
+                "language": "",
+                "mfa_enabled": True,
+                "security_version": 2,
+                "password_reset_via": None,
+                "password_failures": 0,
+                "passkey_offer_dismissed_at": None,
             },
             "profile": {
                 "first_name": "Ada",
@@ -739,6 +755,40 @@ class AccountExportView(ApiView):
             },
             "sessions": [],
             "security_events": [],
+            "second_factors": [
+                {
+                    "id": 7,
+                    "kind": "totp",
+                    "name": "",
+                    "confirmed": True,
+                    "created_at": "2026-11-02T09:00:00Z",
+                    "last_used_at": "2026-11-21T10:00:00Z",
+                    "failures": 0,
+                    "blocked": False,
+                },
+                {
+                    "id": 8,
+                    "kind": "recovery_codes",
+                    "name": "",
+                    "confirmed": True,
+                    "created_at": "2026-11-02T09:00:00Z",
+                    "last_used_at": None,
+                    "failures": 0,
+                    "blocked": False,
+                },
+            ],
+            "recovery_codes": {"left": 10, "used_at": []},
+            "passkeys": [],
+            "known_devices": [
+                {
+                    "id": 3,
+                    "first_seen_at": "2026-11-01T09:00:00Z",
+                    "last_seen_at": "2026-11-21T10:00:00Z",
+                }
+            ],
+            "codes": [],
+            "mfa_challenges": [],
+            "passkey_challenges": [],
         },
     )
     def get(self, request: Request) -> Response:

@@ -144,7 +144,19 @@ def test_revoke_and_export_are_typed(document):
     assert data_of("/api/v1/auth/sessions/{session_id}", "delete")["required"] == ["revoked"]
     assert data_of("/api/v1/auth/logout", "post")["properties"]["revoked"]["type"] == "integer"
     export = data_of("/api/v1/auth/account/export", "get")
-    assert set(export["properties"]) == {"account", "profile", "sessions", "security_events"}
+    assert set(export["properties"]) == {
+        "account",
+        "profile",
+        "sessions",
+        "security_events",
+        "second_factors",
+        "recovery_codes",
+        "passkeys",
+        "known_devices",
+        "codes",
+        "mfa_challenges",
+        "passkey_challenges",
+    }
 
 
 def test_request_bodies_that_need_fields_are_required(document):
