@@ -4,9 +4,11 @@ The account's (``User.language``, set on the profile), else the language
 cookie (the pages' footer switcher), else ``Accept-Language``, else
 ``LANGUAGE_CODE``. The pages get the last two from Django's
 ``LocaleMiddleware`` and the account's from ``AccountLanguageMiddleware``;
-API requests, which skip the pages' middleware, get theirs from
-``machine_language_activate`` (before the view) and ``account_language_activate``
-(once DRF has authenticated the bearer token). Emails and texts go out in the
+every request gets the browser's first, from ``request_language_activate``
+(called by the first middleware, before anything can answer: a refused
+``Host`` or an outage answers above the pages' block), and API requests,
+which skip the pages' middleware, the account's from
+``account_language_activate`` once DRF has authenticated the bearer token. Emails and texts go out in the
 recipient's language: the account's, else the language of the request that
 sent them (``message_language``).
 
@@ -33,10 +35,11 @@ def supported_language(code: object) -> str | None:
         return None
 
 
-def machine_language_activate(request: HttpRequest) -> None:
-    """For a request that skips the pages' middleware (the API, the probes):
-    the cookie's language, else ``Accept-Language``'s, else the default. Most
-    API clients send neither: that costs two dictionary look-ups."""
+def request_language_activate(request: HttpRequest) -> None:
+    """At the start of every request: the cookie's language, else
+    ``Accept-Language``'s, else the default (for the pages, LocaleMiddleware
+    then decides the same way). Most API clients send neither: that costs two
+    dictionary look-ups."""
     meta = request.META
     if "HTTP_ACCEPT_LANGUAGE" in meta or settings.LANGUAGE_COOKIE_NAME in request.COOKIES:
         language = translation.get_language_from_request(request)

@@ -16,7 +16,7 @@ from authsite import metrics
 from authsite.api import OUTAGE_ERRORS, is_api_request, json_error
 from authsite.client import CLIENT_IP_KEY, DEVICE_COOKIE, client_ip_compute, device_id_shape_ok
 from authsite.errors import ServiceUnavailable, ValidationFailed
-from authsite.i18n import machine_language_activate
+from authsite.i18n import request_language_activate
 from authsite.logging import (
     log_context_begin,
     log_context_end,
@@ -41,7 +41,8 @@ USER_ID_KEY = "authsite.user_id"
 
 class RequestIdMiddleware:
     """First in ``MIDDLEWARE``: gives the request its id, sets the log context
-    (``authsite.logging``) for everything the request logs, and when the
+    (``authsite.logging``) for everything the request logs and the browser's
+    language (``authsite.i18n``) for everything it answers, and when the
     response is ready returns the id in ``X-Request-ID``, observes the latency
     metric by view name and writes the request line (method, path, status,
     duration, view; never the query string or body).
@@ -65,6 +66,9 @@ class RequestIdMiddleware:
         started = time.perf_counter()
         request_id = self.request_id(request)
         request.request_id = request_id
+        # Before anything can answer: never the language a previous request
+        # left on this thread (authsite.i18n).
+        request_language_activate(request)
         ip = client_ip_compute(request)
         meta = request.META
         # For gunicorn's access log (gunicorn.conf.py), which gets the same environ,
@@ -300,9 +304,6 @@ class PagesOnlyMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if is_machine_request(request):
-            # The block's LocaleMiddleware is skipped; the language is still
-            # set for every request (authsite.i18n).
-            machine_language_activate(request)
             return self.skip_to(request)
         return self.get_response(request)
 

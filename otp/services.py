@@ -189,9 +189,13 @@ def otp_issue(
     template: str | None = None,
     context: dict[str, Any] | None = None,
     limit_group: str = "",
+    language: str | None = None,
 ) -> IssuedCode:
     """Issue a new code for (purpose, destination, subject), optionally bound
     to ``user``.
+
+    ``language``: the message's (SPEC §21: the recipient's); by default
+    ``user``'s, else the request's.
 
     ``limit_group``: for a ``SUBJECT_LIMITED`` purpose, the cooldown and the
     hourly cap count the rows whose subject starts with it, instead of this
@@ -263,7 +267,7 @@ def otp_issue(
                     purpose=purpose,
                     user_id=getattr(user, "pk", None),
                     code_id=row.pk,
-                    language=message_language(user),
+                    language=language or message_language(user),
                     rehearsal=not deliver,
                 )
             )

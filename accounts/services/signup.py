@@ -41,6 +41,7 @@ from authsite import clock
 from authsite.client import ClientInfo
 from authsite.db import retry_while_locked
 from authsite.errors import AccountExists, AuthsiteError, OtpInvalid, RetryLater, ValidationFailed
+from authsite.i18n import message_language
 from otp import services as otp
 from otp.destinations import mask_destination
 from profiles.services import profile_clean
@@ -109,6 +110,8 @@ def _issue_for_attempt(attempt: SignupAttempt, *, holder: User | None) -> otp.Is
         subject=attempt.code_subject,
         deliver=not attempt.blocked or notice,
         template="notice_signup_exists" if notice else None,
+        # The notice is the holder's, in the holder's language (SPEC §21).
+        language=message_language(holder) if notice else None,
     )
 
 

@@ -123,6 +123,35 @@ def test_an_english_account_gets_english_whatever_the_asker_speaks(api_client, u
     assert not DEVANAGARI.search(mail.outbox[-1].body)
 
 
+def test_a_sign_up_notice_goes_in_the_holders_language(api_client, user):
+    # Someone signs up with an address that has an account: its holder is
+    # told, in the holder's language, not the stranger's.
+    user.language = "en"
+    user.save(update_fields=["language"])
+    body = {"email": user.email, "password": STRONG_PASSWORD}
+    api_client.post(f"{API}/auth/signup", body, format="json", HTTP_ACCEPT_LANGUAGE="hi")
+    assert not DEVANAGARI.search(mail.outbox[-1].subject + mail.outbox[-1].body)
+
+
+def test_a_hindi_holder_is_told_in_hindi(api_client, make_user):
+    holder = make_user(email="holder@example.com")
+    holder.language = "hi"
+    holder.save(update_fields=["language"])
+    body = {"email": holder.email, "password": STRONG_PASSWORD}
+    api_client.post(f"{API}/auth/signup", body, format="json", HTTP_ACCEPT_LANGUAGE="en")
+    assert DEVANAGARI.search(mail.outbox[-1].subject + mail.outbox[-1].body)
+
+
+def test_a_refused_host_is_answered_in_the_requests_language(api_client):
+    translation.activate("hi")  # left on this thread by a page in Hindi
+    try:
+        response = api_client.get(f"{API}/auth/me", HTTP_HOST="evil.example")
+    finally:
+        translation.deactivate()
+    assert response.status_code == 400
+    assert not DEVANAGARI.search(response.json()["message"])
+
+
 # --- the pages ------------------------------------------------------------------------------
 
 
