@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import datetime, timedelta
 
 import pytest
@@ -66,6 +67,25 @@ def _clear_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+class _StillClock:
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def time(self) -> float:
+        return self.now
+
+
+@pytest.fixture(autouse=True)
+def _ratelimit_clock_still(monkeypatch):
+    """django-ratelimit counts in fixed windows of wall-clock time: a test
+    whose requests straddled a window's end saw its count start again (a
+    limit of 2/m let the third request through, once in CI). Its clock
+    stands still during a test; the windows themselves are django-ratelimit's."""
+    from django_ratelimit import core
+
+    monkeypatch.setattr(core, "time", _StillClock(time.time()))
 
 
 @pytest.fixture(autouse=True)

@@ -2,18 +2,28 @@
 
 The account's (``User.language``, set on the profile), else the language
 cookie (the pages' footer switcher), else ``Accept-Language``, else
-``LANGUAGE_CODE``. The pages get the last two from Django's
-``LocaleMiddleware`` and the account's from ``AccountLanguageMiddleware``;
-every request gets the browser's first, from ``request_language_activate``
-(called by the first middleware, before anything can answer: a refused
-``Host`` or an outage answers above the pages' block), and API requests,
-which skip the pages' middleware, the account's from
-``account_language_activate`` once DRF has authenticated the bearer token. Emails and texts go out in the
-recipient's language: the account's, else the language of the request that
-sent them (``message_language``).
+``LANGUAGE_CODE``. Emails and texts go out in the recipient's language: the
+account's, else the language of the request that sent them
+(``message_language``).
 
-The language is activated on every request, never left over: a worker
-thread that served a page in Hindi must not answer the next API call in it.
+Who sets it:
+
+- every request, first thing (``request_language_activate``, called by the
+  first middleware, so that a refused ``Host`` or an outage, answered above
+  the pages' block, speaks it too): the cookie's or ``Accept-Language``'s,
+  when the request sends either;
+- the pages: Django's ``LocaleMiddleware`` (the same rule), then
+  ``AccountLanguageMiddleware`` for a signed-in account;
+- the API, which skips the pages' block: ``account_language_activate`` once
+  DRF has authenticated the bearer token (``authsite.api.ApiViewMixin``).
+
+Between requests no language is active, so a worker thread that served a
+page in Hindi never answers the next call in it: whatever a request
+activated is deactivated when it ends (``request_language_end``, by the
+first middleware). This costs an API call that sends neither cookie nor
+``Accept-Language`` — most of them — two dictionary look-ups: Django keeps
+the active language in an ``asgiref`` ``Local``, whose every read or write
+costs microseconds (issue 21, README "Benchmark").
 """
 
 from __future__ import annotations
@@ -35,25 +45,44 @@ def supported_language(code: object) -> str | None:
         return None
 
 
+def _mark(request: Any) -> None:
+    """Remember that this request activated a language (``request_language_end``)."""
+    getattr(request, "_request", request).language_activated = True
+
+
 def request_language_activate(request: HttpRequest) -> None:
     """At the start of every request: the cookie's language, else
-    ``Accept-Language``'s, else the default (for the pages, LocaleMiddleware
-    then decides the same way). Most API clients send neither: that costs two
-    dictionary look-ups."""
+    ``Accept-Language``'s; nothing when the request sends neither (the
+    default, ``LANGUAGE_CODE``, is what is active between requests)."""
     meta = request.META
-    if "HTTP_ACCEPT_LANGUAGE" in meta or settings.LANGUAGE_COOKIE_NAME in request.COOKIES:
-        language = translation.get_language_from_request(request)
-    else:
-        language = settings.LANGUAGE_CODE
-    translation.activate(language)
+    if "HTTP_ACCEPT_LANGUAGE" not in meta and (
+        settings.LANGUAGE_COOKIE_NAME not in meta.get("HTTP_COOKIE", "")
+        or settings.LANGUAGE_COOKIE_NAME not in request.COOKIES
+    ):
+        return
+    translation.activate(translation.get_language_from_request(request))
+    _mark(request)
+
+
+def pages_language_mark(request: HttpRequest) -> None:
+    """A page request: ``LocaleMiddleware`` will activate a language."""
+    request.language_activated = True
 
 
 def account_language_activate(request: Any, user: Any) -> None:
-    """The account's language, when it has chosen one, over the browser's."""
+    """The account's language, when it has chosen one, over the browser's.
+    ``request``: Django's, or DRF's wrapping it."""
     language = supported_language(getattr(user, "language", ""))
     if language:
         translation.activate(language)
         request.LANGUAGE_CODE = language
+        _mark(request)
+
+
+def request_language_end(request: HttpRequest) -> None:
+    """When the request is answered: back to no active language, if it set one."""
+    if getattr(request, "language_activated", False):
+        translation.deactivate()
 
 
 def message_language(user: Any = None) -> str:

@@ -16,7 +16,11 @@ from authsite import metrics
 from authsite.api import OUTAGE_ERRORS, is_api_request, json_error
 from authsite.client import CLIENT_IP_KEY, DEVICE_COOKIE, client_ip_compute, device_id_shape_ok
 from authsite.errors import ServiceUnavailable, ValidationFailed
-from authsite.i18n import request_language_activate
+from authsite.i18n import (
+    pages_language_mark,
+    request_language_activate,
+    request_language_end,
+)
 from authsite.logging import (
     log_context_begin,
     log_context_end,
@@ -66,8 +70,8 @@ class RequestIdMiddleware:
         started = time.perf_counter()
         request_id = self.request_id(request)
         request.request_id = request_id
-        # Before anything can answer: never the language a previous request
-        # left on this thread (authsite.i18n).
+        # Before anything can answer; ended with the request, so that no
+        # language is left on this thread for the next one (authsite.i18n).
         request_language_activate(request)
         ip = client_ip_compute(request)
         meta = request.META
@@ -77,7 +81,10 @@ class RequestIdMiddleware:
         path = printable(request.path)
         # Ended by request_finished (below), once Django has logged the response too.
         log_context_begin(request_id=request_id, client_ip=ip, path=path, request=request)
-        response = self.get_response(request)
+        try:
+            response = self.get_response(request)
+        finally:
+            request_language_end(request)
         response["X-Request-ID"] = request_id
         seconds = time.perf_counter() - started
         status = response.status_code
@@ -305,6 +312,7 @@ class PagesOnlyMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if is_machine_request(request):
             return self.skip_to(request)
+        pages_language_mark(request)
         return self.get_response(request)
 
 

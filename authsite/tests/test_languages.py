@@ -12,8 +12,11 @@ from django.conf import settings
 from django.core import mail
 from django.test import Client
 from django.utils import translation
+from rest_framework.test import APIClient
 
+from accounts.services.tokens import session_open
 from accounts.tests.helpers import assert_error, assert_ok
+from authsite.client import ClientInfo
 from conftest import STRONG_PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -27,6 +30,10 @@ def hindi(text: str) -> str:
         translated = translation.gettext(text)
     assert translated != text and DEVANAGARI.search(translated), f"{text!r} has no Hindi"
     return translated
+
+
+def session_for(user) -> str:
+    return session_open(user=user, client=ClientInfo(ip="127.0.0.1")).access
 
 
 def wrong_login(client, **headers):
@@ -60,12 +67,19 @@ def test_the_accounts_language_wins_over_the_header(auth_client, user):
     assert response.json()["message"] == hindi("Your account.")
 
 
-def test_a_thread_that_served_hindi_answers_the_next_call_in_english(api_client):
-    translation.activate("hi")  # what a page in Hindi leaves on its worker thread
-    try:
-        body = assert_error(wrong_login(api_client), 401, "invalid_credentials")
-    finally:
-        translation.deactivate()
+def test_a_thread_that_served_hindi_answers_the_next_call_in_english(api_client, user):
+    # The test client serves every request on this thread, as a gthread
+    # worker's thread serves one after another.
+    Client().get("/accounts/login/", HTTP_ACCEPT_LANGUAGE="hi")
+    body = assert_error(wrong_login(api_client), 401, "invalid_credentials")
+    assert not DEVANAGARI.search(body["message"])
+    user.language = "hi"
+    user.save(update_fields=["language"])
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {session_for(user)}")
+    assert DEVANAGARI.search(client.get(f"{API}/auth/me").json()["message"])
+    assert translation.get_language() == settings.LANGUAGE_CODE  # nothing left behind
+    body = assert_error(wrong_login(api_client), 401, "invalid_credentials")
     assert not DEVANAGARI.search(body["message"])
 
 
@@ -143,13 +157,12 @@ def test_a_hindi_holder_is_told_in_hindi(api_client, make_user):
 
 
 def test_a_refused_host_is_answered_in_the_requests_language(api_client):
-    translation.activate("hi")  # left on this thread by a page in Hindi
-    try:
-        response = api_client.get(f"{API}/auth/me", HTTP_HOST="evil.example")
-    finally:
-        translation.deactivate()
+    Client().get("/accounts/login/", HTTP_ACCEPT_LANGUAGE="hi")  # a page in Hindi first
+    response = api_client.get(f"{API}/auth/me", HTTP_HOST="evil.example")
     assert response.status_code == 400
     assert not DEVANAGARI.search(response.json()["message"])
+    in_hindi = api_client.get(f"{API}/auth/me", HTTP_HOST="evil.example", HTTP_ACCEPT_LANGUAGE="hi")
+    assert DEVANAGARI.search(in_hindi.json()["message"])
 
 
 # --- the pages ------------------------------------------------------------------------------
