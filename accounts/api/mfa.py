@@ -50,8 +50,14 @@ RECOVERY_EXAMPLE = {"recovery_codes": ["k7vq3m9xpd", "h2rt8wcn4f", "mz6yq5bj3s"]
 
 
 def _without_blanks(attrs: dict) -> dict:
-    """A field sent empty is a field left out (as the schema's combinations say)."""
-    return {key: value for key, value in attrs.items() if value not in ("", None)}
+    """A field sent blank — empty, null, or white space alone (the schema's
+    ``BLANK``; a password is not trimmed, so "  " arrives as sent) — is a
+    field left out, as the schema's combinations say."""
+    return {
+        key: value
+        for key, value in attrs.items()
+        if value is not None and not (isinstance(value, str) and not value.strip())
+    }
 
 
 def _factor_fields_checked(attrs: dict, *, also_unwanted: tuple[str, ...] = ()) -> None:

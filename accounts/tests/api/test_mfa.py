@@ -425,6 +425,21 @@ def test_a_reauthentication_the_schema_refuses_checks_nothing(user, with_totp, a
     assert_ok(client.get(f"{API}/account/export"))
 
 
+def test_a_blank_password_beside_a_code_is_a_code(user, with_totp, api_client, clock):
+    # Found by the conformance fuzzer: the schema's Code combination allows a
+    # password of white space alone ("blank"); the API, which does not trim a
+    # password, refused the body with "not both".
+    secret, _codes = with_totp
+    client = signed_in_past_the_window(api_client, user, secret, clock)
+    assert_ok(client.post(f"{API}/reauthenticate/code", format="json"))
+    body = {"code": last_code_for(user.email), "password": " \t "}
+    assert_ok(client.post(f"{API}/reauthenticate", body, format="json"))
+    # White space alone is no password either.
+    clock.advance(settings.REAUTH_WINDOW + 1)
+    response = client.post(f"{API}/reauthenticate", {"password": "   "}, format="json")
+    assert_error(response, 400, "validation_error")
+
+
 def test_the_second_step_offers_a_passkey_challenge_only_to_an_account_with_one(
     user, with_totp, api_client, clock
 ):
