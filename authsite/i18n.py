@@ -34,6 +34,9 @@ from django.conf import settings
 from django.http import HttpRequest
 from django.utils import translation
 
+# Set in a request's __dict__ when the request activated a language.
+_ACTIVATED = "language_activated"
+
 
 def supported_language(code: object) -> str | None:
     """``code`` if it names one of ``LANGUAGES`` (its variants too: ``hi-IN``)."""
@@ -47,7 +50,7 @@ def supported_language(code: object) -> str | None:
 
 def _mark(request: Any) -> None:
     """Remember that this request activated a language (``request_language_end``)."""
-    getattr(request, "_request", request).language_activated = True
+    getattr(request, "_request", request).__dict__[_ACTIVATED] = True
 
 
 def request_language_activate(request: HttpRequest) -> None:
@@ -55,18 +58,20 @@ def request_language_activate(request: HttpRequest) -> None:
     ``Accept-Language``'s; nothing when the request sends neither (the
     default, ``LANGUAGE_CODE``, is what is active between requests)."""
     meta = request.META
-    if "HTTP_ACCEPT_LANGUAGE" not in meta and (
-        settings.LANGUAGE_COOKIE_NAME not in meta.get("HTTP_COOKIE", "")
-        or settings.LANGUAGE_COOKIE_NAME not in request.COOKIES
-    ):
-        return
+    if "HTTP_ACCEPT_LANGUAGE" not in meta:
+        cookies = meta.get("HTTP_COOKIE")
+        if not cookies:
+            return
+        name = settings.LANGUAGE_COOKIE_NAME
+        if name not in cookies or name not in request.COOKIES:
+            return
     translation.activate(translation.get_language_from_request(request))
     _mark(request)
 
 
 def pages_language_mark(request: HttpRequest) -> None:
     """A page request: ``LocaleMiddleware`` will activate a language."""
-    request.language_activated = True
+    request.__dict__[_ACTIVATED] = True
 
 
 def account_language_activate(request: Any, user: Any) -> None:
@@ -81,7 +86,9 @@ def account_language_activate(request: Any, user: Any) -> None:
 
 def request_language_end(request: HttpRequest) -> None:
     """When the request is answered: back to no active language, if it set one."""
-    if getattr(request, "language_activated", False):
+    # A look-up in the instance's dict: getattr with a default would raise
+    # and catch an AttributeError on every request that set nothing.
+    if _ACTIVATED in request.__dict__:
         translation.deactivate()
 
 
