@@ -9,6 +9,7 @@ INTERFACE CONTRACT (accounts calls these; otp knows nothing of accounts):
   (code row id)
 - ``otp_rebind(*, purpose, destination, subject, new_subject, user) -> int``
 - ``message_send(*, destination, template, context=None, user=None) -> None``
+- ``destinations_lock(destinations) -> None``
 - ``otp_delete_for(*, destinations, user=None) -> int``
 
 The state machine of a code, in one place: issued → wrong attempts counted →
@@ -566,6 +567,16 @@ def _destination_locked(destination: str, now: datetime) -> None:
             ["destination"] if connection.features.supports_update_conflicts_with_target else None
         ),
     )
+
+
+def destinations_lock(destinations: Sequence[str]) -> None:
+    """Inside the caller's transaction: hold the code-request locks of these
+    destinations until it ends, so no code is issued for them meanwhile (an
+    account's deletion takes them before the account's row, the order a code
+    request takes them in: one waits for the other, neither deadlocks)."""
+    now = clock.now()
+    for destination in sorted(set(destinations)):
+        _destination_locked(destination, now)
 
 
 def _window(purpose: str, destination: str, now: datetime, fields: Sequence[str]) -> list[Any]:

@@ -26,6 +26,7 @@ from accounts.models import (
 )
 from accounts.services.codes import code_consume_recorded
 from accounts.services.events import event_record, events_scrub
+from accounts.services.mfa import account_lock
 from accounts.services.newdevice import not_me_link_read
 from accounts.services.passkeys import KNOWN_AUTHENTICATORS
 from accounts.services.password import password_forgot
@@ -362,6 +363,13 @@ def account_remove(*, user: User) -> None:
     and the account's addresses get a notice."""
     addresses = [a for a in (user.email, user.phone) if a]
     with transaction.atomic():
+        # Held first, in the order a code request takes them (its address,
+        # then the account's row): a row that refers to the account (a code
+        # request's event, say) waits until the account is gone, rather than
+        # slipping in between the scrub and the removal and failing the
+        # deletion; nor do the two deadlock.
+        otp.destinations_lock(addresses)
+        account_lock(user)
         events_scrub(user=user, identifiers=[*addresses, user.username or ""])
         otp.otp_delete_for(destinations=addresses, user=user)
         for address in addresses:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils.translation import ngettext
 
 from accounts.identifiers import ONE_ADDRESS, Identifier
@@ -64,17 +64,26 @@ def code_issue_recorded(
     typed. Unknown and known addresses take this same path (``deliver`` and
     ``template`` differ), so the database work and the answer are the same.
     """
-    with transaction.atomic():
-        issued = otp.otp_issue(
-            purpose=purpose,
-            destination=identifier.value,
-            user=user,
-            subject=subject,
-            deliver=deliver,
-            template=template,
-        )
-        event_record(
-            kind=SecurityEvent.CODE_SENT, user=user, identifier=identifier.value, client=client
+    try:
+        with transaction.atomic():
+            issued = otp.otp_issue(
+                purpose=purpose,
+                destination=identifier.value,
+                user=user,
+                subject=subject,
+                deliver=deliver,
+                template=template,
+            )
+            event_record(
+                kind=SecurityEvent.CODE_SENT, user=user, identifier=identifier.value, client=client
+            )
+    except IntegrityError:
+        # The account was deleted under this request (between its look-up and
+        # these rows): the address is nobody's now, and is answered as such.
+        if user is None or User.objects.filter(pk=user.pk).exists():
+            raise
+        return code_issue_recorded(
+            purpose=purpose, identifier=identifier, user=None, client=client, deliver=False
         )
     return issued
 
