@@ -66,6 +66,7 @@ def capabilities_get() -> dict[str, Any]:
             "require_complexity": bool(getattr(settings, "PASSWORD_REQUIRE_COMPLEXITY", True)),
             "breach_check": settings.PASSWORD_BREACH_CHECK,
         },
+        "languages": [{"code": code, "name": name} for code, name in settings.LANGUAGES],
         "signup": {
             "channels": list(SIGNUP_CHANNELS),
             "code_login_creates_account": bool(settings.OTP_LOGIN_CREATES_ACCOUNT),

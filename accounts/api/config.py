@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.utils.cache import patch_cache_control
+from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.utils.translation import gettext as _
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -62,6 +62,11 @@ class SignupRulesSerializer(serializers.Serializer):
     )
 
 
+class LanguageSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="For Accept-Language and the profile's `language`.")
+    name = serializers.CharField(help_text="The language's name in itself.")
+
+
 class ConfigSerializer(serializers.Serializer):
     signin_methods = serializers.ListField(
         child=serializers.ChoiceField(choices=_choices(SIGNIN_METHODS)),
@@ -74,6 +79,11 @@ class ConfigSerializer(serializers.Serializer):
     passkeys = serializers.BooleanField(help_text="Passkey (WebAuthn) sign-in.")
     code = CodeRulesSerializer()
     password = PasswordRulesSerializer()
+    languages = LanguageSerializer(
+        many=True,
+        help_text="The languages of `message`, pages, emails and texts (SPEC §21): send "
+        "Accept-Language, or set the profile's `language`.",
+    )
     signup = SignupRulesSerializer()
 
 
@@ -85,7 +95,8 @@ class ConfigView(ApiView):
         summary="What this deployment offers",
         description=(
             "Sign-in methods, second factors, passkeys, the codes' length, lifetime and "
-            "cooldown, the password rules and the sign-up channels, so that a client adapts "
+            "cooldown, the password rules, the languages and the sign-up channels, so that "
+            "a client adapts "
             f"without hard-coding them. Public; cacheable for {CONFIG_MAX_AGE} seconds."
         ),
         data=ConfigSerializer,
@@ -107,6 +118,7 @@ class ConfigView(ApiView):
                 "require_complexity": True,
                 "breach_check": "fail_open",
             },
+            "languages": [{"code": "en", "name": "English"}, {"code": "hi", "name": "हिन्दी"}],
             "signup": {
                 "channels": ["email", "phone"],
                 "code_login_creates_account": True,
@@ -119,6 +131,9 @@ class ConfigView(ApiView):
             ConfigSerializer(capabilities_get()).data,
             message=_("This deployment's configuration."),
         )
-        # Its own Cache-Control, so NoStoreMiddleware leaves it cacheable.
+        # Its own Cache-Control, so NoStoreMiddleware leaves it cacheable; its
+        # message is in the request's language (SPEC §21), so a shared cache
+        # keeps one copy per language.
         patch_cache_control(response, public=True, max_age=CONFIG_MAX_AGE)
+        patch_vary_headers(response, ("Accept-Language", "Cookie"))
         return response

@@ -14,6 +14,11 @@ def test_config_is_public_and_cacheable(client):
     cache_control = {p.strip() for p in response["Cache-Control"].split(",")}
     assert cache_control == {"public", "max-age=300"}
     assert "no-store" not in response["Cache-Control"]
+    # Its message follows the language (SPEC §21): one cached copy per language.
+    vary = {p.strip().lower() for p in response["Vary"].split(",")}
+    assert {"accept-language", "cookie"} <= vary
+    in_hindi = client.get("/api/v1/config", HTTP_ACCEPT_LANGUAGE="hi").json()["message"]
+    assert in_hindi != response.json()["message"]
 
 
 def test_config_describes_the_deployment(client):
@@ -35,6 +40,7 @@ def test_config_describes_the_deployment(client):
             "require_complexity": True,
             "breach_check": "off",
         },
+        "languages": [{"code": "en", "name": "English"}, {"code": "hi", "name": "हिन्दी"}],
         "signup": {
             "channels": ["email", "phone"],
             "code_login_creates_account": True,
@@ -100,6 +106,7 @@ def test_config_is_in_the_schema(client):
         "passkeys",
         "code",
         "password",
+        "languages",
         "signup",
     }
     factors = config["properties"]["second_factors"]["items"]
