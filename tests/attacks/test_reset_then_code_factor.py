@@ -16,7 +16,7 @@ from __future__ import annotations
 import pytest
 
 from accounts.tests.helpers import assert_error, assert_ok, last_code_for
-from conftest import STRONG_PASSWORD, CommitAPIClient
+from conftest import STRONG_PASSWORD, CommitAPIClient, CommitClient
 
 pytestmark = pytest.mark.django_db
 
@@ -45,6 +45,12 @@ def _second_step(client, address: dict) -> dict:
     ]
 
 
+def _code_asked(client, step: dict):
+    """Ask the second step for a code (``/auth/mfa/challenge``, method code)."""
+    body = {"mfa_token": step["mfa_token"], "method": "code"}
+    return client.post(f"{API}/mfa/challenge", body, format="json")
+
+
 def test_one_inbox_does_not_reset_and_pass_the_code_factor(user, api_client):
     address = {"email": user.email}
     _codes_on(user, address)
@@ -53,9 +59,7 @@ def test_one_inbox_does_not_reset_and_pass_the_code_factor(user, api_client):
     # The inbox was the first factor: no code to it is a second one.
     assert "code" not in step["methods"]
     assert "recovery_code" in step["methods"]
-    refused = api_client.post(
-        f"{API}/mfa/challenge", {"mfa_token": step["mfa_token"], "method": "code"}, format="json"
-    )
+    refused = _code_asked(api_client, step)
     assert refused.status_code == 400, refused.content
 
 
@@ -67,13 +71,7 @@ def test_one_phone_does_not_reset_and_pass_the_code_factor(make_user, api_client
     step = _second_step(api_client, address)
     assert "code" in step["methods"]  # the other address can still be the second factor
     sms_outbox.clear()
-    sent = assert_ok(
-        api_client.post(
-            f"{API}/mfa/challenge",
-            {"mfa_token": step["mfa_token"], "method": "code"},
-            format="json",
-        )
-    )
+    sent = assert_ok(_code_asked(api_client, step))
     assert sent["channel"] == "email"
     assert not sms_outbox, "a second-step code went to the phone that reset the password"
 
@@ -87,13 +85,7 @@ def test_after_another_factor_the_address_serves_as_second_factor_again(
     _codes_on(owner, {"email": owner.email})
     _reset(api_client, {"phone": owner.phone}, owner.phone)
     step = _second_step(api_client, {"phone": owner.phone})
-    assert_ok(
-        api_client.post(
-            f"{API}/mfa/challenge",
-            {"mfa_token": step["mfa_token"], "method": "code"},
-            format="json",
-        )
-    )
+    assert_ok(_code_asked(api_client, step))
     assert_ok(
         api_client.post(
             f"{API}/mfa/verify",
@@ -104,13 +96,7 @@ def test_after_another_factor_the_address_serves_as_second_factor_again(
     owner.refresh_from_db()
     assert owner.password_reset_via == ""
     step = _second_step(CommitAPIClient(), {"email": owner.email})
-    sent = assert_ok(
-        api_client.post(
-            f"{API}/mfa/challenge",
-            {"mfa_token": step["mfa_token"], "method": "code"},
-            format="json",
-        )
-    )
+    sent = assert_ok(_code_asked(api_client, step))
     assert sent["channel"] == "sms"
 
 
@@ -136,3 +122,29 @@ def test_a_password_change_ends_the_mark(user, api_client):
     )
     user.refresh_from_db()
     assert user.password_reset_via == ""
+
+
+def test_the_pages_do_not_give_what_the_api_refuses(make_user, sms_outbox, clock):
+    """The same attack through the pages: a SIM swap resets the password on
+    the reset pages, signs in on the sign-in page, and asks the second-step
+    page for a code — which must go to the email, never to the phone."""
+    from accounts.tests.views.test_mfa import CODE_FACTOR, MFA_LOGIN
+    from accounts.tests.views.test_password_reset import reset
+
+    victim = make_user(email="pages@example.com", phone="+14155550125")
+    owner = CommitClient()
+    owner.post("/accounts/login/", {"identifier": victim.email, "password": STRONG_PASSWORD})
+    assert owner.post(CODE_FACTOR, {"action": "enable"}).status_code == 302
+    clock.advance(60)
+
+    attacker = CommitClient()
+    reset(attacker, victim.phone, victim.phone, new_password=NEW)
+    response = attacker.post("/accounts/login/", {"identifier": victim.phone, "password": NEW})
+    assert response["Location"] == MFA_LOGIN
+    sms_outbox.clear()
+    attacker.post(MFA_LOGIN, {"action": "send"})
+    assert not sms_outbox, "the second-step code went to the phone that reset the password"
+    code = last_code_for(victim.email)  # the owner's inbox got it
+    assert "_auth_user_id" not in attacker.session
+    # Only the owner's code finishes the sign-in.
+    assert attacker.post(MFA_LOGIN, {"method": "code", "otp": code})["Location"] == "/"
