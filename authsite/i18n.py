@@ -38,14 +38,14 @@ from django.utils import translation
 _ACTIVATED = "language_activated"
 
 
-def supported_language(code: object) -> str | None:
-    """``code`` if it names one of ``LANGUAGES`` (its variants too: ``hi-IN``)."""
-    if not isinstance(code, str) or not code:
+def language_code(value: object) -> str | None:
+    """``value`` as one of ``LANGUAGES``' codes (trimmed, any case), or None.
+    The one check of a language a client or a person names: the profile's
+    ``language``, the footer's switcher, a stored ``User.language``."""
+    if not isinstance(value, str) or not value:
         return None
-    try:
-        return translation.get_supported_language_variant(code)
-    except LookupError:
-        return None
+    code = value.strip().lower()
+    return code if any(code == known for known, _name in settings.LANGUAGES) else None
 
 
 def _mark(request: Any) -> None:
@@ -77,7 +77,7 @@ def pages_language_mark(request: HttpRequest) -> None:
 def account_language_activate(request: Any, user: Any) -> None:
     """The account's language, when it has chosen one, over the browser's.
     ``request``: Django's, or DRF's wrapping it."""
-    language = supported_language(getattr(user, "language", ""))
+    language = language_code(getattr(user, "language", ""))
     if language:
         translation.activate(language)
         request.LANGUAGE_CODE = language
@@ -95,7 +95,7 @@ def request_language_end(request: HttpRequest) -> None:
 def message_language(user: Any = None) -> str:
     """The language of an email or a text: the recipient account's, else the
     language of the request that sends it (the person asking)."""
-    return supported_language(getattr(user, "language", "")) or translation.get_language()
+    return language_code(getattr(user, "language", "")) or translation.get_language()
 
 
 class AccountLanguageMiddleware:

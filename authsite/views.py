@@ -23,7 +23,7 @@ from rest_framework.renderers import JSONRenderer
 
 from authsite.api import OUTAGE_ERRORS, WithoutOptions, error_body, is_api_request, json_error
 from authsite.errors import NotFound, PermissionDenied, ServerError, ValidationFailed
-from authsite.i18n import supported_language
+from authsite.i18n import language_code
 from profiles.services import profile_update
 
 logger = logging.getLogger("authsite.health")
@@ -203,7 +203,7 @@ def language_set(request: HttpRequest) -> HttpResponse:
     """The footer's language switcher (SPEC §21): the language cookie, and for
     a signed-in account its own language too (which would otherwise win over
     the cookie). Back to the page it was on (same site only)."""
-    language = supported_language(request.POST.get("language"))
+    language = language_code(request.POST.get("language"))
     back = _safe(request, request.POST.get("next")) or "/"
     response = redirect(back)
     if language is None:

@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 
 from authsite import clock
 from authsite.errors import ValidationFailed
+from authsite.i18n import language_code
 from authsite.parsers import check_json_value
 from profiles.models import Profile
 
@@ -157,13 +158,14 @@ def profile_clean(fields: dict[str, Any]) -> dict[str, Any]:
                 clean["attributes"] = value
     if "language" in fields:
         value = fields["language"]
-        codes = [code for code, _name in settings.LANGUAGES]
+        code = language_code(value)
         if value in (None, ""):
             clean["language"] = ""
-        elif isinstance(value, str) and value.strip().lower() in codes:
-            clean["language"] = value.strip().lower()
+        elif code is not None:
+            clean["language"] = code
         else:
-            errors["language"] = [_("Choose one of: %(choices)s.") % {"choices": ", ".join(codes)}]
+            codes = ", ".join(known for known, _name in settings.LANGUAGES)
+            errors["language"] = [_("Choose one of: %(choices)s.") % {"choices": codes}]
     if errors:
         raise ValidationFailed(errors=errors)
     return clean

@@ -209,3 +209,19 @@ def test_a_signed_in_switch_is_the_accounts_language(user):
     other = Client()
     other.force_login(user)
     assert '<html lang="hi"' in other.get("/profile/").content.decode()
+
+
+def test_every_door_names_a_language_the_same_way(auth_client, user):
+    # One check (authsite.i18n.language_code) for the profile, the switcher
+    # and a stored language: trimmed, any case, one of LANGUAGES exactly.
+    data = assert_ok(auth_client.patch(f"{API}/profile", {"language": " HI "}, format="json"))
+    assert data["language"] == "hi"
+    for refused in ("hi-IN", "hindi", "h", 7):
+        response = auth_client.patch(f"{API}/profile", {"language": refused}, format="json")
+        assert_error(response, 400, "validation_error")
+    client = Client()
+    client.post("/language/", {"language": "HI", "next": "/"})
+    assert client.cookies[settings.LANGUAGE_COOKIE_NAME].value == "hi"
+    other = Client()
+    other.post("/language/", {"language": "hi-IN", "next": "/"})
+    assert settings.LANGUAGE_COOKIE_NAME not in other.cookies
