@@ -31,29 +31,20 @@ help:
 	@echo "make lock         requirements*.txt -> requirements*.lock (hashes); UPGRADE=pkg to upgrade one"
 	@echo "make messages     bring locale/*/LC_MESSAGES/django.po up to date with the source"
 
-# mysqlclient builds against MariaDB Connector/C; install it when it is missing.
-# gettext's msgfmt compiles the message catalogues (SPEC §21).
+# $(call apt_install,<packages>,<what needs them>): as root on Debian, install
+# the packages; elsewhere, say how and stop. (No comma in either argument.)
+apt_install = if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then \
+	echo "Installing $(1) for $(2)…"; \
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(1) >/dev/null; \
+	else echo "$(1) is needed for $(2). Install it with:"; echo "    sudo apt-get install $(1)"; exit 1; fi
+
+# gettext's msgfmt compiles the message catalogues (SPEC §21); mysqlclient builds
+# against MariaDB Connector/C. Each is installed when it is missing.
 system-deps:
-	@if ! command -v msgfmt >/dev/null 2>&1; then \
-		if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then \
-			echo "Installing gettext (msgfmt compiles the translations)…"; \
-			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gettext >/dev/null; \
-		else \
-			echo "The translations are compiled with gettext's msgfmt. Install it with:"; \
-			echo "    sudo apt-get install gettext"; \
-			exit 1; \
-		fi; \
-	fi
-	@if ! command -v pkg-config >/dev/null 2>&1 || ! pkg-config --exists mariadb 2>/dev/null && ! pkg-config --exists mysqlclient 2>/dev/null; then \
-		if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then \
-			echo "Installing pkg-config and libmariadb-dev (needed to build mysqlclient)…"; \
-			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pkg-config libmariadb-dev >/dev/null; \
-		else \
-			echo "mysqlclient needs pkg-config and the MariaDB client headers. Install them with:"; \
-			echo "    sudo apt-get install pkg-config libmariadb-dev"; \
-			exit 1; \
-		fi; \
-	fi
+	@command -v msgfmt >/dev/null 2>&1 || { $(call apt_install,gettext,the translations); }
+	@{ command -v pkg-config >/dev/null 2>&1 && { pkg-config --exists mariadb 2>/dev/null \
+		|| pkg-config --exists mysqlclient 2>/dev/null; }; } \
+		|| { $(call apt_install,pkg-config libmariadb-dev,building mysqlclient); }
 
 $(STAMP): $(LOCKS)
 	@$(MAKE) --no-print-directory system-deps
@@ -143,16 +134,7 @@ clean:
 .PHONY: bench bench-stack bench-instructions
 USERS ?= 1000
 bench: setup
-	@command -v wrk >/dev/null 2>&1 || { \
-		if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then \
-			echo "Installing wrk (the load generator)…"; \
-			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; \
-		else \
-			echo "make bench needs wrk (the load generator). Install it with:"; \
-			echo "    sudo apt-get install wrk"; \
-			exit 1; \
-		fi; \
-	}
+	@command -v wrk >/dev/null 2>&1 || { $(call apt_install,wrk,make bench (the load generator)); }
 	$(PY) -m bench --users $(USERS) $(BENCH_ARGS)
 
 bench-stack: setup
@@ -161,12 +143,7 @@ bench-stack: setup
 # Instructions per request through gunicorn's request path, under valgrind
 # (bench/instructions.py): what a change to the stack costs, without the VM's noise.
 bench-instructions: setup
-	@command -v valgrind >/dev/null 2>&1 || { \
-		if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then \
-			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq valgrind >/dev/null; \
-		else \
-			echo "make bench-instructions needs valgrind: sudo apt-get install valgrind"; exit 1; \
-		fi; }
+	@command -v valgrind >/dev/null 2>&1 || { $(call apt_install,valgrind,make bench-instructions); }
 	$(PY) -m bench.instructions --users $(USERS) $(BENCH_ARGS)
 
 # Sustained load (bench/soak.py): 200 connections for SOAK_SECONDS seconds on sign-in,
@@ -195,10 +172,7 @@ clients: setup
 # installed under build/ts with the machine's npm.
 TS_DIR := build/ts
 typescript: setup
-	@command -v npm >/dev/null 2>&1 || { \
-		if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then \
-			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; \
-		else echo "make typescript needs Node.js and npm"; exit 1; fi; }
+	@command -v npm >/dev/null 2>&1 || { $(call apt_install,nodejs npm,make typescript); }
 	rm -rf $(TS_DIR) && mkdir -p $(TS_DIR)
 	cp tests/clients/ts/package.json tests/clients/ts/package-lock.json tests/clients/ts/usage.ts $(TS_DIR)/
 	cd $(TS_DIR) && npm ci --no-audit --no-fund --loglevel=error
