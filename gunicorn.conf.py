@@ -9,6 +9,11 @@ The environment (or ``.env``) it reads, besides the site's own settings:
   sync workers with 1). A thread waiting for a password hash (the bulkhead of
   ``authsite/hashers.py``) leaves the others to serve token calls; README,
   "gunicorn", says how to size them.
+- ``GUNICORN_URGENT_THREADS``: threads of each worker kept for the urgent
+  lane (``GET /auth/me``, refresh and the probes; default 2, from 0 to one
+  less than ``GUNICORN_THREADS``): other requests run on the rest. The
+  worker class (``authsite/serving.py``) takes urgent requests first and
+  never blocks its main thread closing a connection.
 - ``GUNICORN_ACCESS_LOG``: where the access log goes ("-" = stdout, the
   default; a file path; empty = no access log). While it is on, the site
   writes no request line of its own (``REQUEST_LOG=false``, unless the
@@ -59,7 +64,15 @@ if (ROOT / ".env").is_file():
 wsgi_app = "authsite.wsgi:application"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 threads = int(os.environ.get("GUNICORN_THREADS", "8"))
-worker_class = "gthread" if threads > 1 else "sync"
+# gthread with an urgent lane for the token calls and probes (authsite/serving.py).
+worker_class = "authsite.serving.LanedThreadWorker" if threads > 1 else "sync"
+if threads > 1:
+    from authsite.serving import urgent_threads
+
+    try:
+        urgent_threads(threads)  # checked here, before any worker starts
+    except ValueError as exc:
+        raise SystemExit(f"gunicorn.conf.py: {exc}") from None
 timeout = 60
 graceful_timeout = 10
 errorlog = "-"

@@ -931,7 +931,7 @@ class Bench:
         if threads > 1 and worker_class == "sync":
             worker_class = "gthread"
         self.worker_class, self.worker_threads = worker_class, threads
-        per = f", {threads} threads each" if worker_class == "gthread" else ""
+        per = f", {threads} threads each" if worker_class != "sync" else ""
         return f"{self.opts.workers} {worker_class} workers{per}"
 
     # report --------------------------------------------------------------------------------

@@ -194,6 +194,6 @@ def test_the_defaults_leave_threads_for_token_calls(monkeypatch, tmp_path):
     )
     config = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(config)
-    assert config.worker_class == "gthread"
+    assert config.worker_class == "authsite.serving.LanedThreadWorker"
     held = base.PASSWORD_HASH_CONCURRENCY + base.PASSWORD_HASH_QUEUE
     assert config.threads - held >= 3
