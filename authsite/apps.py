@@ -6,4 +6,9 @@ class AuthsiteConfig(AppConfig):
     verbose_name = "authsite"
 
     def ready(self) -> None:
-        from authsite import checks  # noqa: F401  (registers the system checks)
+        from authsite import (
+            checks,  # noqa: F401  (registers the system checks)
+            request_signals,
+        )
+
+        request_signals.install()
