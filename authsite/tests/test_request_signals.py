@@ -43,11 +43,15 @@ def rewired():
             signal.disconnect(receiver)
 
 
+def install_with(settings, *, debug: bool, caches: dict) -> None:
+    settings.DEBUG = debug
+    settings.CACHES = caches
+    request_signals.install()
+
+
 @pytest.mark.parametrize(("debug", "kept"), [(False, False), (True, True)])
 def test_reset_queries_only_with_debug(rewired, settings, debug, kept):
-    settings.DEBUG = debug
-    settings.CACHES = LOCMEM
-    request_signals.install()
+    install_with(settings, debug=debug, caches=LOCMEM)
     assert connected(signals.request_started, reset_queries) is kept
     # What ends broken or old database connections is never touched.
     assert connected(signals.request_started, close_old_connections)
@@ -56,9 +60,7 @@ def test_reset_queries_only_with_debug(rewired, settings, debug, kept):
 
 @pytest.mark.parametrize(("caches", "kept"), [(LOCMEM, False), (MEMCACHED, True)])
 def test_close_caches_only_where_a_cache_closes_something(rewired, settings, caches, kept):
-    settings.DEBUG = False
-    settings.CACHES = caches
-    request_signals.install()
+    install_with(settings, debug=False, caches=caches)
     assert connected(signals.request_finished, close_caches) is kept
 
 
