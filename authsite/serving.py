@@ -25,9 +25,12 @@ others.
 A connection whose first bytes have not arrived when it is accepted waits
 for them on the worker's poller (as gunicorn's own deferral does, for the
 same keep-alive timeout plus its five seconds of waiting for data), not in
-a thread, so its lane is known when it is queued. A request gunicorn cannot
-peek at (TLS, or a pipelined request already read into its buffer) goes in
-the other lane.
+a thread, so its lane is known when it is queued. Only a request that has
+arrived whole is urgent (a client stalling in its headers or body must not
+hold the threads kept for urgent requests); a pipelined request gunicorn
+has already read into its buffer goes in the other lane. With TLS
+terminated by gunicorn itself (``certfile``) nothing can be peeked at, and
+the worker queues as gunicorn's does.
 
 README, "gunicorn", says what it does to latencies.
 """
@@ -47,7 +50,11 @@ from collections import deque
 from concurrent import futures
 from typing import Any
 
-from gunicorn.workers.gthread import DEFAULT_WORKER_DATA_TIMEOUT, ThreadWorker
+from gunicorn.workers.gthread import (
+    DEFAULT_WORKER_DATA_TIMEOUT,
+    STOP_KEEPALIVE_LINGER,
+    ThreadWorker,
+)
 
 # Request lines (their start, up to the path's end) that go in the urgent lane.
 URGENT_REQUEST_LINES: tuple[bytes, ...] = (
@@ -58,7 +65,9 @@ URGENT_REQUEST_LINES: tuple[bytes, ...] = (
     b"GET /healthz ",
     b"GET /readyz ",
 )
-PEEK_BYTES = max(len(line) for line in URGENT_REQUEST_LINES)
+# How much of a request the peek looks at: an urgent request is one whose head
+# (and, for a POST, body) has arrived whole within it.
+PEEK_BYTES = 4096
 # Urgent requests taken in a row while others wait.
 URGENT_BURST = 8
 # gunicorn's graceful close: how long, and how many bytes, a closed connection
@@ -99,7 +108,27 @@ def request_head(sock: socket.socket) -> bytes | None:
 
 
 def request_is_urgent(head: bytes | None) -> bool:
-    return bool(head) and head.startswith(URGENT_REQUEST_LINES)
+    """Whether ``head`` (the first bytes on the socket) is an urgent request
+    that has arrived whole: its request line one of ``URGENT_REQUEST_LINES``,
+    its headers ended, and its body (``Content-Length``) all there. A request
+    still arriving goes in the other lane: a thread reading a stalled client
+    waits for it, and the threads kept for urgent requests must not."""
+    if not head or not head.startswith(URGENT_REQUEST_LINES):
+        return False
+    end = head.find(b"\r\n\r\n")
+    if end < 0:
+        return False
+    body = len(head) - end - 4
+    for line in head[:end].split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            try:
+                return body >= int(value.strip())
+            except ValueError:
+                return False
+        if name.strip().lower() == b"transfer-encoding":
+            return False  # a chunked body: not known to be whole
+    return True
 
 
 class Lingering:
@@ -123,8 +152,7 @@ class LaneQueue:
 
     Speaks what ``concurrent.futures.ThreadPoolExecutor`` asks of its queue
     (``put``, ``get``, ``get_nowait``). An item is urgent when its first
-    argument (the connection) says so; ``None``, the executor's signal to
-    its threads to stop, is urgent. A pool thread asks for its next item
+    argument (the connection) says so. A pool thread asks for its next item
     when it has finished the last: that is when its other item stops
     counting as running."""
 
@@ -133,16 +161,17 @@ class LaneQueue:
         self.burst = burst
         self._urgent: deque[Any] = deque()
         self._other: deque[Any] = deque()
+        self._stops = 0  # the executor's stop signals (None), given out last
         self._streak = 0  # urgent items taken in a row while others waited
         self._running_other = 0
         self._thread = threading.local()
         self._ready = threading.Condition(threading.Lock())
 
     def put(self, item: Any, block: bool = True, timeout: float | None = None) -> None:
-        args = getattr(item, "args", None)
-        urgent = item is None or bool(args and getattr(args[0], "urgent", False))
         with self._ready:
-            if urgent:
+            if item is None:
+                self._stops += 1
+            elif getattr(item.args[0] if item.args else None, "urgent", False):
                 self._urgent.append(item)
             else:
                 self._other.append(item)
@@ -152,32 +181,55 @@ class LaneQueue:
         self.put(item, block=False)
 
     def get(self, block: bool = True, timeout: float | None = None) -> Any:
+        """The next item for a pool thread. Without ``block`` (the executor
+        draining its queue as it shuts down) any item, in order, limits aside.
+        Once the executor has sent its stop signal, the limit on other items
+        no longer holds, and the signal comes after every queued item."""
         with self._ready:
             if getattr(self._thread, "other", False):  # this thread's last item is done
                 self._thread.other = False
                 self._running_other -= 1
                 if self._other:
                     self._ready.notify()
-            if not self._ready.wait_for(self._can_take, timeout if block else 0):
+            if not block:
+                return self._take_any()
+            if not self._ready.wait_for(self._can_take, timeout):
                 raise queue.Empty
-            other_open = self._other and self._running_other < self.other_limit
+            other_open = bool(self._other) and (
+                self._running_other < self.other_limit or self._stops > 0
+            )
             if self._urgent and (not other_open or self._streak < self.burst):
                 self._streak = self._streak + 1 if other_open else 0
                 return self._urgent.popleft()
-            self._streak = 0
-            self._running_other += 1
-            self._thread.other = True
-            return self._other.popleft()
+            if other_open:
+                self._streak = 0
+                self._running_other += 1
+                self._thread.other = True
+                return self._other.popleft()
+            self._stops -= 1
+            return None
 
     def get_nowait(self) -> Any:
         return self.get(block=False)
 
+    def _take_any(self) -> Any:
+        if self._urgent:
+            return self._urgent.popleft()
+        if self._other:
+            return self._other.popleft()
+        if self._stops:
+            self._stops -= 1
+            return None
+        raise queue.Empty
+
     def _can_take(self) -> bool:
-        return bool(self._urgent or (self._other and self._running_other < self.other_limit))
+        return bool(
+            self._urgent or self._stops or (self._other and self._running_other < self.other_limit)
+        )
 
     def qsize(self) -> int:
         with self._ready:
-            return len(self._urgent) + len(self._other)
+            return len(self._urgent) + len(self._other) + self._stops
 
     def empty(self) -> bool:
         return self.qsize() == 0
@@ -201,6 +253,7 @@ class LanedThreadWorker(ThreadWorker):
     def init_process(self) -> None:
         # Sockets half-closed and waiting for their client's end, oldest first.
         self.lingering: deque[Lingering] = deque()
+        self.stop_by: float | None = None  # when a stopping worker closes its parked connections
         super().init_process()
 
     def load_wsgi(self) -> None:
@@ -214,11 +267,25 @@ class LanedThreadWorker(ThreadWorker):
         gc.freeze()
 
     def get_thread_pool(self) -> futures.ThreadPoolExecutor:
+        if self.cfg.is_ssl:
+            # gunicorn terminates TLS itself: the bytes on the socket are
+            # encrypted, so no request can be told urgent; gunicorn's own pool
+            # keeps every thread for every request.
+            return super().get_thread_pool()
         return LanedThreadPool(
             max_workers=self.cfg.threads, reserved=urgent_threads(self.cfg.threads)
         )
 
     def enqueue_req(self, conn) -> None:
+        if self.cfg.is_ssl:
+            super().enqueue_req(conn)
+            return
+        if conn.parser is not None and conn.parser.unreader.buf.getvalue():
+            # A pipelined request gunicorn has already read into its buffer
+            # (what is on the socket is the request after it).
+            conn.urgent = False
+            super().enqueue_req(conn)
+            return
         head = request_head(conn.sock)
         if head is None and not conn.initialized and not conn.data_ready and self.alive:
             # A new connection with nothing sent yet: wait on the poller, as
@@ -261,10 +328,14 @@ class LanedThreadWorker(ThreadWorker):
             self._closed(sock)
             return
         entry = Lingering(sock, time.monotonic() + LINGER_SECONDS)
+        try:
+            self.poller.register(
+                sock, selectors.EVENT_READ, functools.partial(self._linger_readable, entry)
+            )
+        except (ValueError, KeyError, OSError):
+            self._closed(sock)
+            return
         self.lingering.append(entry)
-        self.poller.register(
-            sock, selectors.EVENT_READ, functools.partial(self._linger_readable, entry)
-        )
 
     def _linger_readable(self, entry: Lingering, _sock) -> None:
         """Drain what the client still sends, without waiting; close at its end."""
@@ -295,7 +366,14 @@ class LanedThreadWorker(ThreadWorker):
 
     def murder_pending(self) -> None:
         """gunicorn's, and the lingering sockets whose time is up (called at
-        every turn of the worker's loop)."""
+        every turn of the worker's loop). A stopping worker gives connections
+        that have sent nothing yet ``STOP_KEEPALIVE_LINGER`` at most, as
+        gunicorn gives its kept-alive ones."""
+        if not self.alive and self.pending_conns:
+            if self.stop_by is None:
+                self.stop_by = time.monotonic() + STOP_KEEPALIVE_LINGER
+            for conn in self.pending_conns:
+                conn.timeout = min(conn.timeout, self.stop_by)
         super().murder_pending()
         now = time.monotonic()
         while self.lingering and (self.lingering[0].done or self.lingering[0].deadline <= now):

@@ -42,9 +42,10 @@ def lanes_server(
     urgent_threads: int = 1,
     worker_class: str | None = None,
     args: tuple[str, ...] = (),
-) -> Iterator[tuple[int, Path]]:
+) -> Iterator[tuple[int, Path, subprocess.Popen]]:
     """One gunicorn worker of ``threads`` threads on a free port; yields the
-    port and the gate file (create it to let ``/slow`` requests go)."""
+    port, the gate file (create it to let ``/slow`` requests go) and the
+    server's process."""
     port = free_port()
     gate = tmp_path / "gate"
     env = {
@@ -81,10 +82,11 @@ def lanes_server(
             if process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError((tmp_path / "gunicorn.log").read_text())
             time.sleep(0.05)
-        yield port, gate
+        yield port, gate, process
     finally:
         gate.touch()
-        process.terminate()
+        if process.poll() is None:
+            process.terminate()
         try:
             process.wait(15)
         except subprocess.TimeoutExpired:

@@ -4,9 +4,12 @@ gunicorn: tests/attacks/test_worker_stall.py and the lanes test below."""
 
 from __future__ import annotations
 
+import datetime
 import queue
 import select
+import signal
 import socket
+import ssl
 import threading
 import time
 from types import SimpleNamespace
@@ -20,7 +23,7 @@ from authsite.serving import (
     request_is_urgent,
     urgent_threads,
 )
-from authsite.testing.lanes import answer, lanes_server, send
+from authsite.testing.lanes import answer, lanes_server, request, send
 
 
 def item(name: str, urgent: bool) -> SimpleNamespace:
@@ -29,14 +32,9 @@ def item(name: str, urgent: bool) -> SimpleNamespace:
 
 
 def names(lanes: LaneQueue, count: int) -> list[str]:
-    taken = []
-    for _ in range(count):
-        got = lanes.get_nowait()
-        taken.append(got.name)
-        lanes._thread.other = False  # this thread "finished" it: no limit in play here
-        if not got.args[0].urgent:
-            lanes._running_other -= 1
-    return taken
+    """What one pool thread takes, one item after the other (each get marks
+    the thread's last item done)."""
+    return [lanes.get(timeout=1).name for _ in range(count)]
 
 
 def test_urgent_items_go_first_and_each_lane_keeps_its_order():
@@ -45,7 +43,7 @@ def test_urgent_items_go_first_and_each_lane_keeps_its_order():
         lanes.put(item(name, urgent))
     assert names(lanes, 5) == ["u1", "u2", "o1", "o2", "o3"]
     with pytest.raises(queue.Empty):
-        lanes.get_nowait()
+        lanes.get(timeout=0.01)
 
 
 def test_the_other_lane_is_not_starved():
@@ -57,11 +55,40 @@ def test_the_other_lane_is_not_starved():
     assert names(lanes, 7) == ["u1", "u2", "o1", "u3", "u4", "o2", "u5"]
 
 
-def test_the_stop_signal_is_urgent():
-    lanes = LaneQueue(other_limit=8)
+def test_the_stop_signal_comes_after_every_queued_item():
+    """As in the executor's own queue: threads told to stop finish what was
+    queued first, the limit on other items lifted."""
+    lanes = LaneQueue(other_limit=1)
     lanes.put(item("o1", False))
+    lanes.put(item("o2", False))
     lanes.put(None)
+    lanes.put(item("u1", True))
+    taken = [lanes.get(timeout=1).name]  # u1
+    # Another thread would wait for o1's place: not once the stop is sent.
+    other: dict[str, object] = {}
+    thread = threading.Thread(target=lambda: other.update(got=lanes.get(timeout=1)))
+    thread.start()
+    thread.join(5)
+    taken.append(other["got"].name)
+    taken.append(lanes.get(timeout=1).name)
+    assert sorted(taken) == ["o1", "o2", "u1"]
+    assert lanes.get(timeout=1) is None
+    with pytest.raises(queue.Empty):
+        lanes.get(timeout=0.01)
+
+
+def test_draining_takes_everything_limits_aside():
+    """The executor's shutdown(cancel_futures=True) drains with get_nowait."""
+    lanes = LaneQueue(other_limit=1)
+    lanes.put(item("o1", False))
+    assert lanes.get(timeout=1).name == "o1"  # running: the limit is reached
+    lanes.put(item("o2", False))
+    lanes.put(item("u1", True))
+    lanes.put(None)
+    assert [lanes.get_nowait().name, lanes.get_nowait().name] == ["u1", "o2"]
     assert lanes.get_nowait() is None
+    with pytest.raises(queue.Empty):
+        lanes.get_nowait()
 
 
 def test_threads_are_kept_for_urgent_items():
@@ -114,7 +141,25 @@ def test_the_pool_runs_work_and_shuts_down():
     assert sorted(f.result(5) for f in results) == sorted(
         (c.urgent, n) for n, c in enumerate([urgent, other] * 5)
     )
-    pool.shutdown(wait=True, cancel_futures=True)
+    pool.shutdown(wait=True)
+
+
+@pytest.mark.parametrize("cancel", [False, True])
+def test_a_shut_down_pool_leaves_no_future_pending(cancel):
+    """Queued work is run (shutdown) or cancelled (cancel_futures), never left
+    pending: whoever waits on a future is not left waiting for ever."""
+    pool = LanedThreadPool(max_workers=2, reserved=1)
+    gate = threading.Event()
+    other = SimpleNamespace(urgent=False)
+    busy = pool.submit(lambda conn: gate.wait(5), other)  # holds the one other place
+    queued = [pool.submit(lambda conn: "ran", other) for _ in range(3)]
+    time.sleep(0.1)
+    threading.Timer(0.2, gate.set).start()
+    pool.shutdown(wait=True, cancel_futures=cancel)
+    assert busy.result(1) is True
+    for future in queued:
+        assert future.done()
+        assert future.cancelled() if cancel else future.result(1) == "ran"
 
 
 @pytest.mark.parametrize("raw", ["", "2", " 3 "])
@@ -133,31 +178,51 @@ def test_urgent_threads_refuses_what_leaves_no_thread(monkeypatch, raw):
 # --- peeking at the request line ---------------------------------------------------------
 
 
+HEAD = b"Host: 127.0.0.1\r\nUser-Agent: t\r\n\r\n"
+
+
 @pytest.mark.parametrize(
-    ("line", "urgent"),
+    ("raw", "urgent"),
     [
-        (b"GET /api/v1/auth/me HTTP/1.1\r\n", True),
-        (b"GET /api/v1/auth/me?x=1 HTTP/1.1\r\n", True),
-        (b"POST /api/v1/auth/token/refresh HTTP/1.1\r\n", True),
-        (b"GET /healthz HTTP/1.1\r\n", True),
-        (b"GET /readyz HTTP/1.1\r\n", True),
-        (b"GET /api/v1/auth/meX HTTP/1.1\r\n", False),
-        (b"POST /api/v1/auth/me HTTP/1.1\r\n", False),
-        (b"GET /api/v1/auth/token/refresh HTTP/1.1\r\n", False),
-        (b"POST /api/v1/auth/login HTTP/1.1\r\n", False),
-        (b"get /healthz HTTP/1.1\r\n", False),
-        (b"GET /api/v1/au", False),  # the rest not here yet
+        (b"GET /api/v1/auth/me HTTP/1.1\r\n" + HEAD, True),
+        (b"GET /api/v1/auth/me?x=1 HTTP/1.1\r\n" + HEAD, True),
+        (b"GET /healthz HTTP/1.1\r\n" + HEAD, True),
+        (b"GET /readyz HTTP/1.1\r\n" + HEAD, True),
+        (
+            b'POST /api/v1/auth/token/refresh HTTP/1.1\r\nContent-Length: 13\r\n\r\n{"refresh":1}',
+            True,
+        ),
+        # Not whole yet: the headers or the body still coming.
+        (b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n", False),
+        (b"GET /api/v1/auth/me HTTP/1.1\r\n", False),
+        (
+            b"POST /api/v1/auth/token/refresh HTTP/1.1\r\nContent-Length: 500\r\n\r\n{",
+            False,
+        ),
+        (
+            b"POST /api/v1/auth/token/refresh HTTP/1.1\r\n"
+            b"Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+            False,
+        ),
+        (b"POST /api/v1/auth/token/refresh HTTP/1.1\r\nContent-Length: x\r\n\r\n", False),
+        # Not urgent at all.
+        (b"GET /api/v1/auth/meX HTTP/1.1\r\n" + HEAD, False),
+        (b"POST /api/v1/auth/me HTTP/1.1\r\n" + HEAD, False),
+        (b"GET /api/v1/auth/token/refresh HTTP/1.1\r\n" + HEAD, False),
+        (b"POST /api/v1/auth/login HTTP/1.1\r\n" + HEAD, False),
+        (b"get /healthz HTTP/1.1\r\n" + HEAD, False),
+        (b"GET /api/v1/au", False),
     ],
 )
-def test_which_requests_are_urgent(line, urgent):
+def test_which_requests_are_urgent(raw, urgent):
     server, client = socket.socketpair()
     with server, client:
-        client.sendall(line)
+        client.sendall(raw)
         select.select([server], [], [], 5)
         head = request_head(server)
         assert request_is_urgent(head) is urgent
-        # Peeking consumed nothing: the parser reads the whole line.
-        assert server.recv(4096) == line
+        # Peeking consumed nothing: the parser reads the whole request.
+        assert server.recv(8192) == raw
 
 
 def test_a_socket_with_nothing_sent_yet_is_not_read():
@@ -179,7 +244,7 @@ def test_an_urgent_request_is_answered_while_other_requests_hold_and_queue(tmp_p
     bytes arrive after the connection was accepted, are answered meanwhile.
     gunicorn's own worker would give the second request the second thread and
     answer the urgent ones only after the slow one."""
-    with lanes_server(tmp_path, threads=2, urgent_threads=1) as (port, gate):
+    with lanes_server(tmp_path, threads=2, urgent_threads=1) as (port, gate, _process):
         slow = send(port, "/slow")
         time.sleep(0.3)  # the slow request holds its thread
         queued = send(port, "/profile")
@@ -208,3 +273,120 @@ def test_an_urgent_request_is_answered_while_other_requests_hold_and_queue(tmp_p
         assert answer(kept) == b"/api/v1/auth/me"
         for sock in (slow, queued, kept, late):
             sock.close()
+
+
+def test_a_request_still_arriving_is_not_urgent(tmp_path):
+    """Three clients send an urgent request line and stall in their headers:
+    they queue as other requests (one thread reads, as gunicorn's would), so
+    the threads kept for urgent requests still answer a whole one."""
+    with lanes_server(tmp_path, threads=3, urgent_threads=2) as (port, _gate, _process):
+        stalled = []
+        for _ in range(3):
+            sock = socket.create_connection(("127.0.0.1", port), 5)
+            sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+            stalled.append(sock)
+        time.sleep(0.3)
+        assert answer(send(port, "/healthz"), timeout=5) == b"/healthz"
+        for sock in stalled:
+            sock.close()
+
+
+def test_a_pipelined_request_is_judged_by_itself(tmp_path):
+    """gunicorn reads ahead into its buffer: when it queues a pipelined request
+    from there, what the peek sees on the socket is the request after it. An
+    urgent request behind a slow one must not send the slow one to the
+    urgent lane (it would take the thread kept for urgent requests)."""
+    with lanes_server(tmp_path, threads=2, urgent_threads=1) as (port, gate, _process):
+        slow = send(port, "/slow")  # holds the one thread other requests may use
+        time.sleep(0.3)
+        first = request("/healthz", close=False)
+        base = b"GET /slow HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Pad: \r\n\r\n"
+        # The parser's first read (8,192 bytes) takes the first two requests whole.
+        second = base.replace(b"X-Pad: ", b"X-Pad: " + b"a" * (8192 - len(first) - len(base)))
+        third = request("/healthz", close=False)
+        pipelined = socket.create_connection(("127.0.0.1", port), 5)
+        pipelined.sendall(first + second + third)
+        assert answer(pipelined, timeout=5) == b"/healthz"
+        time.sleep(0.3)
+        # The urgent thread is free: the pipelined /slow waits in the other lane.
+        assert answer(send(port, "/healthz"), timeout=5) == b"/healthz"
+        gate.touch()
+        assert answer(slow) == b"/slow"
+        assert answer(pipelined) == b"/slow"
+        assert answer(pipelined) == b"/healthz"
+        for sock in (slow, pipelined):
+            sock.close()
+
+
+def _self_signed(tmp_path) -> tuple[str, str]:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return str(cert_file), str(key_file)
+
+
+def test_with_tls_every_thread_serves_every_request(tmp_path):
+    """gunicorn terminating TLS itself: nothing can be peeked at, so the worker
+    queues as gunicorn's own does, and no thread sits kept for a lane it
+    cannot fill."""
+    cert, key = _self_signed(tmp_path)
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+
+    def tls_send(port: int, path: str) -> socket.socket:
+        sock = context.wrap_socket(socket.create_connection(("127.0.0.1", port), 5))
+        sock.sendall(request(path))
+        return sock
+
+    with lanes_server(
+        tmp_path, threads=2, urgent_threads=1, args=("--certfile", cert, "--keyfile", key)
+    ) as (port, gate, _process):
+        slow = tls_send(port, "/slow")
+        time.sleep(0.3)
+        assert answer(tls_send(port, "/profile"), timeout=5) == b"/profile"
+        gate.touch()
+        assert answer(slow) == b"/slow"
+        slow.close()
+
+
+def test_a_stopping_worker_does_not_wait_for_connections_that_sent_nothing(tmp_path):
+    """A connection accepted with nothing sent waits on the poller for the
+    keep-alive time and five seconds; a stopping worker gives it two seconds
+    at most (as gunicorn gives its kept-alive connections), not 25."""
+    with lanes_server(tmp_path, threads=2, urgent_threads=1, args=("--keep-alive", "20")) as (
+        port,
+        _gate,
+        process,
+    ):
+        idle = socket.create_connection(("127.0.0.1", port), 5)
+        time.sleep(0.5)
+        started = time.monotonic()
+        process.send_signal(signal.SIGTERM)
+        process.wait(60)
+        assert time.monotonic() - started < 8
+        idle.close()

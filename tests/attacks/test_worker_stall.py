@@ -22,7 +22,7 @@ from authsite.testing.lanes import answer, lanes_server, send
 
 
 def test_clients_that_never_close_do_not_stall_the_worker(tmp_path):
-    with lanes_server(tmp_path, threads=2, urgent_threads=1) as (port, _gate):
+    with lanes_server(tmp_path, threads=2, urgent_threads=1) as (port, _gate, _process):
         holders = []
         for n in range(3):
             sock = send(port, f"/hold/{n}")
@@ -52,7 +52,7 @@ def test_a_half_closed_connection_is_closed_when_its_client_closes(tmp_path):
     most at once."""
     with lanes_server(
         tmp_path, threads=2, urgent_threads=1, args=("--worker-connections", "50")
-    ) as (port, _gate):
+    ) as (port, _gate, _process):
         slowest = 0.0
         for n in range(200):
             started = time.monotonic()
