@@ -95,6 +95,22 @@ def urgent_threads(threads: int) -> int:
     return value
 
 
+def bulkhead_room_check(threads: int, urgent: int, held: int) -> None:
+    """The threads other requests may use (``threads - urgent``) must be more
+    than the sign-ins the password-hashing bulkhead holds (``held``: hashing
+    and queued, ``authsite/hashers.py``). Otherwise the sign-in that should be
+    refused with 503 never reaches the bulkhead: it waits in this worker's
+    queue, without bound, and every sign-in of a storm is hashed in turn
+    (``make soak`` with 4 kept threads of 8: 0 refused, 582 hashed, p50 of
+    everything but the token calls 4.6 s)."""
+    if threads - urgent <= held:
+        raise ValueError(
+            f"GUNICORN_THREADS ({threads}) - GUNICORN_URGENT_THREADS ({urgent}) must be more "
+            f"than PASSWORD_HASH_CONCURRENCY + PASSWORD_HASH_QUEUE ({held}), or sign-ins "
+            "queue without bound instead of being refused (README, gunicorn)"
+        )
+
+
 def request_head(sock: socket.socket) -> bytes | None:
     """The first bytes waiting on ``sock`` (b"" once the client has closed),
     or None when none have arrived. Never blocks and never consumes: the
@@ -261,8 +277,18 @@ class LanedThreadWorker(ThreadWorker):
         out of the garbage collector's sight (``gc.freeze``): a full
         collection no longer walks Django's hundreds of thousands of
         start-up objects with every thread stopped (up to 180 ms a time in
-        ``make soak``; about 50 ms after)."""
+        ``make soak``; about 50 ms after). And the site's settings must leave
+        the bulkhead room (``bulkhead_room_check``)."""
         super().load_wsgi()
+        from django.conf import settings
+
+        if settings.configured and not self.cfg.is_ssl:  # (a failure here stops the server)
+            bulkhead_room_check(
+                self.cfg.threads,
+                urgent_threads(self.cfg.threads),
+                getattr(settings, "PASSWORD_HASH_CONCURRENCY", 0)
+                + getattr(settings, "PASSWORD_HASH_QUEUE", 0),
+            )
         gc.collect()
         gc.freeze()
 

@@ -74,6 +74,12 @@ LIMIT_ENV = {
     # warm-up and the measured run, the warm-up's last sign-ins, whose client is
     # gone, are still queued, and would be counted against the next ones.
     "PASSWORD_HASH_QUEUE": "16",
+    # ... and threads enough for it: the worker refuses to start unless the
+    # threads other requests may use (threads - GUNICORN_URGENT_THREADS)
+    # outnumber what the bulkhead holds (authsite.serving.bulkhead_room_check).
+    # With 4 connections no more than 4 or 5 threads are ever made (the pool
+    # starts a thread only when none is idle), so the other rows do not change.
+    "GUNICORN_THREADS": "20",
 }
 # A pool of addresses cycled through by the code-request, forgot-password and login runs.
 ADDRESS_POOL_MAX = 20000
@@ -637,7 +643,8 @@ class Bench:
         log(
             "Bench configuration: DEBUG=false, RATELIMIT_ENABLE=false (per-IP/per-identifier "
             "limits off), OTP_RESEND_COOLDOWN=0 and OTP_MAX_SENDS_PER_HOUR=1000000 (code "
-            "limits raised), PASSWORD_HASH_QUEUE=16 (sign-in bulkhead queue raised), "
+            "limits raised), PASSWORD_HASH_QUEUE=16 (sign-in bulkhead queue raised) and "
+            "GUNICORN_THREADS=20 to hold it, "
             "OTP_DELIVERY_MODE=thread, email and SMS built and dropped (bench.mail)."
         )
         log(f"Database: {self.db.label}")
@@ -1177,7 +1184,8 @@ class Bench:
             "off (RATELIMIT_ENABLE=false) and raises the per-destination code limits "
             "(OTP_RESEND_COOLDOWN=0, OTP_MAX_SENDS_PER_HOUR=1000000)** — every request "
             "comes from 127.0.0.1 and the address pools are reused within a run. The "
-            "sign-in bulkhead's queue is raised (PASSWORD_HASH_QUEUE=16): the login row "
+            "sign-in bulkhead's queue is raised (PASSWORD_HASH_QUEUE=16, with 20 threads a "
+            "worker to hold it): the login row "
             "measures the hash-bound ceiling; make soak measures the shedding.",
             f"- Password check in-process ({h['hasher'].rsplit('.', 1)[-1]} {h['params']}): "
             f"{h['cpu_s'] * 1000:.0f} ms CPU, {h['wall_s'] * 1000:.0f} ms wall; "

@@ -17,8 +17,10 @@ from types import SimpleNamespace
 import pytest
 
 from authsite.serving import (
+    URGENT_THREADS,
     LanedThreadPool,
     LaneQueue,
+    bulkhead_room_check,
     request_head,
     request_is_urgent,
     urgent_threads,
@@ -173,6 +175,17 @@ def test_urgent_threads_refuses_what_leaves_no_thread(monkeypatch, raw):
     monkeypatch.setenv("GUNICORN_URGENT_THREADS", raw)
     with pytest.raises(ValueError, match="GUNICORN_URGENT_THREADS"):
         urgent_threads(8)
+
+
+def test_the_kept_threads_leave_the_bulkhead_room(settings):
+    """Sign-ins beyond what the bulkhead holds must reach it to be refused:
+    the threads other requests may use outnumber them, with the defaults too."""
+    held = settings.PASSWORD_HASH_CONCURRENCY + settings.PASSWORD_HASH_QUEUE
+    bulkhead_room_check(8, URGENT_THREADS, held)  # gunicorn.conf.py's defaults
+    bulkhead_room_check(8, 2, 5)
+    for threads, urgent in [(8, 3), (8, 4), (5, 0), (6, 1)]:
+        with pytest.raises(ValueError, match="queue without bound"):
+            bulkhead_room_check(threads, urgent, 5)
 
 
 # --- peeking at the request line ---------------------------------------------------------
