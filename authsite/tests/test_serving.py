@@ -5,11 +5,13 @@ gunicorn: tests/attacks/test_worker_stall.py and the lanes test below."""
 from __future__ import annotations
 
 import datetime
+import os
 import queue
 import select
 import signal
 import socket
 import ssl
+import subprocess
 import threading
 import time
 from types import SimpleNamespace
@@ -403,3 +405,39 @@ def test_a_stopping_worker_does_not_wait_for_connections_that_sent_nothing(tmp_p
         process.wait(60)
         assert time.monotonic() - started < 8
         idle.close()
+
+
+def test_the_site_will_not_start_without_room_for_the_bulkhead(tmp_path):
+    """gunicorn -c gunicorn.conf.py serving the site, with 6 of its 8 threads
+    kept for urgent requests: 2 left cannot hold the bulkhead's 1 + 4 sign-ins,
+    so the worker stops the server at start-up, saying why."""
+    from authsite.testing.lanes import ROOT
+    from authsite.testing.servers import free_port, gunicorn_path
+
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "DEBUG": "true",
+        "GUNICORN_THREADS": "8",
+        "GUNICORN_URGENT_THREADS": "6",
+        "GUNICORN_ACCESS_LOG": "",
+        "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"),
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+    }
+    done = subprocess.run(
+        [
+            str(gunicorn_path()),
+            "-c",
+            "gunicorn.conf.py",
+            "--bind",
+            f"127.0.0.1:{free_port()}",
+            "authsite.wsgi:application",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 3, done.stderr[-2000:]  # gunicorn's "worker failed to boot"
+    assert "must be more than PASSWORD_HASH_CONCURRENCY + PASSWORD_HASH_QUEUE (5)" in done.stderr
