@@ -3,12 +3,13 @@ import secrets
 import threading
 import time
 
+from corsheaders.middleware import CorsMiddleware as BaseCorsMiddleware
 from django.conf import settings
 from django.core.exceptions import DisallowedHost, ImproperlyConfigured
 from django.core.signals import request_finished
 from django.http import HttpRequest, HttpResponse
 from django.middleware.common import CommonMiddleware as DjangoCommonMiddleware
-from django.utils.cache import add_never_cache_headers
+from django.utils.cache import add_never_cache_headers, patch_vary_headers
 from django.utils.http import http_date
 from django.utils.translation import gettext as _
 
@@ -129,6 +130,30 @@ class RequestIdMiddleware:
 
 
 request_finished.connect(log_context_end, dispatch_uid="authsite.logging.log_context_end")
+
+
+class CorsMiddleware(BaseCorsMiddleware):
+    """django-cors-headers' middleware, without parsing every request header
+    to learn that a request has no ``Origin``.
+
+    django-cors-headers reads ``request.headers.get("origin")`` on every
+    response under ``CORS_URLS_REGEX``: the first read of
+    ``request.headers`` builds a dict of every header of the request (a
+    call per ``HTTP_*`` key of the environ) — for a mobile client, which
+    never sends ``Origin``, on every API call (README, "Benchmark"). A
+    request without one gets what django-cors-headers gives it, ``Vary:
+    origin`` where CORS applies and nothing else; a request with one is
+    django-cors-headers' own, unchanged."""
+
+    def add_response_headers(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+        if request.META.get("HTTP_ORIGIN"):
+            return super().add_response_headers(request, response)
+        enabled = getattr(request, "_cors_enabled", None)
+        if enabled is None:
+            enabled = self.is_enabled(request)
+        if enabled:
+            patch_vary_headers(response, ("origin",))
+        return response
 
 
 class ApiErrorMiddleware:

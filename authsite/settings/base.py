@@ -91,7 +91,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "authsite.middleware.RequestIdMiddleware",  # first: every line and answer has the id
     "django.middleware.security.SecurityMiddleware",
-    "corsheaders.middleware.CorsMiddleware",  # before anything that answers (CORS_URLS_REGEX)
+    # django-cors-headers', before anything that answers (CORS_URLS_REGEX).
+    "authsite.middleware.CorsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "authsite.middleware.ApiErrorMiddleware",
     "authsite.middleware.NoStoreMiddleware",

@@ -76,3 +76,28 @@ def test_no_origin_is_allowed_by_default(client):
     with override_settings(CORS_ALLOWED_ORIGINS=[]):
         response = _preflight(client, "/api/v1/auth/login", APP, "POST", "content-type")
     assert "Access-Control-Allow-Origin" not in response
+
+
+def test_an_answer_without_origin_varies_on_origin_and_allows_none(auth_client):
+    # What django-cors-headers answers a request without Origin (a mobile
+    # client's): Vary: origin, so a shared cache keeps the two apart, and no
+    # CORS header. authsite.middleware.CorsMiddleware gives it without
+    # reading every request header (issue 21).
+    response = auth_client.get("/api/v1/auth/me")
+    assert response.status_code == 200
+    assert "origin" in response["Vary"].lower()
+    assert not [h for h in response.headers if h.lower().startswith("access-control-")]
+    # Nothing on the way built request.headers (the dict of every header):
+    # the mobile client's hot path reads the environ alone.
+    assert "headers" not in response.wsgi_request.__dict__
+
+
+def test_an_empty_origin_is_no_origin(auth_client):
+    response = auth_client.get("/api/v1/auth/me", HTTP_ORIGIN="")
+    assert "origin" in response["Vary"].lower()
+    assert "Access-Control-Allow-Origin" not in response
+
+
+def test_a_page_answer_does_not_vary_on_origin(client):
+    response = client.get("/accounts/login/")
+    assert "origin" not in response.get("Vary", "").lower()
