@@ -163,13 +163,23 @@ _HMAC_DIGESTS = {"HS256": hashlib.sha256, "HS384": hashlib.sha384, "HS512": hash
 _BASE64URL = re.compile(rb"[A-Za-z0-9_-]*")
 
 
+# base64url's two letters and standard base64's, both ways (RFC 4648 §5).
+_FROM_BASE64URL = bytes.maketrans(b"-_", b"+/")
+_TO_BASE64URL = bytes.maketrans(b"+/", b"-_")
+
+
 def _segment(text: bytes) -> bytes:
     """A base64url segment decoded, refusing padding, other characters and
-    non-canonical encodings (trailing bits set), as PyJWT does."""
+    non-canonical encodings (trailing bits set), as PyJWT does.
+
+    ``base64.urlsafe_b64decode`` and ``urlsafe_b64encode`` with their Python
+    layers left out: ``binascii`` on the translated text, which the pattern
+    has already limited to the base64url alphabet."""
     if not _BASE64URL.fullmatch(text) or len(text) % 4 == 1:
         raise ValueError("not base64url")
-    decoded = base64.urlsafe_b64decode(text + b"=" * (-len(text) % 4))
-    if base64.urlsafe_b64encode(decoded).rstrip(b"=") != text:
+    decoded = binascii.a2b_base64(text.translate(_FROM_BASE64URL) + b"=" * (-len(text) % 4))
+    encoded = binascii.b2a_base64(decoded, newline=False).translate(_TO_BASE64URL)
+    if encoded.rstrip(b"=") != text:
         raise ValueError("not canonical base64url")
     return decoded
 
@@ -197,7 +207,8 @@ def _hmac_claims(raw: str, key: bytes, algorithm: str) -> dict[str, Any]:
         or header.get("b64", True) is not True
     ):
         raise ValueError("header refused")
-    expected = hmac.new(key, signing_input, _HMAC_DIGESTS[algorithm]).digest()
+    # hmac.digest: OpenSSL's one-shot HMAC, without hmac.HMAC's Python layer.
+    expected = hmac.digest(key, signing_input, _HMAC_DIGESTS[algorithm])
     if not hmac.compare_digest(expected, _segment(signature)):
         raise ValueError("bad signature")
     claims = json.loads(_segment(payload_part))
