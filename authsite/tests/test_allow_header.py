@@ -60,7 +60,32 @@ def test_options_is_refused_and_never_offered(auth_client, path):
 @pytest.mark.parametrize("path", ["/api/v1/auth/me", "/api/v1/auth/login", "/api/v1/config"])
 def test_no_answer_offers_options(auth_client, path):
     response = auth_client.get(path)
-    assert "OPTIONS" not in response["Allow"]
+    assert "OPTIONS" not in response.get("Allow", "")
+    served = auth_client.delete(path)  # none of them serves DELETE
+    assert served.status_code == 405
+    assert "OPTIONS" not in served["Allow"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("method", "path", "status", "allow"),
+    [
+        ("get", "/api/v1/auth/me", 200, "GET, HEAD"),
+        ("get", "/api/v1/config", 200, "GET, HEAD"),
+        ("post", "/api/v1/auth/login", 400, "POST"),
+        ("get", "/api/v1/auth/events", 200, "GET, HEAD"),  # a generic (list) view
+    ],
+)
+def test_allow_is_sent_with_a_405_only(auth_client, method, path, status, allow):
+    # RFC 9110 §10.2.1: a 405 must name the methods; any other answer may,
+    # and every byte of every API answer costs (issue 21).
+    response = getattr(auth_client, method)(path, {}, format="json")
+    assert response.status_code == status, response.content
+    assert "Allow" not in response
+    refused = auth_client.put(path, {}, format="json")
+    assert refused.status_code == 405
+    assert refused.json()["code"] == "method_not_allowed"
+    assert refused["Allow"] == allow
 
 
 @pytest.mark.django_db
