@@ -7,7 +7,7 @@ from accounts.api.config import ConfigView
 from authsite import metrics, views
 
 api_v1 = [
-    path("", include("accounts.api.urls")),
+    path("auth/", include("accounts.api.urls")),
     path("", include("profiles.api.urls")),
     path("config", ConfigView.as_view(), name="config"),
     # drf-spectacular's, their errors in the envelope (authsite.views).
@@ -21,10 +21,11 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
     # Last under /api/: whatever no route above matched is a JSON 404 (SPEC §19.1).
     re_path(r"^api/", views.api_not_found, name="api_not_found"),
-    path("", views.home, name="home"),
-    path("language/", views.language_set, name="language_set"),
+    # Then the probes, asked every few seconds.
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),
+    path("", views.home, name="home"),
+    path("language/", views.language_set, name="language_set"),
     path("metrics", metrics.metrics_view, name="metrics"),
     path(".well-known/assetlinks.json", wellknown.assetlinks, name="assetlinks"),
     path(
