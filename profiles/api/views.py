@@ -70,11 +70,19 @@ def _editable_fields(request: Request) -> dict[str, Any]:
     return {field: data[field] for field in (*EDITABLE_FIELDS, *ACCOUNT_FIELDS) if field in data}
 
 
+# One ProfileOutputSerializer, bound once, writes every answer: DRF deep-copies
+# a serializer's declared fields for each instance it makes (a fifth of a
+# profile write's Python time in a `make soak` profile; README, "Benchmark"),
+# and writing out (``to_representation``) keeps no state on the serializer or
+# its fields, so threads share it.
+_PROFILE_OUTPUT = ProfileOutputSerializer()
+
+
 def _profile_data(profile: Profile, user: Any) -> dict[str, Any]:
     # The services load the profile by user id without the user; the request
     # already holds the account, so the read-only fields cost no query.
     profile.user = user
-    return ProfileOutputSerializer(profile).data
+    return _PROFILE_OUTPUT.to_representation(profile)
 
 
 class ProfileView(ApiView):
