@@ -14,6 +14,7 @@ from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
 
 from authsite import clock
+from authsite.compiled import CompiledLookup
 from authsite.errors import ValidationFailed
 from authsite.i18n import language_code
 from authsite.parsers import check_json_value
@@ -193,12 +194,33 @@ def profile_create(*, user: Any, fields: dict[str, Any] | None = None) -> Profil
     )
 
 
+# The profile row of a user, locked for the write that follows: one
+# statement compiled once per connection (authsite.compiled), as the token
+# calls' session lookup; ``get_or_create`` built the same query through the
+# ORM on every write (a third of a profile write's Python time in `make soak`).
+_profile_for_update: CompiledLookup[Profile] = CompiledLookup(
+    Profile,
+    Profile._meta.get_field("user"),
+    lambda user_id: Profile.objects.select_for_update().filter(user_id=user_id),
+    stand_in=(1 << 62) + 1,
+)
+
+
+def _profile_locked(user: Any) -> Profile:
+    """The user's profile, its row locked until the transaction ends; made
+    (and locked) if the user has none yet."""
+    profile = _profile_for_update.get(user.pk)
+    if profile is None:
+        profile, _created = Profile.objects.select_for_update().get_or_create(user=user)
+    return profile
+
+
 @transaction.atomic
 def profile_update(*, user: Any, fields: dict[str, Any], replace: bool = False) -> Profile:
     """Update the given fields (PATCH), or every editable field with the ones
     missing from ``fields`` emptied (``replace=True``: POST and PUT)."""
     clean = profile_clean(fields)
-    profile, _created = Profile.objects.select_for_update().get_or_create(user=user)
+    profile = _profile_locked(user)
     if replace:
         for field in EDITABLE_FIELDS:
             setattr(profile, field, clean.get(field, _empty_value(field)))
@@ -215,7 +237,7 @@ def profile_update(*, user: Any, fields: dict[str, Any], replace: bool = False) 
 @transaction.atomic
 def profile_clear(*, user: Any) -> Profile:
     """Empty every editable field (DELETE); the profile itself stays."""
-    profile, _created = Profile.objects.select_for_update().get_or_create(user=user)
+    profile = _profile_locked(user)
     for field in EDITABLE_FIELDS:
         setattr(profile, field, _empty_value(field))
     profile.save()
