@@ -17,6 +17,11 @@ The plan leans on Django internals (the compiler's ``klass_info``,
 ``get_related_populators``). If a Django upgrade changes them so that no plan
 can be built, the lookup logs it once and runs the plain ORM query from then
 on: an upgrade may cost speed, never correctness.
+
+A lookup whose QuerySet locks its row (``select_for_update``) reads from the
+database that takes the writes and refuses to run outside a transaction, as
+Django's own does — checked on every call, where Django checks only when it
+compiles the query, which here happens once per connection.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from django.db import connections, router
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Field, Model, QuerySet
 from django.db.models.query import get_related_populators
+from django.db.transaction import TransactionManagementError
 
 M = TypeVar("M", bound=Model)
 
@@ -74,10 +80,28 @@ class CompiledLookup(Generic[M]):
             weakref.WeakKeyDictionary()
         )
         self._fallback_logged = False
+        # Whether ``build`` locks the row (``select_for_update``): learnt on
+        # the first ``get``, when the models are surely loaded.
+        self._for_update: bool | None = None
 
     def get(self, value: Any) -> M | None:
-        alias = router.db_for_read(self.model)
-        connection = connections[alias]
+        for_update = self._for_update
+        if for_update is None:
+            for_update = self._for_update = bool(self.build(self.stand_in).query.select_for_update)
+        if for_update:
+            # As Django's select_for_update(): the database that takes the
+            # writes, and never in autocommit, where the lock would end with
+            # the statement. Checked on every call: Django checks when it
+            # compiles, which a plan does once per connection.
+            alias = router.db_for_write(self.model)
+            connection = connections[alias]
+            if connection.get_autocommit():
+                raise TransactionManagementError(
+                    "select_for_update cannot be used outside of a transaction."
+                )
+        else:
+            alias = router.db_for_read(self.model)
+            connection = connections[alias]
         plan = self._plans.get(connection)
         if plan is None:
             plan = self._plans[connection] = self._plan_or_orm(alias, connection)

@@ -208,9 +208,18 @@ _profile_for_update: CompiledLookup[Profile] = CompiledLookup(
 
 def _profile_locked(user: Any) -> Profile:
     """The user's profile, its row locked until the transaction ends; made
-    (and locked) if the user has none yet."""
+    (and locked) if the user has none yet.
+
+    A user without a row (made some other way than ``user_create``): the
+    user's own row is locked first, so that concurrent first writes make the
+    row one after another. Left to ``get_or_create`` alone they deadlock on
+    MariaDB: each INSERT after the first meets the duplicate key and takes a
+    shared lock on it, and the locking read that follows needs the exclusive
+    lock the others' shared locks keep from it."""
     profile = _profile_for_update.get(user.pk)
     if profile is None:
+        User = get_user_model()
+        list(User.objects.select_for_update().filter(pk=user.pk).values_list("pk", flat=True))
         profile, _created = Profile.objects.select_for_update().get_or_create(user=user)
     return profile
 

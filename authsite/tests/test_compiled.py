@@ -159,3 +159,68 @@ def test_each_thread_runs_the_lookup_on_its_own_connection(sessions):
     thread.join(10)
     assert_same_as_orm(found["session"], sid)
     assert found["unexpired"] is True
+
+
+def profile_for_update() -> CompiledLookup:
+    from profiles.models import Profile
+
+    return CompiledLookup(
+        Profile,
+        Profile._meta.get_field("user"),
+        lambda user_id: Profile.objects.select_for_update().filter(user_id=user_id),
+        stand_in=(1 << 62) + 1,
+    )
+
+
+@pytest.mark.django_db(transaction=True)  # autocommit between the blocks, as in production
+def test_a_locking_lookup_refuses_to_run_outside_a_transaction(make_user, caplog):
+    # As Django's select_for_update(), on every call: Django checks when it
+    # compiles, which a plan does once per connection.
+    from django.db import transaction
+    from django.db.transaction import TransactionManagementError
+
+    user = make_user(email="lock@example.com")
+    lookup = profile_for_update()
+    with pytest.raises(TransactionManagementError):
+        lookup.get(user.pk)  # before any plan
+    with transaction.atomic():
+        assert lookup.get(user.pk).user_id == user.pk
+    with pytest.raises(TransactionManagementError):
+        lookup.get(user.pk)  # with the plan made
+    # Refused, not pinned to the ORM with a warning about Django's internals.
+    assert "No compiled plan" not in caplog.text
+    from django.db import connections
+
+    from authsite.compiled import _Plan
+
+    assert isinstance(lookup._plans[connections["default"]], _Plan)
+
+
+class _RecordingRouter:
+    calls: list[str] = []
+
+    def db_for_read(self, model, **hints):
+        self.calls.append("read")
+
+    def db_for_write(self, model, **hints):
+        self.calls.append("write")
+
+
+def test_a_locking_lookup_reads_from_the_database_that_takes_the_writes(make_user, settings):
+    from django.db import transaction
+
+    user = make_user(email="route@example.com")
+    settings.DATABASE_ROUTERS = [f"{__name__}._RecordingRouter"]
+    from django.db import router
+
+    router.routers = [_RecordingRouter()]  # the setting is read once; a fresh list
+    _RecordingRouter.calls.clear()
+    try:
+        with transaction.atomic():
+            profile_for_update().get(user.pk)
+        assert _RecordingRouter.calls[:1] == ["write"]
+        _RecordingRouter.calls.clear()
+        session_lookup().get(uuid.uuid4())
+        assert _RecordingRouter.calls[:1] == ["read"]
+    finally:
+        del router.routers
