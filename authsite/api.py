@@ -89,21 +89,14 @@ class WithoutOptions:
     http_method_names = [name for name in APIView.http_method_names if name != "options"]
 
 
-class ApiViewMixin(WithoutOptions):
-    """What every API view shares (``ApiView``, and the generic views')."""
-
-    def initial(self, request, *args, **kwargs) -> None:
-        super().initial(request, *args, **kwargs)
-        # Authenticated now: a signed-in account's own language (SPEC §21).
-        if request.user.is_authenticated:
-            account_language_activate(request, request.user)
+class AllowOnlyOn405:
+    """DRF's response headers without ``Allow``, except on a 405: DRF names a
+    view's methods on every answer, which RFC 9110 (§10.2.1) asks of a 405
+    alone; working the list out and writing one more header cost every API
+    call (README, "Benchmark")."""
 
     @property
     def default_response_headers(self) -> dict[str, str]:
-        """DRF's, without ``Allow``: DRF names the view's methods on every
-        answer, which RFC 9110 (§10.2.1) asks of a 405 alone; working the
-        list out and writing one more header cost every API call
-        (README, "Benchmark"). The 405 gets it in ``finalize_response``."""
         return {"Vary": "Accept"} if len(self.renderer_classes) > 1 else {}
 
     def finalize_response(self, request, response, *args, **kwargs) -> HttpResponseBase:
@@ -111,6 +104,16 @@ class ApiViewMixin(WithoutOptions):
         if response.status_code == http.HTTP_405_METHOD_NOT_ALLOWED:
             response["Allow"] = ", ".join(self.allowed_methods)
         return response
+
+
+class ApiViewMixin(WithoutOptions, AllowOnlyOn405):
+    """What every API view shares (``ApiView``, and the generic views')."""
+
+    def initial(self, request, *args, **kwargs) -> None:
+        super().initial(request, *args, **kwargs)
+        # Authenticated now: a signed-in account's own language (SPEC §21).
+        if request.user.is_authenticated:
+            account_language_activate(request, request.user)
 
 
 class ApiView(ApiViewMixin, APIView):

@@ -21,7 +21,14 @@ from django.views.decorators.http import require_POST
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.renderers import JSONRenderer
 
-from authsite.api import OUTAGE_ERRORS, WithoutOptions, error_body, is_api_request, json_error
+from authsite.api import (
+    OUTAGE_ERRORS,
+    AllowOnlyOn405,
+    WithoutOptions,
+    error_body,
+    is_api_request,
+    json_error,
+)
 from authsite.errors import NotFound, PermissionDenied, ServerError, ValidationFailed
 from authsite.i18n import language_code
 from profiles.services import profile_update
@@ -190,11 +197,11 @@ class ErrorsAsEnvelope:
         return super().finalize_response(request, response, *args, **kwargs)
 
 
-class SchemaView(WithoutOptions, ErrorsAsEnvelope, SpectacularAPIView):
+class SchemaView(WithoutOptions, AllowOnlyOn405, ErrorsAsEnvelope, SpectacularAPIView):
     pass
 
 
-class DocsView(WithoutOptions, ErrorsAsEnvelope, SpectacularSwaggerView):
+class DocsView(WithoutOptions, AllowOnlyOn405, ErrorsAsEnvelope, SpectacularSwaggerView):
     pass
 
 

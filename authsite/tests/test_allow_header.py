@@ -74,6 +74,8 @@ def test_no_answer_offers_options(auth_client, path):
         ("get", "/api/v1/config", 200, "GET, HEAD"),
         ("post", "/api/v1/auth/login", 400, "POST"),
         ("get", "/api/v1/auth/events", 200, "GET, HEAD"),  # a generic (list) view
+        ("get", "/api/v1/schema", 200, "GET, HEAD"),  # drf-spectacular's, found by a review
+        ("get", "/api/v1/docs", 200, "GET, HEAD"),
     ],
 )
 def test_allow_is_sent_with_a_405_only(auth_client, method, path, status, allow):

@@ -101,3 +101,28 @@ def test_an_empty_origin_is_no_origin(auth_client):
 def test_a_page_answer_does_not_vary_on_origin(client):
     response = client.get("/accounts/login/")
     assert "origin" not in response.get("Vary", "").lower()
+
+
+@pytest.mark.parametrize("origin", [None, ""])
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("get", "/api/v1/auth/me"), ("post", "/api/v1/auth/login"), ("get", "/accounts/login/")],
+)
+def test_without_origin_the_answer_is_django_cors_headers_own(rf, origin, method, path):
+    # The subclass answers a request without Origin itself; the library's
+    # add_response_headers must give the same headers (a release that adds
+    # one for such requests would show here).
+    from corsheaders.middleware import CorsMiddleware as Library
+    from django.http import HttpResponse
+
+    from authsite.middleware import CorsMiddleware
+
+    extra = {} if origin is None else {"HTTP_ORIGIN": origin}
+    answers = []
+    for middleware in (CorsMiddleware, Library):
+        request = getattr(rf, method)(path, **extra)
+        response = HttpResponse("x", headers={"Vary": "Accept-Language"})
+        instance = middleware(lambda r, answer=response: answer)
+        assert instance.check_preflight(request) is None
+        answers.append(dict(instance.add_response_headers(request, response).items()))
+    assert answers[0] == answers[1]
