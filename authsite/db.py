@@ -48,6 +48,17 @@ class ExactEmailField(ExactComparisonMixin, models.EmailField):
     pass
 
 
+# MySQL/MariaDB's ER_LOCK_DEADLOCK: the server rolled the whole transaction
+# back and asks for it to be run again.
+MYSQL_DEADLOCK = 1213
+
+
+def is_deadlock(exc: BaseException) -> bool:
+    """Whether ``exc`` is MySQL/MariaDB choosing this transaction as a
+    deadlock's victim (its transaction is already rolled back)."""
+    return isinstance(exc, OperationalError) and bool(exc.args) and exc.args[0] == MYSQL_DEADLOCK
+
+
 def retry_while_locked(work: Callable[..., _T], *args: Any, **kwargs: Any) -> _T:
     """``work(*args, **kwargs)`` (one statement or one atomic block), run again
     while SQLite reports a lock.

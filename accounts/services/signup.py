@@ -22,7 +22,7 @@ from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, transaction
 from django.utils.translation import gettext as _
 
 from accounts import selectors
@@ -39,7 +39,7 @@ from accounts.services.events import event_record, events_link_anonymous
 from accounts.services.users import user_create, user_mark_verified
 from authsite import clock
 from authsite.client import ClientInfo
-from authsite.db import retry_while_locked
+from authsite.db import is_deadlock, retry_while_locked
 from authsite.errors import AccountExists, AuthsiteError, OtpInvalid, RetryLater, ValidationFailed
 from authsite.i18n import message_language
 from otp import services as otp
@@ -265,6 +265,28 @@ def signup_complete(
     )
     if attempt.blocked:
         raise OtpInvalid()
+    # Once more if MariaDB ends the block as a deadlock's victim: two attempts
+    # for one address completed together insert the same address, and the
+    # loser's wait on the duplicate key can deadlock with the winner's next
+    # writes. Run again, it finds the account made (AccountExists) or the
+    # attempts ended (OtpInvalid), as the race is answered on SQLite.
+    for last_try in (False, True):
+        try:
+            return _signup_account_make(attempt, primary, username_value, clean_profile, client)
+        except OperationalError as exc:
+            if last_try or not is_deadlock(exc) or transaction.get_connection().in_atomic_block:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _signup_account_make(
+    attempt: SignupAttempt,
+    primary: Identifier,
+    username_value: str | None,
+    clean_profile: dict[str, Any],
+    client: ClientInfo,
+) -> tuple[User, Identifier]:
+    """The account of a verified attempt, in one transaction (signup_complete)."""
     try:
         with transaction.atomic():
             if not SignupAttempt.objects.filter(pk=attempt.pk).exists():
