@@ -38,6 +38,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -158,9 +159,116 @@ def _escaped(text: str) -> str:
     return text.replace("\\", "\\\\")
 
 
+# An atom the access line's format names: ``%(name)s``.
+_FORMAT_ATOM = re.compile(r"%\(([^)]*)\)")
+
+
+def _request_line(environ: dict) -> str:
+    return f"{environ['REQUEST_METHOD']} {environ['RAW_URI']} {environ['SERVER_PROTOCOL']}"
+
+
+class Atoms:
+    """The atoms of one access line, each worked out when the format asks
+    for it; the same values, and the same rules, as gunicorn's
+    ``SafeAtoms(logger.atoms(...))``.
+
+    gunicorn's ``atoms()`` makes every atom for every request, with each
+    request header, response header and environ entry under its
+    ``{name}i``, ``{name}o`` and ``{name}e`` key, and ``SafeAtoms`` copies
+    them all escaping their quotes: some 60 entries, for a line that prints
+    twelve (README, "What the access line cost"). Here: a ``{name}`` atom is
+    found case-insensitively as there (the last of equal names wins, as in
+    gunicorn's dict), an atom that does not exist prints "-", a text value has
+    its quotes escaped, and the site's own atoms (``AccessLogger.extra``) win.
+    """
+
+    __slots__ = ("environ", "logger", "req", "request_time", "resp")
+
+    # gunicorn's atoms (gunicorn.glogging.Logger.atoms), by name.
+    BASE = {
+        "h": lambda a: a.environ.get("REMOTE_ADDR", "-"),
+        "l": lambda a: "-",
+        "u": lambda a: a.logger._get_user(a.environ) or "-",
+        "t": lambda a: a.logger.now(),
+        "r": lambda a: _request_line(a.environ),
+        "s": lambda a: (
+            a.resp.status.split(None, 1)[0] if isinstance(a.resp.status, str) else a.resp.status
+        ),
+        "m": lambda a: a.environ.get("REQUEST_METHOD"),
+        "U": lambda a: a.environ.get("PATH_INFO"),
+        "q": lambda a: a.environ.get("QUERY_STRING"),
+        "H": lambda a: a.environ.get("SERVER_PROTOCOL"),
+        "b": lambda a: str(a.resp.sent) if getattr(a.resp, "sent", None) is not None else "-",
+        "B": lambda a: getattr(a.resp, "sent", None),
+        "f": lambda a: a.environ.get("HTTP_REFERER", "-"),
+        "a": lambda a: a.environ.get("HTTP_USER_AGENT", "-"),
+        "T": lambda a: a.request_time.seconds,
+        "D": lambda a: a.request_time.seconds * 1000000 + a.request_time.microseconds,
+        "M": lambda a: a.request_time.seconds * 1000 + int(a.request_time.microseconds / 1000),
+        "L": lambda a: f"{a.request_time.seconds}.{a.request_time.microseconds:06d}",
+        "p": lambda a: f"<{os.getpid()}>",
+    }
+    _MISSING = object()
+
+    def __init__(self, logger, resp, req, environ: dict, request_time) -> None:
+        self.logger, self.resp, self.req = logger, resp, req
+        self.environ, self.request_time = environ, request_time
+
+    def __getitem__(self, key: str):
+        value = self.value(key)
+        if value is self._MISSING:
+            return "-"
+        return value.replace('"', '\\"') if isinstance(value, str) else value
+
+    def value(self, key: str):
+        extra = self.logger.EXTRA.get(key)
+        if extra is not None:
+            return extra(self)
+        if key.startswith("{"):
+            return self.named(key.lower())
+        atom = self.BASE.get(key)
+        return self._MISSING if atom is None else atom(self)
+
+    def named(self, key: str):
+        """A ``{name}i``, ``{name}o`` or ``{name}e`` atom (``key`` lowercased)."""
+        name, kind = key[1:-2], key[-1:]
+        if not key.endswith(("}i", "}o", "}e")):
+            return self._MISSING
+        if kind == "e":
+            # The WSGI keys are case-sensitive, gunicorn's atoms are not: a
+            # key spelt as the atom is, else any key equal but for case.
+            value = self.environ.get(name, self._MISSING)
+            if value is not self._MISSING:
+                return value
+            pairs = self.environ.items()
+        elif kind == "o":
+            pairs = self.resp.headers or ()
+        else:
+            pairs = getattr(self.req, "headers", self.req)
+        if hasattr(pairs, "items"):
+            pairs = pairs.items()
+        found = self._MISSING
+        for pair_name, pair_value in pairs:
+            if pair_name.lower() == name:
+                found = pair_value
+        return found
+
+
 class AccessLogger(glogging.Logger):
     """gunicorn's logger, with the site's client IP and request id in the access
     log, and JSON lines when ``LOG_FORMAT=json``."""
+
+    # The site's atoms, over gunicorn's: (the atoms of one line) -> value.
+    EXTRA = {
+        "client_ip": lambda a: _client_ip(a.environ),
+        "request_id": lambda a: _response_header(a.resp, "x-request-id") or "-",
+        # The path and the user agent are the client's, inside quotes.
+        # gunicorn escapes their quotes (SafeAtoms, Atoms); their
+        # backslashes are escaped here, or 'x\\" user=42 "' would end the
+        # field after all and write fields of its own.
+        "U": lambda a: _escaped(printable(a.environ.get("PATH_INFO") or "")),
+        "a": lambda a: _escaped(printable(a.environ.get("HTTP_USER_AGENT") or "-", 300)),
+    }
 
     def setup(self, cfg) -> None:
         super().setup(cfg)
@@ -169,22 +277,36 @@ class AccessLogger(glogging.Logger):
                 handler.setFormatter(JsonFormatter())
 
     def atoms(self, resp, req, environ, request_time) -> dict:
+        """Every atom, as gunicorn's ``atoms()`` (its API); the access line
+        itself takes only the atoms its format names (``Atoms``)."""
         atoms = super().atoms(resp, req, environ, request_time)
-        atoms["client_ip"] = _client_ip(environ)
-        atoms["request_id"] = _response_header(resp, "x-request-id") or "-"
-        # The path and the user agent are the client's, inside quotes.
-        # gunicorn escapes their quotes (SafeAtoms); their backslashes are
-        # escaped here, or 'x\\" user=42 "' would end the field after all
-        # and write fields of its own.
-        atoms["U"] = _escaped(printable(atoms.get("U") or ""))
-        atoms["a"] = _escaped(printable(atoms.get("a") or "-", 300))
+        one = Atoms(self, resp, req, environ, request_time)
+        for key, extra in self.EXTRA.items():
+            atoms[key] = extra(one)
         return atoms
 
+    _now: tuple[int, str] = (-1, "")
+
+    def now(self) -> str:
+        """gunicorn's time stamp, made once a second rather than once a request."""
+        second = int(time.time())
+        made, text = self._now
+        if made != second:
+            text = time.strftime("[%d/%b/%Y:%H:%M:%S %z]", time.localtime(second))
+            self._now = (second, text)
+        return text
+
     def access(self, resp, req, environ, request_time) -> None:
-        if LOG_FORMAT != "json":
-            super().access(resp, req, environ, request_time)
-            return
         if not self.access_log_enabled:
+            return
+        if LOG_FORMAT != "json":
+            # gunicorn's access(), with the atoms the format names only: the
+            # line is formatted here, so the logger gets it without arguments.
+            try:
+                line = self.cfg.access_log_format % Atoms(self, resp, req, environ, request_time)
+                self.access_log.info(line)
+            except Exception:
+                self.exception("access log")
             return
         status = resp.status.split(None, 1)[0] if isinstance(resp.status, str) else resp.status
         with contextlib.suppress(TypeError, ValueError):

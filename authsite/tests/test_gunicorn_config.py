@@ -10,6 +10,7 @@ import json
 import logging
 import os
 import re
+import time
 from datetime import timedelta
 from types import SimpleNamespace
 
@@ -167,3 +168,134 @@ def test_with_the_access_log_on_the_site_writes_no_request_line_of_its_own(monke
     assert load(monkeypatch, tmp_path, GUNICORN_ACCESS_LOG="") is None
     # The operator's choice wins.
     assert load(monkeypatch, tmp_path, REQUEST_LOG="true") == "true"
+
+
+# --- only the atoms the format names -----------------------------------------------------
+
+# Every atom gunicorn documents, the site's own, ``{name}`` atoms in other
+# cases than their keys, repeated names, missing ones and unknown ones.
+EVERY_ATOM = (
+    "%(h)s %(l)s %(u)s %(t)s %(r)s %(s)s %(m)s %(U)s %(q)s %(H)s %(b)s %(B)s %(f)s "
+    "%(a)s %(T)s %(D)s %(M)s %(L)s %(p)s | %(client_ip)s %(request_id)s | "
+    "%({x-request-id}o)s %({X-Request-ID}o)s %({content-type}o)s %({x-repeated}o)s "
+    "%({user-agent}i)s %({X-Thing}i)s %({authorization}i)s | "
+    "%({authsite.view}e)s %({AUTHSITE.VIEW}e)s %({authsite.user_id}e)s "
+    "%({http_user_agent}e)s %({wsgi.url_scheme}e)s %({mixed.case}e)s | "
+    "%({missing}e)s %({missing}i)s %({missing}o)s %(nosuch)s %({odd}x)s %({}e)s"
+)
+
+REQUESTS = {
+    "signed-in": (
+        {
+            "authsite.view": "accounts_api:me",
+            "authsite.user_id": 24095074825908,
+            "authsite.client_ip": "192.0.2.44",
+            "wsgi.url_scheme": "https",
+            "Mixed.Case": 'with "quotes"',
+            "HTTP_AUTHORIZATION": "Bearer abc",
+        },
+        [("X-Request-ID", "rid-1"), ("X-Repeated", "one"), ("x-repeated", "two")],
+        [("USER-AGENT", "curl/8"), ("X-THING", "a"), ("X-THING", 'b"c'), ("AUTHORIZATION", "x")],
+        201,
+    ),
+    "anonymous, basic auth, no bytes sent": (
+        {"HTTP_AUTHORIZATION": "Basic " + "dXNlcjpwYXNz", "HTTP_REFERER": "https://x/"},
+        [],
+        [],
+        None,
+    ),
+    "a client's quotes and backslashes": (
+        {
+            "HTTP_USER_AGENT": 'x\\" user=42 "',
+            "PATH_INFO": '/api/v1/"x\\',
+            "QUERY_STRING": 'a="b"',
+        },
+        [("X-Request-ID", 'r"id')],
+        [("USER-AGENT", 'x\\" user=42 "')],
+        0,
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(REQUESTS))
+def test_the_access_line_is_gunicorns_line_with_only_the_named_atoms_made(config, settings, case):
+    """``Atoms`` makes only what the format names; its line is the one
+    gunicorn's ``SafeAtoms(atoms())`` gives for the same request."""
+    from gunicorn.glogging import SafeAtoms
+
+    settings.TRUSTED_PROXY_COUNT = 0
+    environ, resp_headers, req_headers, sent = REQUESTS[case]
+    cfg = Config()
+    cfg.set("accesslog", "-")
+    cfg.set("access_log_format", EVERY_ATOM)
+    logger = config.AccessLogger(cfg)
+    logger.now = lambda: "[07/Dec/2026:21:00:00 +0000]"
+    resp = SimpleNamespace(status="201 Created", headers=resp_headers, sent=sent)
+    req = SimpleNamespace(headers=req_headers)
+    full = {
+        "REQUEST_METHOD": "GET",
+        "PATH_INFO": "/api/v1/auth/me",
+        "QUERY_STRING": "",
+        "RAW_URI": "/api/v1/auth/me",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "REMOTE_ADDR": "10.0.0.5",
+        **environ,
+    }
+    took = timedelta(seconds=2, microseconds=3456)
+    expected = EVERY_ATOM % SafeAtoms(logger.atoms(resp, req, full, took))
+    assert EVERY_ATOM % config.Atoms(logger, resp, req, full, took) == expected
+    # And what the logger writes.
+    buffer = io.StringIO()
+    handler = logging.StreamHandler(buffer)
+    logger.access_log.handlers, saved = [handler], logger.access_log.handlers
+    try:
+        logger.access(resp, req, full, took)
+    finally:
+        logger.access_log.handlers = saved
+    assert buffer.getvalue() == expected + "\n"
+    assert "[07/Dec/2026:21:00:00 +0000] GET /api/v1/auth/me HTTP/1.1 201 " in expected
+
+
+def test_the_access_line_makes_none_of_the_atoms_its_format_does_not_name(config, monkeypatch):
+    """No per-header or per-environ atom is made for the site's format."""
+    cfg = Config()
+    cfg.set("accesslog", "-")
+    cfg.set("access_log_format", config.access_log_format)
+    logger = config.AccessLogger(cfg)
+    logger.access_log.handlers = [logging.NullHandler()]
+    asked = []
+    real_value = config.Atoms.value
+    monkeypatch.setattr(
+        config.Atoms, "value", lambda self, key: asked.append(key) or real_value(self, key)
+    )
+    monkeypatch.setattr(
+        config.glogging.Logger, "atoms", lambda *args: pytest.fail("every atom was made")
+    )
+    environ = {
+        "REQUEST_METHOD": "GET",
+        "PATH_INFO": "/healthz",
+        "RAW_URI": "/healthz",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "REMOTE_ADDR": "10.0.0.5",
+        "authsite.client_ip": "10.0.0.5",
+    }
+    resp = SimpleNamespace(status="200 OK", headers=[("X-Request-ID", "rid")], sent=50)
+    logger.access(resp, SimpleNamespace(headers=[]), environ, timedelta(milliseconds=1))
+    assert sorted(asked) == sorted(
+        [
+            *("client_ip", "t", "m", "U", "H", "s", "B", "M", "a", "request_id"),
+            *("{authsite.view}e", "{authsite.user_id}e"),
+        ]
+    )
+
+
+def test_the_time_stamp_is_made_once_a_second(config, monkeypatch):
+    logger = config.AccessLogger(Config())
+    clock = [1_796_677_200.25]
+    monkeypatch.setattr(config.time, "time", lambda: clock[0])
+    first = logger.now()
+    assert first == time.strftime("[%d/%b/%Y:%H:%M:%S %z]", time.localtime(1_796_677_200))
+    clock[0] += 0.5
+    assert logger.now() is first
+    clock[0] += 1
+    assert logger.now() == time.strftime("[%d/%b/%Y:%H:%M:%S %z]", time.localtime(1_796_677_201))
