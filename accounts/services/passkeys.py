@@ -289,6 +289,12 @@ def passkey_register(
     label = (name or "").strip()[:NAME_MAX] or KNOWN_AUTHENTICATORS.get(aaguid) or _("Passkey")
     try:
         with transaction.atomic():
+            # The account's row first: the insert below takes a shared lock on
+            # it (MariaDB's foreign key check) and the recovery codes then an
+            # exclusive one; two registrations at once each held the shared
+            # lock and waited for the other's (1213, a 503):
+            # tests/attacks/test_passkey_registration_race.py.
+            mfa.account_lock(user)
             factor = Authenticator.objects.create(
                 user=user, kind=Authenticator.Kind.WEBAUTHN, name=label, confirmed=True
             )
