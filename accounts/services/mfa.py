@@ -170,6 +170,7 @@ def totp_setup(*, user: User, session: DeviceSession | None) -> TotpSetup:
         )
     secret = pyotp.random_base32(length=32)  # 160 bits
     with transaction.atomic():
+        account_lock(user)  # first, as every change of the account's factors
         Authenticator.objects.filter(user=user, kind=TOTP, confirmed=False).delete()
         Authenticator.objects.create(user=user, kind=TOTP, secret=secret_encrypt(secret))
     uri = pyotp.TOTP(secret).provisioning_uri(
@@ -231,6 +232,11 @@ def factor_remove(
     removes the recovery codes too."""
     reauth_require(session=session)
     with transaction.atomic():
+        # The account's row first, as every change of its factors takes it:
+        # removals at once take turns, and each one's "is another factor
+        # left?" sees the others' deletions (two that did not each left the
+        # account asking for a second step it no longer had, on MariaDB).
+        account_lock(user)
         deleted, _by_model = Authenticator.objects.filter(user=user, kind=kind).delete()
         if not deleted:
             raise NotFound(_("This second factor is not set up."))
@@ -340,7 +346,14 @@ def account_lock(user: User) -> None:
     """Hold the account's row until the transaction ends: two requests that
     add factors at once (two tabs, a double tap) take turns, so neither sees
     "no recovery codes yet" after the other made them. SQLite's IMMEDIATE
-    transactions already take turns; MariaDB needs the row lock."""
+    transactions already take turns; MariaDB needs the row lock.
+
+    Every transaction that adds, confirms or removes a factor takes it
+    before it touches an ``Authenticator`` row: the account's row, then its
+    factors, always in that order (an insert's foreign key check takes a
+    shared lock on the account's row, which a later exclusive lock could
+    not join without a deadlock: tests/attacks/test_passkey_registration_race.py,
+    test_second_factor_removal_race.py)."""
     list(User.objects.select_for_update().filter(pk=user.pk).values_list("pk", flat=True))
 
 
@@ -669,6 +682,7 @@ def trust_token_valid(*, user: User, token: str | None) -> bool:
 def factors_remove_by_staff(*, user: User, client: ClientInfo | None = None) -> int:
     """Account recovery: staff remove every second factor of an account."""
     with transaction.atomic():
+        account_lock(user)  # first, as factor_remove
         deleted, _by_model = Authenticator.objects.filter(user=user).delete()
         sync_enabled(user)
         event_record(kind=SecurityEvent.MFA_DISABLED, user=user, client=client)

@@ -341,6 +341,7 @@ def passkey_remove(
     """Remove a passkey (needs a recent authentication)."""
     reauth_require(session=session)
     with transaction.atomic():
+        mfa.account_lock(user)  # first, as every change of the account's factors
         deleted, _by_model = Authenticator.objects.filter(
             pk=passkey_id, user=user, kind=Authenticator.Kind.WEBAUTHN
         ).delete()
@@ -357,11 +358,21 @@ def passkey_remove_by_staff(*, passkey_id: int, client: ClientInfo | None = None
     """Account recovery: staff remove one passkey (a lost phone, a shared
     laptop). The owner gets an event and a notice naming it. Returns whether
     it was there."""
+    owner = (
+        Authenticator.objects.filter(pk=passkey_id, kind=Authenticator.Kind.WEBAUTHN)
+        .select_related("user")
+        .first()
+    )
+    if owner is None:
+        return False
     with transaction.atomic():
+        # The account's row before the factor's, as every change of the
+        # account's factors takes them (mfa.account_lock).
+        mfa.account_lock(owner.user)
         factor = (
             Authenticator.objects.select_for_update()
             .select_related("user")
-            .filter(pk=passkey_id, kind=Authenticator.Kind.WEBAUTHN)
+            .filter(pk=passkey_id, kind=Authenticator.Kind.WEBAUTHN, user=owner.user)
             .first()
         )
         if factor is None:
