@@ -573,7 +573,9 @@ def destinations_lock(destinations: Sequence[str]) -> None:
     """Inside the caller's transaction: hold the code-request locks of these
     destinations until it ends, so no code is issued for them meanwhile (an
     account's deletion takes them before the account's row, the order a code
-    request takes them in: one waits for the other, neither deadlocks)."""
+    request takes them in: one waits for the other, neither deadlocks).
+    Sorted: whatever holds two of them (a sign-up with a phone and an email,
+    a deletion) takes them through here, in this one order."""
     now = clock.now()
     for destination in sorted(set(destinations)):
         _destination_locked(destination, now)

@@ -172,8 +172,52 @@ def signup_start(
     # wait for the bulkhead (authsite/hashers.py); no write lock is held meanwhile.
     encoded = make_password(password)
     token, token_hash = _new_token()
+    store = {
+        "primary": primary,
+        "email_value": email_value,
+        "phone_value": phone_value,
+        "encoded": encoded,
+        "token_hash": token_hash,
+        "username_value": username_value,
+        "clean_profile": clean_profile,
+        "client": client,
+    }
+    try:
+        issued, pending = _attempt_store(**store, holder=holder)
+    except IntegrityError:
+        # The holder was deleted under this request (between its look-up and
+        # the event that names it): the address is nobody's now, and is
+        # answered as such (tests/attacks/test_signup_while_account_deleted.py).
+        if holder is None or User.objects.filter(pk=holder.pk).exists():
+            raise
+        issued, pending = _attempt_store(**store, holder=None)
+    return SignupStarted(
+        signup_token=token, primary=primary, sent=code_sent(issued), pending=pending
+    )
+
+
+def _attempt_store(
+    *,
+    primary: Identifier,
+    email_value: str | None,
+    phone_value: str | None,
+    encoded: str,
+    token_hash: str,
+    username_value: str | None,
+    clean_profile: dict[str, Any],
+    holder: User | None,
+    client: ClientInfo,
+) -> tuple[otp.IssuedCode, PendingAddress | None]:
+    """The attempt, its code and its event, in one transaction (signup_start)."""
     now = clock.now()
     with transaction.atomic():
+        if phone_value and email_value:
+            # Both addresses' code-request locks, in the one order every
+            # holder of two takes them (an account's deletion does too):
+            # taken phone first, then email, they deadlocked with a deletion
+            # taking the email first on MariaDB (1213, a 503). The code
+            # requests below take them again, already held.
+            otp.destinations_lock([phone_value, email_value])
         attempt = SignupAttempt.objects.create(
             token_hash=token_hash,
             email=email_value,
@@ -190,9 +234,7 @@ def signup_start(
         event_record(
             kind=SecurityEvent.SIGNUP, user=holder, identifier=primary.value, client=client
         )
-    return SignupStarted(
-        signup_token=token, primary=primary, sent=code_sent(issued), pending=pending
-    )
+    return issued, pending
 
 
 def _attempt_for(signup_token: str | None) -> SignupAttempt:
