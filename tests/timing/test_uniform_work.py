@@ -195,9 +195,13 @@ def test_signup_with_phone_and_email_costs_the_same_either_way(measure, accounts
     owned_email = measure(
         SIGNUP, {"phone": "+919812345670", "email": "known@example.com", "password": PASSWORD}
     )
-    # The attempt, the phone's code, the pending email's code (each behind
-    # its destination's lock), the event.
+    # Both destinations' locks first, in sorted order (the order an account's
+    # deletion takes them in: tests/attacks/test_signup_while_account_deleted.py),
+    # then the attempt, the phone's code, the pending email's code (each
+    # behind its destination's lock, already held), the event.
     assert [table for _verb, table in fresh.writes] == [
+        "otp_coderequestlock",
+        "otp_coderequestlock",
         "accounts_signupattempt",
         "otp_coderequestlock",
         "otp_onetimecode",
