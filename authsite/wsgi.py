@@ -1,6 +1,6 @@
 import os
 
-from django.core.wsgi import get_wsgi_application
+from authsite.handlers import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "authsite.settings.base")
 
