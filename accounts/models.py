@@ -486,8 +486,9 @@ class WebAuthnChallenge(models.Model):
     user = models.ForeignKey(
         "accounts.User", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )
-    # The second step (MfaChallenge) or the session (DeviceSession) it serves.
-    bound_to = models.CharField(max_length=64, blank=True, default="")
+    # The second step (MfaChallenge), the session (DeviceSession) or the
+    # browser (its session's random binding) it serves; compared byte for byte.
+    bound_to = ExactCharField(max_length=64, blank=True, default="")
     created_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField(db_index=True)
     used_at = models.DateTimeField(null=True, blank=True)

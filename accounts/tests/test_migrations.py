@@ -70,10 +70,10 @@ def test_identifier_columns_compare_byte_for_byte(make_user):
                 "('accounts_user', 'email'), ('accounts_user', 'phone'), "
                 "('accounts_user', 'username'), ('accounts_user', 'pending_email'), "
                 "('accounts_signupattempt', 'email'), ('accounts_signupattempt', 'phone'), "
-                "('otp_onetimecode', 'destination'))"
+                "('otp_onetimecode', 'destination'), ('accounts_webauthnchallenge', 'bound_to'))"
             )
             collations = {(t, c): coll for t, c, coll in cursor.fetchall()}
-        assert len(collations) == 7
+        assert len(collations) == 8
         assert set(collations.values()) == {"utf8mb4_bin"}, collations
     # Whatever the database: another spelling is another value.
     assert not User.objects.filter(email="bob@exámple.com").exists()
