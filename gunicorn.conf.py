@@ -36,15 +36,17 @@ The environment (or ``.env``) it reads, besides the site's own settings:
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
-import re
 import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 from gunicorn import glogging
 
@@ -159,10 +161,6 @@ def _escaped(text: str) -> str:
     return text.replace("\\", "\\\\")
 
 
-# An atom the access line's format names: ``%(name)s``.
-_FORMAT_ATOM = re.compile(r"%\(([^)]*)\)")
-
-
 def _request_line(environ: dict) -> str:
     return f"{environ['REQUEST_METHOD']} {environ['RAW_URI']} {environ['SERVER_PROTOCOL']}"
 
@@ -176,10 +174,12 @@ class Atoms:
     request header, response header and environ entry under its
     ``{name}i``, ``{name}o`` and ``{name}e`` key, and ``SafeAtoms`` copies
     them all escaping their quotes: some 60 entries, for a line that prints
-    twelve (README, "What the access line cost"). Here: a ``{name}`` atom is
-    found case-insensitively as there (the last of equal names wins, as in
-    gunicorn's dict), an atom that does not exist prints "-", a text value has
-    its quotes escaped, and the site's own atoms (``AccessLogger.extra``) win.
+    twelve (README, "What else came off the hot paths"). Here: a ``{name}``
+    atom is found case-insensitively as there (the last of equal names wins,
+    as in gunicorn's dict; an environ key spelt as the atom is wins outright),
+    an atom that does not exist prints "-", a text value has its quotes
+    escaped, and the site's own atoms (``AccessLogger.EXTRA``) win. How each
+    atom of the format is made is worked out once (``getter``).
     """
 
     __slots__ = ("environ", "logger", "req", "request_time", "resp")
@@ -215,25 +215,33 @@ class Atoms:
         self.environ, self.request_time = environ, request_time
 
     def __getitem__(self, key: str):
-        value = self.value(key)
+        getters = self.logger.atom_getters
+        get = getters.get(key)
+        if get is None:
+            get = getters[key] = self.getter(self.logger, key)
+        value = get(self)
         if value is self._MISSING:
             return "-"
         return value.replace('"', '\\"') if isinstance(value, str) else value
 
-    def value(self, key: str):
-        extra = self.logger.EXTRA.get(key)
+    @classmethod
+    def getter(cls, logger, key: str) -> Callable[[Atoms], Any]:
+        """How atom ``key`` is worked out: worked out once per key (the
+        logger keeps it), used for every line."""
+        extra = logger.EXTRA.get(key)
         if extra is not None:
-            return extra(self)
+            return extra
         if key.startswith("{"):
-            return self.named(key.lower())
-        atom = self.BASE.get(key)
-        return self._MISSING if atom is None else atom(self)
+            lowered = key.lower()
+            if lowered.endswith(("}i", "}o", "}e")):
+                return functools.partial(cls.named, name=lowered[1:-2], kind=lowered[-1])
+        return cls.BASE.get(key) or cls.missing
 
-    def named(self, key: str):
-        """A ``{name}i``, ``{name}o`` or ``{name}e`` atom (``key`` lowercased)."""
-        name, kind = key[1:-2], key[-1:]
-        if not key.endswith(("}i", "}o", "}e")):
-            return self._MISSING
+    def missing(self):
+        return self._MISSING
+
+    def named(self, name: str, kind: str):
+        """A ``{name}i``, ``{name}o`` or ``{name}e`` atom (``name`` lowercased)."""
         if kind == "e":
             # The WSGI keys are case-sensitive, gunicorn's atoms are not: a
             # key spelt as the atom is, else any key equal but for case.
@@ -247,9 +255,9 @@ class Atoms:
             pairs = getattr(self.req, "headers", self.req)
         if hasattr(pairs, "items"):
             pairs = pairs.items()
-        found = self._MISSING
+        found, size = self._MISSING, len(name)
         for pair_name, pair_value in pairs:
-            if pair_name.lower() == name:
+            if len(pair_name) == size and pair_name.lower() == name:
                 found = pair_value
         return found
 
@@ -272,6 +280,8 @@ class AccessLogger(glogging.Logger):
 
     def setup(self, cfg) -> None:
         super().setup(cfg)
+        # Atoms.getter's answers, by atom.
+        self.atom_getters: dict[str, Callable[[Atoms], Any]] = {}
         if LOG_FORMAT == "json":
             for handler in self.error_log.handlers:
                 handler.setFormatter(JsonFormatter())
