@@ -109,6 +109,36 @@ def test_issuing_writes_the_code_row_and_a_code_sent_event(user):
     assert (event.ip, event.user_agent) == (CLIENT.ip, CLIENT.user_agent)
 
 
+@pytest.mark.parametrize("holder", ["an account that still exists", "no account"])
+def test_an_integrity_error_is_not_taken_for_a_deleted_account_when_it_is_not_one(
+    user, monkeypatch, holder
+):
+    """Only an account deleted under the request turns the error into an
+    answer for an address nobody holds; any other integrity error (a bug, a
+    constraint) goes to the caller, and the code and the event are rolled
+    back together."""
+    from django.db import IntegrityError
+
+    from accounts.services import codes
+
+    real_event_record, calls = codes.event_record, []
+
+    def broken_event_record(**kwargs):
+        # Only the first: a retry taken by mistake would then succeed.
+        calls.append(kwargs)
+        if len(calls) == 1:
+            raise IntegrityError("some other constraint")
+        return real_event_record(**kwargs)
+
+    monkeypatch.setattr(codes, "event_record", broken_event_record)
+    owner = user if holder == "an account that still exists" else None
+    with pytest.raises(IntegrityError, match="some other constraint"):
+        _issue(email(user.email), user=owner)
+    assert len(calls) == 1
+    assert not OneTimeCode.objects.exists()
+    assert not SecurityEvent.objects.exists()
+
+
 def test_only_a_keyed_hash_of_the_code_is_stored(user):
     issued = _issue(email(user.email), user=user)
     assert last_code_for(user.email) == issued.code
