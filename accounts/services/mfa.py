@@ -582,15 +582,18 @@ def _totp_check(user: User, code: str) -> None:
     factor = Authenticator.objects.filter(user=user, kind=TOTP, confirmed=True).first()
     if factor is None:
         raise OtpInvalid()
-    ceiling = settings.SIGNIN_MAX_CONSECUTIVE_FAILURES
-    if factor.failures >= ceiling:
+    # The try is taken before the code is checked: of guesses in flight, no
+    # more are checked than the ceiling leaves (§18.3;
+    # tests/attacks/test_second_factor_ceiling_race.py).
+    last = _factor_try_take(factor)
+    if last is None:
         raise OtpInvalid()  # blocked until it is set up again (§18.3)
     try:
         step = _totp_step_matched(secret_decrypt(factor.secret), code)
     except SecretUnreadable:
         step = None
     # A step already accepted is a replay: the conditional UPDATE takes each
-    # step once, whatever races it.
+    # step once, whatever races it. A right code gives the count back to 0.
     accepted = step is not None and bool(
         Authenticator.objects.filter(pk=factor.pk, last_step__lt=step).update(
             last_step=step, failures=0, last_used_at=clock.now()
@@ -598,23 +601,42 @@ def _totp_check(user: User, code: str) -> None:
     )
     if accepted:
         return
-    _factor_failure_counted(factor, user=user, notice="notice_factor_locked")
+    if last:
+        _factor_blocked_told(factor, user=user, notice="notice_factor_locked")
     raise OtpInvalid()
 
 
-def _factor_failure_counted(factor: Authenticator, *, user: User, notice: str) -> None:
-    """Count a wrong try on ``factor`` toward SPEC §18.3's ceiling, by a
-    conditional UPDATE (concurrent tries neither pass the ceiling nor skip
-    the notice): the try that reaches the ceiling sends the account
-    ``notice``, once."""
+def _factor_try_take(factor: Authenticator) -> bool | None:
+    """Take one of ``factor``'s tries toward SPEC §18.3's ceiling *before*
+    its code is checked, by conditional UPDATEs (concurrent tries can neither
+    pass the ceiling nor all be checked): ``None`` when none is left (the
+    factor is blocked, and nothing is checked), else whether this try took
+    the last one — exactly one try does. A right code then sets the count
+    back to 0 (wrong tries *in a row* count)."""
     ceiling = settings.SIGNIN_MAX_CONSECUTIVE_FAILURES
-    counted = Authenticator.objects.filter(pk=factor.pk, failures__lt=ceiling).update(
-        failures=F("failures") + 1
-    )
-    if counted:
-        factor.refresh_from_db(fields=["failures"])
-        if factor.failures == ceiling:
-            notify_account(user=user, template=notice)
+    rows = Authenticator.objects.filter(pk=factor.pk)
+    if rows.filter(failures__lt=ceiling - 1).update(failures=F("failures") + 1):
+        return False
+    if rows.filter(failures=ceiling - 1).update(failures=ceiling):
+        return True
+    return None
+
+
+def _factor_blocked_told(factor: Authenticator, *, user: User, notice: str) -> None:
+    """The wrong try that took a factor's last try tells the account with
+    ``notice`` — unless a right code in flight gave the count back."""
+    ceiling = settings.SIGNIN_MAX_CONSECUTIVE_FAILURES
+    if Authenticator.objects.filter(pk=factor.pk, failures__gte=ceiling).exists():
+        notify_account(user=user, template=notice)
+
+
+def _factor_failure_counted(factor: Authenticator, *, user: User, notice: str) -> None:
+    """Count a wrong try on ``factor`` after the fact, in one call: the try
+    that reaches the ceiling sends the account ``notice``, once, whatever the
+    count ``factor`` was read with. (The checks in this module take their
+    try before the check instead: ``_factor_try_take``.)"""
+    if _factor_try_take(factor):
+        _factor_blocked_told(factor, user=user, notice=notice)
 
 
 def _recovery_shaped(cleaned: str) -> bool:
@@ -630,8 +652,9 @@ def _recovery_code_spend(user: User, code: str, *, client: ClientInfo) -> None:
     holder = Authenticator.objects.filter(user=user, kind=RECOVERY_CODES).first()
     if holder is None:
         raise OtpInvalid()
-    ceiling = settings.SIGNIN_MAX_CONSECUTIVE_FAILURES
-    if holder.failures >= ceiling:
+    # Taken before the codes are compared, as for TOTP (_totp_check).
+    last = _factor_try_take(holder)
+    if last is None:
         raise OtpInvalid()  # blocked until a new set is made (§18.3)
     cleaned = _clean_recovery(code)
     unused = RecoveryCode.objects.filter(authenticator=holder, used_at__isnull=True)
@@ -649,7 +672,8 @@ def _recovery_code_spend(user: User, code: str, *, client: ClientInfo) -> None:
                 user=user, template="notice_recovery_code_used", context={"remaining": left}
             )
             return
-    _factor_failure_counted(holder, user=user, notice="notice_recovery_codes_locked")
+    if last:
+        _factor_blocked_told(holder, user=user, notice="notice_recovery_codes_locked")
     raise OtpInvalid()
 
 
