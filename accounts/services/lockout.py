@@ -163,23 +163,33 @@ def password_failure_counted(*, user: User | None, valid: bool, client: ClientIn
     flush must not reset it): a right one sets it back to 0; the wrong one
     that reaches the ceiling blocks the password and tells the account.
 
-    A wrong password for no account runs the same one UPDATE (matching no
-    row), so the statements of a failure do not tell whether an account
-    exists (SPEC §14.1)."""
+    The count moves by conditional UPDATEs, never past the ceiling, and
+    "this one reached it" is what the database says, not the count read
+    before the hash: of wrong tries in flight together exactly one tells
+    (tests/attacks/test_password_ceiling_race.py). A wrong password for no
+    account runs the same one UPDATE (matching no row) as one for an account
+    below the ceiling's edge, so the statements of a failure do not tell
+    whether an account exists (SPEC §14.1)."""
     if valid:
         if user is not None and user.password_failures:
             User.objects.filter(pk=user.pk).update(password_failures=0)
             user.password_failures = 0
         return
-    User.objects.filter(pk=user.pk if user is not None else 0).update(
+    ceiling = settings.SIGNIN_MAX_CONSECUTIVE_FAILURES
+    rows = User.objects.filter(pk=user.pk if user is not None else 0)
+    if rows.filter(password_failures__lt=ceiling - 1).update(
         password_failures=F("password_failures") + 1
-    )
+    ):
+        if user is not None:
+            user.password_failures += 1
+        return
     if user is None:
         return
-    user.password_failures += 1
-    if user.password_failures == settings.SIGNIN_MAX_CONSECUTIVE_FAILURES:
-        event_record(kind=SecurityEvent.PASSWORD_LOCKED, user=user, client=client)
-        notify_account(user=user, template="notice_password_locked")
+    if not rows.filter(password_failures=ceiling - 1).update(password_failures=ceiling):
+        return  # at the ceiling already: another try reached it and told
+    user.password_failures = ceiling
+    event_record(kind=SecurityEvent.PASSWORD_LOCKED, user=user, client=client)
+    notify_account(user=user, template="notice_password_locked")
 
 
 def password_confirm(*, user: User, password: str) -> bool:
