@@ -14,6 +14,10 @@ SQLite. Guards of properties that held when an attacker's pass tried them
   500 or a deadlock);
 - a burst of requests over a per-IP rate (SPEC §11), counted in the shared
   cache: no more pass than the rate allows.
+
+Each of the first four fails on MariaDB when its conditional UPDATE (or the
+address's unique key being answered) is taken away; on SQLite, whose write
+lock makes a code's read and write one turn, the reset one holds anyway.
 """
 
 from __future__ import annotations
