@@ -12,6 +12,8 @@ SQLite. Guards of properties that held when an attacker's pass tried them
 - two accounts confirming a change to the same new address at once: the
   address goes to one of them, the other is told ``otp_invalid`` (never a
   500 or a deadlock);
+- a new email and a new phone of one account confirmed at once: both land
+  (fails on both databases with a full save in place of ``update_fields``);
 - a burst of requests over a per-IP rate (SPEC §11), counted in the shared
   cache: no more pass than the rate allows.
 
@@ -33,7 +35,7 @@ from django.db import transaction
 from django.test import RequestFactory
 
 from accounts.crypto import secret_encrypt
-from accounts.identifiers import EMAIL, Identifier
+from accounts.identifiers import EMAIL, PHONE, Identifier
 from accounts.models import Authenticator, DeviceSession, SecurityEvent, User
 from accounts.services import contact, mfa, password, signin
 from accounts.tests.helpers import last_code_for
@@ -219,3 +221,31 @@ def test_a_burst_over_a_per_ip_rate_lets_the_rate_through(settings):
     results = run_concurrently(hit, count=20)
     assert results.count("passed") == 5, results
     assert all(isinstance(r, RateLimited) for r in results if r != "passed"), results
+
+
+@pytest.mark.parametrize("round_", ROUNDS)
+def test_a_new_email_and_a_new_phone_confirmed_at_once_both_land(make_user, monkeypatch, round_):
+    # Each confirmation saves only its own fields: neither writes back the
+    # other's address as it read it (a full save would lose one change).
+    user = make_user(email=f"both{round_}@example.com")
+    new_email, new_phone = f"new{round_}@example.com", f"+91987654321{round_}"
+    codes = {}
+    for identifier in (Identifier(EMAIL, new_email), Identifier(PHONE, new_phone)):
+        with delivered():
+            contact.contact_change_start(
+                user=user, identifier=identifier, password=PASSWORD, client=CLIENT
+            )
+        codes[identifier] = last_code_for(identifier.value)
+
+    def confirm(identifier, code):
+        return lambda: contact.contact_change_verify(
+            user=User.objects.get(pk=user.pk), identifier=identifier, code=code, client=CLIENT
+        )
+
+    _held_before(monkeypatch, contact, "code_consume_recorded")
+    results = run_concurrently(_one_at_a_time([confirm(i, c) for i, c in codes.items()]), count=2)
+    assert all(isinstance(r, User) for r in results), results
+    user.refresh_from_db()
+    assert (user.email, user.phone) == (new_email, new_phone)
+    assert user.email_verified_at is not None and user.phone_verified_at is not None
+    assert (user.pending_email, user.pending_phone) == (None, None)
