@@ -1,8 +1,10 @@
-"""Run one piece of work on many threads at once (each with its own database
-connection), for the tests that race requests against each other."""
+"""Run one piece of work on many threads at once, or several pieces each on
+a thread of its own (each thread with its own database connection), for the
+tests that race requests against each other."""
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -39,3 +41,17 @@ def run_concurrently(target: Callable[[], Any], count: int = 10) -> list:
         thread.join(timeout=60)
     assert not any(thread.is_alive() for thread in threads)
     return results
+
+
+def run_each_concurrently(*works: Callable[[], Any]) -> list:
+    """Each of ``works`` on a thread of its own, released together; their
+    results or errors, in the order they finished."""
+    turns = itertools.cycle(works)
+    lock = threading.Lock()
+
+    def next_work() -> Any:
+        with lock:
+            work = next(turns)
+        return work()
+
+    return run_concurrently(next_work, count=len(works))

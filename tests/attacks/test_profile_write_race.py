@@ -8,14 +8,11 @@ answered 503) until the user's own row was locked first
 
 from __future__ import annotations
 
-import itertools
-import threading
-
 import pytest
 
 from profiles.models import Profile
 from profiles.services import profile_update
-from tests.concurrency import run_concurrently
+from tests.concurrency import run_each_concurrently
 
 FIELDS = ["first_name", "last_name", "company", "city", "state", "bio"]
 
@@ -23,16 +20,15 @@ FIELDS = ["first_name", "last_name", "company", "city", "state", "bio"]
 def _write_every_field_at_once(user) -> None:
     """One thread per field, released together, each writing its own field;
     every write must answer and every field must hold its value after."""
-    turns = itertools.cycle(FIELDS)
-    lock = threading.Lock()
 
-    def write():
-        with lock:
-            field = next(turns)
-        profile_update(user=user, fields={field: f"{field}-set"})
-        return field
+    def writer(field: str):
+        def write():
+            profile_update(user=user, fields={field: f"{field}-set"})
+            return field
 
-    results = run_concurrently(write, count=len(FIELDS))
+        return write
+
+    results = run_each_concurrently(*(writer(field) for field in FIELDS))
     assert sorted(map(str, results)) == sorted(FIELDS), results
     profile = Profile.objects.get(user=user)
     assert {field: getattr(profile, field) for field in FIELDS} == {

@@ -11,7 +11,6 @@ else takes them. Runs on both databases."""
 
 from __future__ import annotations
 
-import itertools
 import threading
 import time
 
@@ -22,7 +21,7 @@ from accounts.services.account import account_remove
 from profiles import services as profile_services
 from profiles.models import Profile
 from profiles.services import profile_clear, profile_update
-from tests.concurrency import run_concurrently
+from tests.concurrency import run_each_concurrently
 
 
 def _race(user, write, before_deletion=lambda: None) -> list:
@@ -30,15 +29,7 @@ def _race(user, write, before_deletion=lambda: None) -> list:
         before_deletion()
         return account_remove(user=user)
 
-    jobs = itertools.cycle([delete, write])
-    lock = threading.Lock()
-
-    def job():
-        with lock:
-            work = next(jobs)
-        return work()
-
-    results = run_concurrently(job, count=2)
+    results = run_each_concurrently(delete, write)
     assert not [r for r in results if isinstance(r, Exception)], results
     assert not User.objects.filter(pk=user.pk).exists()
     assert not Profile.objects.filter(user_id=user.pk).exists()

@@ -10,7 +10,6 @@ MariaDB the two deadlocked (1213). Runs on both databases."""
 
 from __future__ import annotations
 
-import itertools
 import threading
 import time
 
@@ -22,7 +21,7 @@ from accounts.services.account import account_remove
 from accounts.services.signup import SignupStarted, signup_start
 from accounts.tests.services.support import CLIENT, PASSWORD, PHONE_NUMBER
 from authsite.errors import RetryLater
-from tests.concurrency import run_concurrently
+from tests.concurrency import run_each_concurrently
 
 
 @pytest.mark.django_db(transaction=True)
@@ -58,22 +57,10 @@ def _race(make_user, address: str, before_deletion=lambda: None) -> None:
         before_deletion()
         return account_remove(user=user)
 
-    jobs = itertools.cycle(
-        [
-            delete,
-            lambda: signup_start(
-                email=address, phone=PHONE_NUMBER, client=CLIENT, password=PASSWORD
-            ),
-        ]
+    results = run_each_concurrently(
+        delete,
+        lambda: signup_start(email=address, phone=PHONE_NUMBER, client=CLIENT, password=PASSWORD),
     )
-    lock = threading.Lock()
-
-    def job():
-        with lock:
-            work = next(jobs)
-        return work()
-
-    results = run_concurrently(job, count=2)
     for result in results:
         # A code to the phone moments before (the cooldown) is an ordinary answer too.
         assert result is None or isinstance(result, SignupStarted | RetryLater), results

@@ -11,9 +11,6 @@ factors, locked the account's row first. Runs on both databases."""
 
 from __future__ import annotations
 
-import itertools
-import threading
-
 import pyotp
 import pytest
 
@@ -22,7 +19,7 @@ from accounts.services import mfa
 from accounts.tests.services.support import CLIENT
 from authsite import clock
 from authsite.errors import NotFound, OtpInvalid
-from tests.concurrency import run_concurrently
+from tests.concurrency import run_concurrently, run_each_concurrently
 
 
 @pytest.mark.django_db(transaction=True)
@@ -43,20 +40,10 @@ def test_a_setup_started_again_while_it_is_confirmed(make_user, round_):
     session = DeviceSession(user=user, authenticated_at=clock.now())
     setup = mfa.totp_setup(user=user, session=session)
     code = pyotp.TOTP(setup.secret).at(clock.now())
-    jobs = itertools.cycle(
-        [
-            lambda: mfa.totp_confirm(user=user, session=session, code=code, client=CLIENT),
-            lambda: mfa.totp_setup(user=user, session=session),
-        ]
+    results = run_each_concurrently(
+        lambda: mfa.totp_confirm(user=user, session=session, code=code, client=CLIENT),
+        lambda: mfa.totp_setup(user=user, session=session),
     )
-    lock = threading.Lock()
-
-    def job():
-        with lock:
-            work = next(jobs)
-        return work()
-
-    results = run_concurrently(job, count=2)
     # The confirmation lands first (codes, or none), or the new setup
     # replaced the factor it was for (not found, or a code for another secret).
     for result in results:
