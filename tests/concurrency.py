@@ -55,3 +55,24 @@ def run_each_concurrently(*works: Callable[[], Any]) -> list:
         return work()
 
     return run_concurrently(next_work, count=len(works))
+
+
+def held_until_all_arrive(count: int, work: Callable[..., Any]) -> Callable[..., Any]:
+    """``work``, wrapped so that each call waits until ``count`` calls have
+    arrived (or two seconds have passed) before it runs: the widest window a
+    real burst of ``count`` requests can have. The wrapper's ``arrived``
+    lists one entry per call."""
+    arrived: list[int] = []
+    lock = threading.Lock()
+    everyone_in = threading.Event()
+
+    def held(*args: Any, **kwargs: Any) -> Any:
+        with lock:
+            arrived.append(1)
+            if len(arrived) == count:
+                everyone_in.set()
+        everyone_in.wait(timeout=2)
+        return work(*args, **kwargs)
+
+    held.arrived = arrived  # type: ignore[attr-defined]
+    return held

@@ -27,7 +27,7 @@ from accounts.services import lockout, signin
 from authsite.client import ClientInfo
 from authsite.errors import InvalidCredentials
 from conftest import STRONG_PASSWORD
-from tests.concurrency import run_concurrently
+from tests.concurrency import held_until_all_arrive, run_concurrently
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -59,18 +59,7 @@ def test_a_burst_of_wrong_passwords_at_the_ceiling_tells_the_account_once(
 
     # Every guess held at its hash until the whole burst is there.
     check = signin.password_matches
-    entered: list[int] = []
-    everyone_in = threading.Event()
-
-    def held(user, raw_password):
-        with lock:
-            entered.append(1)
-            if len(entered) == BURST:
-                everyone_in.set()
-        everyone_in.wait(timeout=2)
-        return check(user, raw_password)
-
-    monkeypatch.setattr(signin, "password_matches", held)
+    monkeypatch.setattr(signin, "password_matches", held_until_all_arrive(BURST, check))
 
     def guess():
         return signin.password_first_factor(

@@ -9,14 +9,12 @@ A failure (or a slot) must be counted before the hash is computed.
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 
 from accounts.identifiers import EMAIL, Identifier
 from accounts.services import signin
 from authsite.client import ClientInfo
-from tests.concurrency import run_concurrently
+from tests.concurrency import held_until_all_arrive, run_concurrently
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -35,19 +33,7 @@ def test_a_burst_of_guesses_does_not_get_past_the_failure_limit(make_user, setti
 
     # Hold every guess that reaches the hash until the whole burst is there
     # (or two seconds have passed): the widest window a real burst can have.
-    entered = 0
-    lock = threading.Lock()
-    everyone_in = threading.Event()
-
-    def slow_check(user, raw_password):
-        nonlocal entered
-        with lock:
-            entered += 1
-            if entered == burst:
-                everyone_in.set()
-        everyone_in.wait(timeout=2)
-        return check(user, raw_password)
-
+    slow_check = held_until_all_arrive(burst, check)
     monkeypatch.setattr(signin, "password_matches", slow_check)
 
     def guess():
@@ -58,6 +44,7 @@ def test_a_burst_of_guesses_does_not_get_past_the_failure_limit(make_user, setti
         )
 
     run_concurrently(guess, count=burst)
+    entered = len(slow_check.arrived)
     assert 1 <= entered <= settings.LOGIN_FAILURE_LIMIT, (
         f"{entered} passwords were checked in one burst; the lock allows "
         f"{settings.LOGIN_FAILURE_LIMIT} failures"

@@ -30,7 +30,7 @@ from accounts.services import mfa
 from accounts.tests.services.support import CLIENT
 from authsite import clock
 from authsite.errors import OtpInvalid
-from tests.concurrency import run_concurrently
+from tests.concurrency import held_until_all_arrive, run_concurrently
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -43,21 +43,9 @@ BURST = 12
 def _held_at_the_check(monkeypatch, name: str):
     """Hold every guess that reaches ``mfa.<name>`` until the whole burst is
     there; yields the list of guesses that reached it."""
-    real = getattr(mfa, name)
-    entered: list[int] = []
-    lock = threading.Lock()
-    everyone_in = threading.Event()
-
-    def held(*args, **kwargs):
-        with lock:
-            entered.append(1)
-            if len(entered) == BURST:
-                everyone_in.set()
-        everyone_in.wait(timeout=2)
-        return real(*args, **kwargs)
-
+    held = held_until_all_arrive(BURST, getattr(mfa, name))
     monkeypatch.setattr(mfa, name, held)
-    yield entered
+    yield held.arrived
 
 
 @pytest.fixture
