@@ -26,6 +26,7 @@ import binascii
 import hashlib
 import hmac
 import json
+import math
 import re
 import uuid
 from dataclasses import dataclass
@@ -276,7 +277,13 @@ def _decode(token_type: str | None, raw: object) -> dict[str, Any]:
     if kind not in (ACCESS, REFRESH) or (token_type is not None and kind != token_type):
         raise TokenInvalid()
     exp = claims.get("exp")
-    if not isinstance(exp, int | float) or isinstance(exp, bool):
+    # A number, and a finite one: JSON's 1e999 reads as infinity and NaN
+    # compares false with everything, either a token that never expires.
+    if (
+        not isinstance(exp, int | float)
+        or isinstance(exp, bool)
+        or (isinstance(exp, float) and not math.isfinite(exp))
+    ):
         raise TokenInvalid()
     if exp <= clock.now().timestamp():
         raise TokenInvalid()
@@ -303,7 +310,6 @@ def _session_lookup(**filters: Any) -> CompiledLookup[DeviceSession]:
 
 _live_api_session = _session_lookup(kind=DeviceSession.API, revoked_at__isnull=True)
 _api_session = _session_lookup(kind=DeviceSession.API)
-_live_session = _session_lookup(revoked_at__isnull=True)
 
 
 def session_authenticate(*, raw_access: str) -> tuple[User, DeviceSession, dict[str, Any]]:
@@ -442,8 +448,12 @@ def token_claims(*, raw_token: str) -> dict[str, Any]:
     """Claims of a valid access or refresh token whose session is live."""
     token = _decode(None, raw_token)
     sid = _session_id(token)
-    session = _live_session.get(sid)
+    # The same checks as the other two doors: an API session (a token naming
+    # a web session is none of ours), of the user the token names.
+    session = _live_api_session.get(sid)
     if session is None or session.expires_at <= clock.now() or not session.user.is_active:
+        raise TokenInvalid()
+    if str(session.user_id) != str(token.get("user_id")):
         raise TokenInvalid()
     if token.get("token_type") == REFRESH and token.get("jti") != session.refresh_jti:
         raise TokenInvalid()
