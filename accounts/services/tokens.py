@@ -367,7 +367,16 @@ def session_refresh(*, raw_refresh: str, client: ClientInfo) -> TokenPair:
         if updated == 1:
             session.refresh_jti, session.expires_at = new_jti, ends_at
             return TokenPair(access, refresh, access_exp, refresh_exp, session)
-        retry_while_locked(session.refresh_from_db)
+        # Another request got there first: a refresh with the same token (the
+        # grace below), or the end of the session — its revocation or the
+        # account's deletion — which this refresh then answers as the same
+        # refresh a moment later would, not as a theft or a 500.
+        try:
+            retry_while_locked(session.refresh_from_db)
+        except DeviceSession.DoesNotExist:
+            raise TokenInvalid() from None
+        if session.revoked_at is not None:
+            raise _ended(session.revoked_reason)
     grace = timedelta(seconds=settings.JWT_REFRESH_REUSE_GRACE)
     if (
         jti
@@ -404,11 +413,26 @@ def session_refresh(*, raw_refresh: str, client: ClientInfo) -> TokenPair:
     revoked = retry_while_locked(
         DeviceSession.objects.filter(pk=sid, revoked_at__isnull=True).update,
         revoked_at=now,
-        revoked_reason="token_reused",
+        revoked_reason=REUSED,
     )
-    if revoked:
-        retry_while_locked(event_record, kind=SecurityEvent.TOKEN_REUSE, user=user, client=client)
+    if not revoked:
+        # Ended meanwhile by another request: by a parallel replay's reuse
+        # detection (reuse here too), or by something else (not a theft).
+        reason = retry_while_locked(
+            DeviceSession.objects.filter(pk=sid).values_list("revoked_reason", flat=True).first
+        )
+        raise _ended(reason)
+    retry_while_locked(event_record, kind=SecurityEvent.TOKEN_REUSE, user=user, client=client)
     raise TokenReused()
+
+
+# The ``revoked_reason`` of a session that reuse detection ended.
+REUSED = "token_reused"
+
+
+def _ended(reason: str | None) -> TokenInvalid | TokenReused:
+    """The refusal of a refresh whose session another request just ended."""
+    return TokenReused() if reason == REUSED else TokenInvalid()
 
 
 def _rotate(*, sid: uuid.UUID, jti: str, values: dict[str, Any]) -> int:
