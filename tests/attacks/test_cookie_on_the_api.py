@@ -34,18 +34,28 @@ REQUESTS = [
     ("get", f"{API}/account/export", None),
     ("get", f"{API}/sessions", None),
     ("post", f"{API}/logout", {"all": True}),
-    ("post", f"{API}/password/change", {"current_password": STRONG_PASSWORD, "new_password": "x" * 20}),
+    (
+        "post",
+        f"{API}/password/change",
+        {"current_password": STRONG_PASSWORD, "new_password": "x" * 20},
+    ),
     ("post", f"{API}/contact/change", {"email": "thief@evil.example", "password": STRONG_PASSWORD}),
     ("post", f"{API}/mfa/code", {}),
     ("delete", f"{API}/account", {"password": STRONG_PASSWORD}),
 ]
 
 
-@pytest.mark.parametrize(("method", "path", "body"), REQUESTS, ids=[f"{m} {p}" for m, p, _ in REQUESTS])
-def test_the_web_session_cookie_alone_authenticates_no_api_call(web_client, user, method, path, body):
+@pytest.mark.parametrize(
+    ("method", "path", "body"), REQUESTS, ids=[f"{m} {p}" for m, p, _ in REQUESTS]
+)
+def test_the_web_session_cookie_alone_authenticates_no_api_call(
+    web_client, user, method, path, body
+):
     sign_in(web_client)
     assert web_client.cookies.get("sessionid") is not None
-    assert DeviceSession.objects.filter(user=user, kind=DeviceSession.WEB, revoked_at__isnull=True).exists()
+    assert DeviceSession.objects.filter(
+        user=user, kind=DeviceSession.WEB, revoked_at__isnull=True
+    ).exists()
 
     send = getattr(web_client, method)
     kwargs = {"HTTP_ORIGIN": EVIL, "HTTP_REFERER": f"{EVIL}/trap"}
@@ -61,5 +71,11 @@ def test_the_web_session_cookie_alone_authenticates_no_api_call(web_client, user
     assert response.json()["code"] == "not_authenticated"
     assert "Access-Control-Allow-Origin" not in response
     user.refresh_from_db()
-    assert user.is_active and user.email == "alice@example.com" and user.check_password(STRONG_PASSWORD)
-    assert DeviceSession.objects.filter(user=user, kind=DeviceSession.WEB, revoked_at__isnull=True).exists()
+    assert (
+        user.is_active
+        and user.email == "alice@example.com"
+        and user.check_password(STRONG_PASSWORD)
+    )
+    assert DeviceSession.objects.filter(
+        user=user, kind=DeviceSession.WEB, revoked_at__isnull=True
+    ).exists()

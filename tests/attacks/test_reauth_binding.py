@@ -20,6 +20,7 @@ from __future__ import annotations
 import pyotp
 import pytest
 from django.conf import settings
+
 from accounts.services.tokens import session_open
 from accounts.tests.helpers import assert_error, assert_ok, last_code_for
 from authsite import clock as site_clock
@@ -71,7 +72,9 @@ def _export(client):
     return client.get(f"{API}/account/export")
 
 
-@pytest.mark.parametrize(("method", "path", "body"), SENSITIVE, ids=[f"{m} {p}" for m, p, _ in SENSITIVE])
+@pytest.mark.parametrize(
+    ("method", "path", "body"), SENSITIVE, ids=[f"{m} {p}" for m, p, _ in SENSITIVE]
+)
 def test_a_stale_session_can_make_no_sensitive_change(user, clock, method, path, body):
     """Guard: fails for the endpoint whose service loses its
     ``reauth_require`` (or its ``reauth_inline_password``)."""
@@ -116,7 +119,13 @@ def test_a_totp_code_re_authenticates_one_session_once(user, clock):
     owner, thief = _client(user), _client(user)
     setup = assert_ok(owner.post(f"{API}/mfa/totp/setup", {}, format="json"))
     totp = pyotp.TOTP(setup["secret"])
-    assert_ok(owner.post(f"{API}/mfa/totp/confirm", {"code": totp.at(site_clock.now().timestamp())}, format="json"))
+    assert_ok(
+        owner.post(
+            f"{API}/mfa/totp/confirm",
+            {"code": totp.at(site_clock.now().timestamp())},
+            format="json",
+        )
+    )
     clock.advance(settings.REAUTH_WINDOW + 31)
     code = totp.at(site_clock.now().timestamp())
     assert_ok(owner.post(f"{API}/reauthenticate", {"method": "totp", "code": code}, format="json"))

@@ -50,7 +50,9 @@ def _b64(data: bytes) -> str:
 
 def _signed(claims: dict | str, header: dict | str | None = None) -> str:
     """A token signed with the real key: only the rule under test refuses it."""
-    head = header if isinstance(header, str) else json.dumps(header or {"alg": "HS256", "typ": "JWT"})
+    head = (
+        header if isinstance(header, str) else json.dumps(header or {"alg": "HS256", "typ": "JWT"})
+    )
     body = claims if isinstance(claims, str) else json.dumps(claims)
     signing_input = f"{_b64(head.encode())}.{_b64(body.encode())}"
     key = token_backend.get_verifying_key(None)
@@ -243,9 +245,7 @@ def test_a_header_we_do_not_mint_is_refused_even_signed_with_the_key(api_client,
     assert _refused(_verify(api_client, forged))
 
 
-def test_a_key_url_in_the_header_fetches_nothing_and_a_foreign_key_signs_nothing(
-    api_client, pair
-):
+def test_a_key_url_in_the_header_fetches_nothing_and_a_foreign_key_signs_nothing(api_client, pair):
     """Guard: ``kid``/``jku``/``x5u`` name keys we never look up; a token
     signed with the attacker's own key and pointing at it is a bad signature;
     fails when the signature comparison is taken out."""

@@ -83,7 +83,10 @@ def _change_password(user, current, other):
 
 def _reset_password(user, current, other):
     client = CommitAPIClient()
-    assert client.post(f"{API}/password/forgot", {"email": user.email}, format="json").status_code == 200
+    assert (
+        client.post(f"{API}/password/forgot", {"email": user.email}, format="json").status_code
+        == 200
+    )
     answer = client.post(
         f"{API}/password/reset",
         {"email": user.email, "otp": last_code_for(user.email), "new_password": NEW_PASSWORD},
