@@ -56,7 +56,7 @@ if str(ROOT) not in sys.path:  # gunicorn reads this file before it changes dire
 
 import environ  # noqa: E402
 
-from authsite.logging import JsonFormatter, iso_time, printable  # noqa: E402
+from authsite.logging import JsonFormatter, iso_time, path_redacted, printable  # noqa: E402
 
 # The variables below may come from .env too, as the site's settings do (real
 # environment variables win); read before any worker starts, so the master and
@@ -274,7 +274,8 @@ class AccessLogger(glogging.Logger):
         # gunicorn escapes their quotes (SafeAtoms, Atoms); their
         # backslashes are escaped here, or 'x\\" user=42 "' would end the
         # field after all and write fields of its own.
-        "U": lambda a: _escaped(printable(a.environ.get("PATH_INFO") or "")),
+        # A "this wasn't me" link's token is not shown (authsite.logging).
+        "U": lambda a: _escaped(path_redacted(printable(a.environ.get("PATH_INFO") or ""))),
         "a": lambda a: _escaped(printable(a.environ.get("HTTP_USER_AGENT") or "-", 300)),
     }
 
@@ -322,7 +323,7 @@ class AccessLogger(glogging.Logger):
         with contextlib.suppress(TypeError, ValueError):
             status = int(status)
         method = environ.get("REQUEST_METHOD")
-        path = printable(environ.get("PATH_INFO") or "")
+        path = path_redacted(printable(environ.get("PATH_INFO") or ""))
         entry = {
             "time": iso_time(time.time()),
             "level": "INFO",

@@ -51,6 +51,9 @@ REQUEST_ID_PATTERN = re.compile(r"[A-Za-z0-9._:=+/@-]{1,128}")
 
 _JWT = re.compile(r"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*")
 _BEARER = re.compile(r"(?i)\b(bearer)\s+[^\s\"',;]+")
+# The "this wasn't me" link of a new-device notice carries its token in the
+# path (accounts/urls.py): every line that shows a path shows it without.
+_NOT_ME_PATH = re.compile(r"(/accounts/not-me/)[^/\s\"']+")
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,13 @@ def printable(text: str, limit: int | None = 500) -> str:
     if not text.isprintable():
         text = "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
     return text[:limit]
+
+
+def path_redacted(path: str) -> str:
+    """``path`` without the token a "this wasn't me" link carries in it."""
+    if "/not-me/" in path:
+        path = _NOT_ME_PATH.sub(r"\1[token]", path)
+    return path
 
 
 def request_id_new() -> str:
@@ -159,7 +169,9 @@ class RequestContextFilter(logging.Filter):
 
 
 def redact(text: str) -> str:
-    """``text`` with JWTs and bearer credentials replaced (defence in depth)."""
+    """``text`` with JWTs, bearer credentials and the token of a "this wasn't
+    me" link replaced (defence in depth)."""
+    text = path_redacted(text)
     if "eyJ" in text:
         text = _JWT.sub("[token]", text)
     if "earer" in text:

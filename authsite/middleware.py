@@ -25,6 +25,7 @@ from authsite.i18n import (
 from authsite.logging import (
     log_context_begin,
     log_context_end,
+    path_redacted,
     printable,
     request_id_new,
     request_id_valid,
@@ -79,7 +80,7 @@ class RequestIdMiddleware:
         # For gunicorn's access log (gunicorn.conf.py), which gets the same environ,
         # and for every later client_ip() of this request.
         meta[CLIENT_IP_KEY] = ip
-        path = printable(request.path)
+        path = path_redacted(printable(request.path))
         # Ended by request_finished (below), once Django has logged the response too.
         log_context_begin(request_id=request_id, client_ip=ip, path=path, request=request)
         try:
