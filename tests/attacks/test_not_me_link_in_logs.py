@@ -88,7 +88,9 @@ def test_the_not_me_token_is_in_no_log_line(victim, records):
         assert token[:-5] not in _shown(record), (record.name, record.getMessage()[:200])
 
 
-def test_the_not_me_token_is_not_in_gunicorns_access_line(config):
+@pytest.mark.parametrize("log_format", ["text", "json"])
+def test_the_not_me_token_is_not_in_gunicorns_access_line(config, monkeypatch, log_format):
+    monkeypatch.setattr(config, "LOG_FORMAT", log_format)
     token = "eyJ1IjoxLCJlIjo0Mn0:1tQxyz:AbCdEfGhIjKlMnOpQrStUvWxYz0123456789abcdEF"
     path = f"/accounts/not-me/{token}/"
     line = access_line(config, {"REQUEST_METHOD": "GET", "PATH_INFO": path, "RAW_URI": path})
