@@ -94,6 +94,10 @@ MIDDLEWARE = [
     # django-cors-headers', before anything that answers (CORS_URLS_REGEX).
     "authsite.middleware.CorsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Before every middleware that may answer (the 400 page of a Host outside
+    # ALLOWED_HOSTS, the sign-in and second-factor redirects, APPEND_SLASH),
+    # so that every answer carries it, not only the views'.
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "authsite.middleware.ApiErrorMiddleware",
     "authsite.middleware.NoStoreMiddleware",
     "authsite.middleware.CommonMiddleware",  # Django's: Host validation, Content-Length
@@ -109,8 +113,6 @@ MIDDLEWARE = [
     "accounts.middleware.WebSessionMiddleware",
     "accounts.middleware.MfaPolicyMiddleware",
     "authsite.middleware.PagesOnlyEndMiddleware",
-    # --- every request ------------------------------------------------------------
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
 ROOT_URLCONF = "authsite.urls"
