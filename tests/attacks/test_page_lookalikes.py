@@ -6,9 +6,14 @@ victim's account, whatever code the attacker receives at the spelling they
 own. The pages parse input with their own forms before calling the services,
 so they are a door of their own.
 
-Guards: they pass on MariaDB and SQLite today; on MariaDB they fail when the
-identifier columns lose their binary collation (the takeover of the last
-review)."""
+Guards: they pass on MariaDB and SQLite today. Two layers hold: the forms'
+normalisation (``accounts.identifiers.normalize_email``: an ASCII local
+part, the domain in IDNA form) and the columns' binary collation. Replacing
+the normalisation with ``strip().lower()`` fails 16 of them with the binary
+collation in place (a Kelvin-sign spelling signs in as the victim) and 45 on
+MariaDB with the identifier columns also set to ``utf8mb4_unicode_ci``;
+loosening the collation alone leaves them passing, because every spelling
+that survives normalisation is an ASCII string of its own (checked)."""
 
 from __future__ import annotations
 
