@@ -17,6 +17,7 @@ from django.db import connection
 
 from accounts.tests.helpers import assert_error, assert_ok
 from authsite.logging import JsonFormatter, TextFormatter, logging_config
+from authsite.testing.logs import Records
 from otp.delivery import wait_for_deliveries
 
 pytestmark = pytest.mark.django_db
@@ -272,15 +273,6 @@ def test_the_delivery_pool_logs_under_the_id_of_the_request_that_sent_the_messag
 
 
 # --- no secret in any line ----------------------------------------------------------------
-
-
-class Records(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(level=logging.DEBUG)
-        self.records: list[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
 
 
 @pytest.fixture

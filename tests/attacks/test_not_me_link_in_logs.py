@@ -17,6 +17,7 @@ from django.core import mail
 
 from accounts.tests.helpers import messages_to
 from authsite.logging import JsonFormatter, TextFormatter
+from authsite.testing.logs import Records
 from authsite.tests.test_gunicorn_config import access_line
 from authsite.tests.test_gunicorn_config import config as config
 from conftest import CommitClient
@@ -31,19 +32,10 @@ CHROME = (
 )
 
 
-class _Records(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(level=logging.DEBUG)
-        self.records: list[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
-
-
 @pytest.fixture
 def records(settings):
     settings.REQUEST_LOG = True
-    handler = _Records()
+    handler = Records()
     root = logging.getLogger()
     saved = root.level
     root.addHandler(handler)
